@@ -1,0 +1,24 @@
+# xlie: the result tables of three cross-lingual IE papers, cell by cell.
+#   snakemake                               embedded demo (CPU, no network, minutes)
+#   snakemake -n --config preset=paper      plan the paper-scale reproduction
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/token_classification.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,215 @@
+"""Vanilla zero-shot cross-lingual token classification (XTREME ``run_tag.py`` semantics).
+
+*ForTokenClassification head, the first sub-word of each word carries the word's label
+(the others are ignored with -100), HF Trainer, best checkpoint by the task's metric on the
+source-language dev set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    DataCollatorForTokenClassification,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from xlie import metrics
+from xlie.data.xtreme import Sentence
+from xlie.labels import label_set
+
+IGNORE = -100
+
+
+@dataclass
+class TokenClassificationParams:
+    """Hyper-parameters of Vanilla fine-tuning (defaults: the ToPro/XTREME scripts)."""
+
+    learning_rate: float = 1e-5
+    batch_size: int = 8
+    grad_accum: int = 4
+    epochs: float = 5
+    max_length: int = 128
+    eval_steps: int = 1000
+    eval_batch_size: int = 64
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    bf16: bool = False
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TokenClassificationParams":
+        return cls(**values)
+
+
+def encode(tokenizer, sentences: Sequence[Sentence], label2id: dict[str, int] | None, max_length: int) -> tuple[list[dict], int]:
+    """Sub-word encode sentences; label the first sub-word of each word. Returns (features, truncated words)."""
+    batch = tokenizer(
+        [list(s.words) for s in sentences],
+        is_split_into_words=True,
+        truncation=True,
+        max_length=max_length,
+    )
+    features, truncated = [], 0
+    for i, sentence in enumerate(sentences):
+        word_ids = batch.word_ids(i)
+        first_positions = {}
+        for position, word in enumerate(word_ids):
+            if word is not None and word not in first_positions:
+                first_positions[word] = position
+        truncated += len(sentence.words) - len(first_positions)
+        feature = {"input_ids": batch["input_ids"][i], "attention_mask": batch["attention_mask"][i]}
+        if "token_type_ids" in batch:
+            feature["token_type_ids"] = batch["token_type_ids"][i]
+        labels = [IGNORE] * len(word_ids)
+        for word, position in first_positions.items():
+            labels[position] = label2id[sentence.tags[word]] if label2id is not None else word
+        feature["labels"] = labels
+        features.append(feature)
+    return features, truncated
+
+
+def _word_predictions(logits: np.ndarray, labels: np.ndarray, id2label: dict[int, str]) -> list[list[str]]:
+    best = logits.argmax(-1)
+    return [[id2label[int(p)] for p, l in zip(row_p, row_l) if l != IGNORE] for row_p, row_l in zip(best, labels)]
+
+
+def make_compute_metrics(task: str, id2label: dict[int, str]):
+    def compute_metrics(eval_pred) -> dict[str, float]:
+        logits, labels = eval_pred.predictions, eval_pred.label_ids
+        pred = _word_predictions(logits, labels, id2label)
+        gold = [[id2label[int(l)] for l in row if l != IGNORE] for row in labels]
+        scores = metrics.score(task, gold, pred)
+        return {k: v for k, v in scores.items() if isinstance(v, float)}
+
+    return compute_metrics
+
+
+def last_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` in ``checkpoint_dir`` (resume point), or None."""
+    candidates = [p for p in Path(checkpoint_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    if not candidates:
+        return None
+    return str(max(candidates, key=lambda p: int(p.name.split("-")[-1])))
+
+
+def train_token_classifier(
+    model_name_or_path: str,
+    task: str,
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    output_dir: Path,
+    checkpoint_dir: Path,
+    params: TokenClassificationParams,
+    seed: int,
+) -> dict:
+    """Fine-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``."""
+    set_seed(seed)
+    labels = label_set(task)
+    label2id = {label: i for i, label in enumerate(labels)}
+    id2label = dict(enumerate(labels))
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+    model = AutoModelForTokenClassification.from_pretrained(
+        model_name_or_path, num_labels=len(labels), id2label=id2label, label2id=label2id
+    )
+    train_features, train_truncated = encode(tokenizer, train, label2id, params.max_length)
+    dev_features, dev_truncated = encode(tokenizer, dev, label2id, params.max_length)
+    primary = metrics.PRIMARY_METRIC[task]
+    args = TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        learning_rate=params.learning_rate,
+        per_device_train_batch_size=params.batch_size,
+        per_device_eval_batch_size=params.eval_batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        num_train_epochs=params.epochs,
+        weight_decay=params.weight_decay,
+        warmup_steps=params.warmup_steps,
+        adam_epsilon=1e-8,
+        max_grad_norm=1.0,
+        eval_strategy="steps",
+        eval_steps=params.eval_steps,
+        save_strategy="steps",
+        save_steps=params.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=primary,
+        greater_is_better=True,
+        logging_steps=max(1, params.eval_steps // 4),
+        seed=seed,
+        data_seed=seed,
+        bf16=params.bf16 and torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),
+        report_to=[],
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_features,
+        eval_dataset=dev_features,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(task, id2label),
+    )
+    resume = last_checkpoint(checkpoint_dir)
+    trainer.train(resume_from_checkpoint=resume)
+    best_dev = trainer.evaluate()
+    trainer.save_model(str(output_dir))
+    summary = {
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_dev": {k.removeprefix("eval_"): v for k, v in best_dev.items()},
+        "global_steps": trainer.state.global_step,
+        "resumed_from": resume,
+        "train_sentences": len(train),
+        "dev_sentences": len(dev),
+        "truncated_words": {"train": train_truncated, "dev": dev_truncated},
+        "dev_history": [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry],
+    }
+    (Path(output_dir) / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+@torch.inference_mode()
+def predict_tags(model, tokenizer, sentences: Sequence[Sentence], max_length: int, batch_size: int, fill_label: str, desc: str = "predict") -> tuple[list[list[str]], int]:
+    """Word-level tags for ``sentences``; words cut off by ``max_length`` get ``fill_label`` and are counted."""
+    id2label = model.config.id2label
+    features, _ = encode(tokenizer, sentences, None, max_length)  # labels = word index of each first sub-word
+    collator = DataCollatorForTokenClassification(tokenizer)
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))  # length-sorted: less padding
+    predictions: list[list[str] | None] = [None] * len(features)
+    truncated = 0
+    device = next(model.parameters()).device
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", leave=False):
+        indices = order[start : start + batch_size]
+        batch = collator([features[i] for i in indices])
+        word_index = batch.pop("labels")
+        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+        best = logits.argmax(-1).cpu()
+        for row, i in enumerate(indices):
+            n_words = len(sentences[i].words)
+            tags = [fill_label] * n_words
+            seen = 0
+            for position in (word_index[row] != IGNORE).nonzero().flatten().tolist():
+                tags[int(word_index[row, position])] = id2label[int(best[row, position])]
+                seen += 1
+            truncated += n_words - seen
+            predictions[i] = tags
+    return predictions, truncated
+
+
+def load_token_classifier(model_dir: str | Path):
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForTokenClassification.from_pretrained(model_dir)
+    if torch.cuda.is_available():
+        model = model.cuda()
+    model.eval()
+    return model, tokenizer

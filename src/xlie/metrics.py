@@ -1,0 +1,64 @@
+"""Metrics on one definition for every method: seqeval entity F1 (NER), token accuracy (POS)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+from seqeval.metrics import f1_score, precision_score, recall_score
+from seqeval.scheme import IOB2
+
+Tags = Sequence[Sequence[str]]
+
+# The headline metric of each task, as the papers report it.
+PRIMARY_METRIC = {"panx": "f1", "udpos": "accuracy"}
+
+
+def _check_shapes(gold: Tags, pred: Tags) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
+    for i, (g, p) in enumerate(zip(gold, pred)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted")
+
+
+def entity_scores(gold: Tags, pred: Tags) -> dict[str, float]:
+    """Entity-level micro P/R/F1 (seqeval, strict IOB2 — the XTREME/ToPro Vanilla definition)."""
+    _check_shapes(gold, pred)
+    gold, pred = [list(s) for s in gold], [list(s) for s in pred]
+    kwargs = dict(mode="strict", scheme=IOB2, zero_division=0)
+    return {
+        "precision": float(precision_score(gold, pred, **kwargs)),
+        "recall": float(recall_score(gold, pred, **kwargs)),
+        "f1": float(f1_score(gold, pred, **kwargs)),
+    }
+
+
+def token_accuracy(gold: Tags, pred: Tags) -> float:
+    _check_shapes(gold, pred)
+    total = sum(len(s) for s in gold)
+    correct = sum(g == p for gs, ps in zip(gold, pred) for g, p in zip(gs, ps))
+    return correct / total if total else 0.0
+
+
+def score(task: str, gold: Tags, pred: Tags) -> dict[str, float]:
+    """All metrics of ``task``; ``primary`` is the one the tables show."""
+    scores = {"accuracy": token_accuracy(gold, pred)}
+    if task == "panx":
+        scores.update(entity_scores(gold, pred))
+    scores["primary"] = scores[PRIMARY_METRIC[task]]
+    scores["primary_name"] = PRIMARY_METRIC[task]
+    return scores
+
+
+def majority_label(train_tags: Tags) -> str:
+    counts = Counter(tag for sentence in train_tags for tag in sentence)
+    return counts.most_common(1)[0][0]
+
+
+def majority_baseline(task: str, train_tags: Tags, gold: Tags) -> dict[str, float]:
+    """Scores of tagging every word with the most frequent training label (the floor a model must beat)."""
+    label = majority_label(train_tags)
+    scores = score(task, gold, [[label] * len(s) for s in gold])
+    scores["label"] = label
+    return scores

@@ -1,0 +1,1 @@
+"""Model loading and the tiny locally built models of the demo."""

@@ -1,0 +1,74 @@
+"""Where an output came from: config hash, package versions, data and model identity, device, time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("xlie", "torch", "transformers", "tokenizers", "datasets", "peft", "seqeval", "snakemake")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_description() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{torch.cuda.current_device()} {torch.cuda.get_device_name()}"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def git_commit(path: str | Path = ".") -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def model_identity(path: str) -> dict:
+    """A hub id or a local directory, with the local build record when the demo built it."""
+    local = Path(path)
+    identity: dict = {"path": path, "kind": "local" if local.exists() else "hub"}
+    for record in ("xlie_build.json", "xlie_training.json"):
+        if (local / record).is_file():
+            identity[record.removesuffix(".json").removeprefix("xlie_")] = json.loads((local / record).read_text())
+    return identity
+
+
+def record(*, config_sha256: str, preset: str, demo: bool, seed: int, wall_time_s: float, data: dict, model: dict) -> dict:
+    return {
+        "config_sha256": config_sha256,
+        "preset": preset,
+        "demo": demo,
+        "seed": seed,
+        "wall_time_s": round(wall_time_s, 3),
+        "device": device_description(),
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "host": platform.node(),
+        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "data": data,
+        "model": model,
+    }
+
+
+def write_json(path: str | Path, payload: dict) -> None:
+    """Write via a temp file and rename: a killed job never leaves half a JSON behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)

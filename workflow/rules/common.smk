@@ -1,0 +1,93 @@
+# Load and validate the config, derive the cell grid once, and name the small input
+# functions every rule uses. No rules here.
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from xlie.config import resolve
+from xlie.grid import build_cells, training_runs
+
+
+# The preset underneath, the user's keys on top; errors name the key before any job runs.
+_resolved = resolve(
+    config,
+    presets_dir=Path(workflow.basedir) / "workflow" / "presets",
+    schema_path=Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
+)
+config.clear()
+config.update(_resolved)
+validate(config, schema="../schemas/config.schema.yaml")  # fills schema defaults
+
+CELLS = build_cells(config)
+RUNS = training_runs(CELLS).set_index("run", drop=False)
+TABLES = CELLS[["paper", "table"]].drop_duplicates()
+TINY_FAMILIES = sorted(
+    {m["family"] for m in config["models"].values() if m.get("tiny", False)}
+)
+
+
+wildcard_constraints:
+    paper="|".join(sorted(CELLS["paper"].unique())),
+    task="|".join(sorted(CELLS["task"].unique())),
+    model="|".join(sorted(config["models"])),
+    method="|".join(sorted(CELLS["method"].unique())),
+    source="[a-z]{2,3}",
+    seed=r"\d+",
+    table="|".join(sorted(TABLES["table"].unique())),
+
+
+def run_of(wildcards):
+    """The training run (one row of RUNS) a job's wildcards name."""
+    key = f"{wildcards.paper}/{wildcards.task}/{wildcards.model}/{wildcards.method}/{wildcards.source}/seed{wildcards.seed}"
+    return RUNS.loc[key]
+
+
+def run_dict(wildcards):
+    row = run_of(wildcards)
+    return {k: (int(row[k]) if k == "seed" else str(row[k])) for k in ("paper", "task", "model", "method", "source", "seed")}
+
+
+def run_targets(wildcards):
+    return list(run_of(wildcards)["targets"])
+
+
+def model_path(wildcards):
+    return config["models"][wildcards.model]["path"]
+
+
+def model_input(wildcards):
+    """A locally built model is a job's input; a hub id is not a file."""
+    model = config["models"][wildcards.model]
+    return [tiny_model_dir(model["family"])] if model.get("tiny", False) else []
+
+
+def tiny_model_dir(family):
+    return f"results/models/tiny/{family}"
+
+
+def table_config(paper, table):
+    return config["papers"][paper]["tables"][table]
+
+
+def eval_dirs(wildcards=None):
+    return [f"results/runs/{run}/eval" for run in RUNS.index]
+
+
+def table_outputs(ext):
+    return [f"results/tables/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()]
+
+
+def plot_outputs(ext):
+    return [f"results/plots/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()]
+
+
+def get_final_output():
+    return [
+        "results/cells.tsv",
+        "results/metrics.csv",
+        "results/tables/tables.tex",
+        *table_outputs("tex"),
+        *table_outputs("html"),
+        *plot_outputs("png"),
+        *plot_outputs("pdf"),
+    ]

@@ -1,0 +1,17 @@
+# Build the demo's tiny models: one tokenizer trained on the demo corpus and a randomly
+# initialised model per family, saved with save_pretrained (loaded like any hub id).
+if TINY_FAMILIES:
+
+    rule build_tiny_models:
+        input:
+            corpus=config["tiny_models"]["corpus_dir"],
+        output:
+            models=directory(expand("results/models/tiny/{family}", family=TINY_FAMILIES)),
+        params:
+            families=TINY_FAMILIES,
+        log:
+            "logs/build_tiny_models.log",
+        conda:
+            "../../envs/xlie.yaml"
+        script:
+            "../scripts/build_tiny_models.py"

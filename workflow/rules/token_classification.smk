@@ -1,0 +1,49 @@
+# Vanilla zero-shot token classification (mBERT/XLM-R families): train once on the source
+# language, select on source dev, evaluate on every target language of the run.
+
+
+# Fine-tune a token classifier. Checkpoints live outside the declared output so a killed
+# job resumes from its last checkpoint instead of starting over.
+rule train_token_classifier:
+    input:
+        model_input,
+    output:
+        model=directory("results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model"),
+    params:
+        run=run_dict,
+        model_path=model_path,
+        checkpoints="results/checkpoints/{paper}/{task}/{model}/{method}/{source}/seed{seed}",
+    wildcard_constraints:
+        method="vanilla",
+    resources:
+        gpu=1,
+    log:
+        "logs/train_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.tsv"
+    conda:
+        "../../envs/xlie.yaml"
+    script:
+        "../scripts/train_token_classifier.py"
+
+
+# Predict every target language with one loaded model (one job per run, not per target:
+# it saves a process start and a model load per language) and score each cell.
+rule evaluate_token_classifier:
+    input:
+        model="results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model",
+    output:
+        cells=directory("results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/eval"),
+    params:
+        run=run_dict,
+        targets=run_targets,
+    wildcard_constraints:
+        method="vanilla",
+    resources:
+        gpu=1,
+    log:
+        "logs/evaluate_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.log",
+    conda:
+        "../../envs/xlie.yaml"
+    script:
+        "../scripts/evaluate_token_classifier.py"

@@ -1,0 +1,14 @@
+"""Snakemake script: render one table to LaTeX and HTML."""
+
+from xlie.runtime import log_to
+from xlie.steps import render_table
+
+with log_to(snakemake.log[0]):
+    render_table(
+        snakemake.config,
+        snakemake.input.metrics,
+        paper=snakemake.wildcards.paper,
+        table=snakemake.wildcards.table,
+        out_tex=snakemake.output.tex,
+        out_html=snakemake.output.html,
+    )

@@ -1,0 +1,15 @@
+"""Snakemake script: fine-tune one Vanilla token classifier (see xlie.methods.token_classification)."""
+
+from xlie import gpu_pool
+from xlie.runtime import log_to
+from xlie.steps import train_vanilla
+
+with log_to(snakemake.log[0]):
+    gpu_pool.acquire()
+    train_vanilla(
+        snakemake.config,
+        snakemake.params.run,
+        model_path=snakemake.params.model_path,
+        output_dir=snakemake.output.model,
+        checkpoint_dir=snakemake.params.checkpoints,
+    )

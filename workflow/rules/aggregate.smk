@@ -11,13 +11,13 @@ rule write_cell_sheet:
             category="Provenance",
             labels={"file": "cell sheet"},
         ),
-    params:
-        cells=CELLS,
     log:
         "logs/write_cell_sheet.log",
     localrule: True
     conda:
         "../../envs/xlie.yaml"
+    params:
+        cells=CELLS,
     script:
         "../scripts/write_cell_sheet.py"
 

@@ -7,7 +7,6 @@ from snakemake.utils import validate
 from xlie.config import resolve
 from xlie.grid import build_cells, training_runs
 
-
 # The preset underneath, the user's keys on top; errors name the key before any job runs.
 _resolved = resolve(
     config,
@@ -44,7 +43,10 @@ def run_of(wildcards):
 
 def run_dict(wildcards):
     row = run_of(wildcards)
-    return {k: (int(row[k]) if k == "seed" else str(row[k])) for k in ("paper", "task", "model", "method", "source", "seed")}
+    return {
+        k: (int(row[k]) if k == "seed" else str(row[k]))
+        for k in ("paper", "task", "model", "method", "source", "seed")
+    }
 
 
 def run_targets(wildcards):
@@ -74,11 +76,15 @@ def eval_dirs(wildcards=None):
 
 
 def table_outputs(ext):
-    return [f"results/tables/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()]
+    return [
+        f"results/tables/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()
+    ]
 
 
 def plot_outputs(ext):
-    return [f"results/plots/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()]
+    return [
+        f"results/plots/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()
+    ]
 
 
 def get_final_output():

@@ -6,12 +6,14 @@ if TINY_FAMILIES:
         input:
             corpus=config["tiny_models"]["corpus_dir"],
         output:
-            models=directory(expand("results/models/tiny/{family}", family=TINY_FAMILIES)),
-        params:
-            families=TINY_FAMILIES,
+            models=directory(
+                expand("results/models/tiny/{family}", family=TINY_FAMILIES)
+            ),
         log:
             "logs/build_tiny_models.log",
         conda:
             "../../envs/xlie.yaml"
+        params:
+            families=TINY_FAMILIES,
         script:
             "../scripts/build_tiny_models.py"

@@ -8,21 +8,23 @@ rule train_token_classifier:
     input:
         model_input,
     output:
-        model=directory("results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model"),
-    params:
-        run=run_dict,
-        model_path=model_path,
-        checkpoints="results/checkpoints/{paper}/{task}/{model}/{method}/{source}/seed{seed}",
-    wildcard_constraints:
-        method="vanilla",
-    resources:
-        gpu=1,
+        model=directory(
+            "results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model"
+        ),
     log:
         "logs/train_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.log",
     benchmark:
         "benchmarks/train_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.tsv"
+    wildcard_constraints:
+        method="vanilla",
     conda:
         "../../envs/xlie.yaml"
+    resources:
+        gpu=1,
+    params:
+        run=run_dict,
+        model_path=model_path,
+        checkpoints="results/checkpoints/{paper}/{task}/{model}/{method}/{source}/seed{seed}",
     script:
         "../scripts/train_token_classifier.py"
 
@@ -33,17 +35,19 @@ rule evaluate_token_classifier:
     input:
         model="results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model",
     output:
-        cells=directory("results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/eval"),
+        cells=directory(
+            "results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/eval"
+        ),
+    log:
+        "logs/evaluate_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.log",
+    wildcard_constraints:
+        method="vanilla",
+    conda:
+        "../../envs/xlie.yaml"
+    resources:
+        gpu=1,
     params:
         run=run_dict,
         targets=run_targets,
-    wildcard_constraints:
-        method="vanilla",
-    resources:
-        gpu=1,
-    log:
-        "logs/evaluate_token_classifier/{paper}/{task}/{model}/{method}/{source}/seed{seed}.log",
-    conda:
-        "../../envs/xlie.yaml"
     script:
         "../scripts/evaluate_token_classifier.py"

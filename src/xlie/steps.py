@@ -72,9 +72,11 @@ def evaluate_vanilla(config: dict, run: dict, model_dir: str, targets: list[str]
     train, _ = load_split(config, run["task"], "train", run["source"])
     train_tags = [s.tags for s in train]
     fill = metrics.majority_label(train_tags)  # what a word cut off by max_length is tagged with (and counted)
-    for target in targets:
+    # Read every target file before predicting anything: a bad file fails the job at once,
+    # with its file:line, instead of after minutes of work that the failure would discard.
+    target_data = {target: load_split(config, run["task"], "test", target) for target in targets}
+    for target, (sentences, data_id) in target_data.items():
         started = time.monotonic()
-        sentences, data_id = load_split(config, run["task"], "test", target)
         predicted, truncated = predict_tags(
             model, tokenizer, sentences, params["max_length"], params["eval_batch_size"], fill, desc=target
         )

@@ -5,6 +5,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from xlie.config import resolve
+from xlie.data.xtreme import local_path
 from xlie.grid import build_cells, training_runs
 
 # The preset underneath, the user's keys on top; errors name the key before any job runs.
@@ -67,8 +68,27 @@ def tiny_model_dir(family):
     return f"results/models/tiny/{family}"
 
 
-def table_config(paper, table):
-    return config["papers"][paper]["tables"][table]
+def local_data_files(task, split, langs):
+    """Local XTREME files a job reads, declared as inputs so that editing one reruns its jobs."""
+    xtreme = config["data"]["xtreme"]
+    if xtreme["source"] == "hub":
+        return []
+    paths = [local_path(xtreme["dir"], task, split, lang) for lang in langs]
+    # 'auto' falls back to the hub for files that are not there.
+    return [str(p) for p in paths if xtreme["source"] == "local" or p.is_file()]
+
+
+def train_data(wildcards):
+    source = [wildcards.source]
+    return local_data_files(wildcards.task, "train", source) + local_data_files(
+        wildcards.task, "dev", source
+    )
+
+
+def eval_data(wildcards):
+    return local_data_files(
+        wildcards.task, "test", run_targets(wildcards)
+    ) + local_data_files(wildcards.task, "train", [wildcards.source])
 
 
 def eval_dirs(wildcards=None):

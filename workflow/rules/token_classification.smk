@@ -7,6 +7,7 @@
 rule train_token_classifier:
     input:
         model_input,
+        train_data,
     output:
         model=directory(
             "results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model"
@@ -34,6 +35,7 @@ rule train_token_classifier:
 rule evaluate_token_classifier:
     input:
         model="results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/model",
+        data=eval_data,
     output:
         cells=directory(
             "results/runs/{paper}/{task}/{model}/{method}/{source}/seed{seed}/eval"

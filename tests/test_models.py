@@ -1,0 +1,280 @@
+"""Tiny demo models (xlie.models.tiny) and Vanilla token classification on them.
+
+Everything runs on CPU on the shipped demo corpus; the models are a few thousand parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForSeq2SeqLM,
+    AutoTokenizer,
+)
+
+from xlie.data.xtreme import Sentence, read_xtreme_tsv
+from xlie.labels import UDPOS
+from xlie.methods.token_classification import (
+    IGNORE,
+    TokenClassificationParams,
+    encode,
+    last_checkpoint,
+    load_token_classifier,
+    predict_tags,
+    train_token_classifier,
+)
+from xlie.models.tiny import FAMILIES, build_tiny_models
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "resources" / "demo" / "xtreme"
+
+# vocab_size must cover every character of the demo corpus (1,739 distinct ones, Chinese,
+# Arabic, Hindi, Cyrillic included) plus the special tokens, else the unigram trainer fails
+# with "The vocabulary is not large enough to contain all chars"; 1000 is too small.
+SIZE = dict(vocab_size=2000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=128)
+AUTO_CLASS = {
+    "bert": AutoModelForMaskedLM,
+    "xlmr": AutoModelForMaskedLM,
+    "mt5": AutoModelForSeq2SeqLM,
+    "mbart": AutoModelForSeq2SeqLM,
+    "causal": AutoModelForCausalLM,
+}
+ARCHITECTURE = {
+    "bert": "BertForMaskedLM",
+    "xlmr": "XLMRobertaForMaskedLM",
+    "mt5": "MT5ForConditionalGeneration",
+    "mbart": "MBartForConditionalGeneration",
+    "causal": "LlamaForCausalLM",
+}
+PARAMS = TokenClassificationParams(learning_rate=2e-3, batch_size=16, grad_accum=1, epochs=2, eval_steps=4, max_length=64)
+FILL = "<FILL>"  # not a UDPOS tag, so filled words are unmistakable
+
+
+@pytest.fixture(scope="session")
+def offline_env():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        mp.setenv("HF_DATASETS_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, offline_env) -> tuple[dict[str, Path], dict[str, dict]]:
+    root = tmp_path_factory.mktemp("tiny_models")
+    corpus = sorted(DEMO.glob("*/*.tsv"))
+    assert corpus, f"no demo corpus under {DEMO}"
+    out_dirs = {family: root / family for family in FAMILIES}
+    records = build_tiny_models(corpus, out_dirs, SIZE, seed=0)
+    return out_dirs, records
+
+
+@pytest.fixture(scope="session")
+def udpos_data() -> tuple[list[Sentence], list[Sentence]]:
+    train = read_xtreme_tsv(DEMO / "udpos" / "train-en.tsv", UDPOS)[:60]
+    dev = read_xtreme_tsv(DEMO / "udpos" / "dev-en.tsv", UDPOS)[:20]
+    return train, dev
+
+
+@pytest.fixture(scope="session")
+def vanilla(tiny_models, udpos_data, tmp_path_factory):
+    out_dirs, _ = tiny_models
+    train, dev = udpos_data
+    root = tmp_path_factory.mktemp("vanilla")
+    output_dir, checkpoint_dir = root / "model", root / "checkpoints"
+    summary = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, output_dir, checkpoint_dir, PARAMS, seed=0)
+    return summary, output_dir, checkpoint_dir
+
+
+# --- tiny models -------------------------------------------------------------------------
+
+
+def test_build_records(tiny_models):
+    out_dirs, records = tiny_models
+    assert set(records) == set(FAMILIES)
+    for family, record in records.items():
+        assert record["family"] == family
+        assert record["architecture"] == ARCHITECTURE[family]
+        assert record["seed"] == 0 and record["parameters"] > 0
+        assert record["vocab_size"] <= SIZE["vocab_size"]
+        assert json.loads((out_dirs[family] / "xlie_build.json").read_text()) == record
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_loads_back_offline(tiny_models, family, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out_dirs, records = tiny_models
+    tokenizer = AutoTokenizer.from_pretrained(out_dirs[family])
+    model = AUTO_CLASS[family].from_pretrained(out_dirs[family])
+    assert type(model).__name__ == ARCHITECTURE[family]
+    assert model.config.vocab_size == len(tokenizer) == records[family]["vocab_size"]
+    assert sum(p.numel() for p in model.parameters()) == records[family]["parameters"]
+    assert tokenizer.pad_token_id == model.config.pad_token_id
+    assert tokenizer.eos_token_id == model.config.eos_token_id
+    # XLM-R's special-token ids
+    assert tokenizer.convert_tokens_to_ids(["<s>", "<pad>", "</s>", "<unk>"]) == [0, 1, 2, 3]
+    assert tokenizer.model_max_length == SIZE["max_positions"]
+    assert tokenizer.padding_side == ("left" if family == "causal" else "right")
+    for code in ("ar_AR", "en_XX", "zh_CN"):  # mBART language codes stay one token
+        assert tokenizer.tokenize(code) == [code]
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def test_xlmr_pair_encoding(tiny_models):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models[0]["xlmr"])
+    a, b = "the cat", "a dog"
+    encoded = tokenizer(a, b)["input_ids"]
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    assert encoded == [bos] + _ids(tokenizer, a) + [eos, eos] + _ids(tokenizer, b) + [eos]
+    tokens = tokenizer.convert_ids_to_tokens(encoded)
+    assert tokens[0] == "<s>" and tokens[-1] == "</s>"
+    assert tokens.count("</s>") == 3
+    assert tokens[len(_ids(tokenizer, a)) + 1 : len(_ids(tokenizer, a)) + 3] == ["</s>", "</s>"]
+
+
+@pytest.mark.parametrize(
+    "family, prefix, infix, suffix",
+    [
+        ("bert", ["<s>"], ["</s>"], ["</s>"]),
+        ("mt5", [], ["</s>"], ["</s>"]),
+        ("mbart", [], ["</s>"], ["</s>"]),
+        ("causal", ["<s>"], [], []),
+    ],
+)
+def test_other_pair_templates(tiny_models, family, prefix, infix, suffix):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models[0][family])
+    a, b = "the cat", "a dog"
+    expected = (
+        tokenizer.convert_tokens_to_ids(prefix) + _ids(tokenizer, a)
+        + tokenizer.convert_tokens_to_ids(infix) + _ids(tokenizer, b)
+        + tokenizer.convert_tokens_to_ids(suffix)
+    )  # fmt: skip
+    assert tokenizer(a, b)["input_ids"] == expected
+
+
+def test_bert_pair_segment_ids(tiny_models):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models[0]["bert"])
+    encoded = tokenizer("the cat", "a dog", return_token_type_ids=True)
+    n_a = len(_ids(tokenizer, "the cat")) + 2  # <s> A </s>
+    assert encoded["token_type_ids"] == [0] * n_a + [1] * (len(encoded["input_ids"]) - n_a)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_word_ids_split_into_words(tiny_models, family):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models[0][family])
+    words = ["Berlin", "ist", "schön", "北京", "."]
+    encoded = tokenizer(words, is_split_into_words=True)
+    word_ids = encoded.word_ids()
+    assert len(word_ids) == len(encoded["input_ids"])
+    real = [w for w in word_ids if w is not None]
+    assert sorted(set(real)) == list(range(len(words)))  # every word has a sub-word
+    assert real == sorted(real)  # in order
+    specials = [tokenizer.convert_ids_to_tokens(i) for i, w in zip(encoded["input_ids"], word_ids) if w is None]
+    assert all(token in tokenizer.all_special_tokens for token in specials)
+    if family == "xlmr":
+        assert word_ids[0] is None and word_ids[-1] is None
+
+
+# --- Vanilla token classification ---------------------------------------------------------
+
+
+def test_encode_labels_first_subword_only(tiny_models):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models[0]["xlmr"])
+    sentence = Sentence(("Berlin", "ist", "schön"), ("PROPN", "AUX", "ADJ"))
+    label2id = {label: i for i, label in enumerate(UDPOS)}
+    (feature,), truncated = encode(tokenizer, [sentence], label2id, max_length=64)
+    word_ids = tokenizer(list(sentence.words), is_split_into_words=True).word_ids()
+    assert truncated == 0
+    expected, seen = [], set()
+    for w in word_ids:
+        if w is None or w in seen:
+            expected.append(IGNORE)
+        else:
+            seen.add(w)
+            expected.append(label2id[sentence.tags[w]])
+    assert feature["labels"] == expected
+
+
+def test_vanilla_training_summary(vanilla, udpos_data):
+    summary, output_dir, checkpoint_dir = vanilla
+    train, dev = udpos_data
+    assert summary["resumed_from"] is None
+    assert summary["train_sentences"] == len(train) == 60
+    assert summary["dev_sentences"] == len(dev) == 20
+    assert summary["global_steps"] == 8  # ceil(60 / 16) = 4 steps per epoch, 2 epochs
+    history = summary["dev_history"]
+    # evaluations at steps 4 and 8 during training, then the final re-evaluation of the best
+    # model (trainer.evaluate() also logs, at the last global step)
+    assert [entry["step"] for entry in history] == [4, 8, 8]
+    during_training = history[:2]
+    # the model kept is the best dev checkpoint, and its re-evaluation reproduces its score
+    best = max(during_training, key=lambda e: e["eval_accuracy"])
+    assert summary["best_dev"]["accuracy"] == pytest.approx(best["eval_accuracy"])
+    assert history[-1]["eval_accuracy"] == pytest.approx(best["eval_accuracy"])
+    assert summary["best_checkpoint"] == str(checkpoint_dir / f"checkpoint-{best['step']}")
+    assert set(summary["truncated_words"]) == {"train", "dev"}
+    assert json.loads((output_dir / "xlie_training.json").read_text()) == summary
+    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
+
+
+def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
+    _, output_dir, _ = vanilla
+    _, dev = udpos_data
+    model, tokenizer = load_token_classifier(output_dir)
+    assert model.config.num_labels == len(UDPOS)
+    assert [model.config.id2label[i] for i in range(len(UDPOS))] == list(UDPOS)
+
+    long_words = tuple(f"w{i}" for i in range(200))
+    long = Sentence(long_words, ("NOUN",) * 200)
+    sentences = list(dev) + [long]
+    max_length = PARAMS.max_length
+    predictions, truncated = predict_tags(model, tokenizer, sentences, max_length=max_length, batch_size=8, fill_label=FILL)
+
+    assert len(predictions) == len(sentences)
+    expected_truncated = 0
+    for sentence, tags in zip(sentences, predictions):
+        assert len(tags) == len(sentence.words)
+        kept = {w for w in tokenizer(list(sentence.words), is_split_into_words=True, truncation=True,
+                                     max_length=max_length).word_ids() if w is not None}  # fmt: skip
+        assert all(tag in UDPOS for i, tag in enumerate(tags) if i in kept)
+        assert all(tag == FILL for i, tag in enumerate(tags) if i not in kept)
+        expected_truncated += len(sentence.words) - len(kept)
+    assert truncated == expected_truncated
+    assert truncated == sum(tag == FILL for tags in predictions for tag in tags)
+
+    # the 200-word sentence keeps a prefix of its words and fills the rest
+    tags = predictions[-1]
+    n_kept = sum(tag != FILL for tag in tags)
+    assert 0 < n_kept <= max_length - 2
+    assert tags[n_kept:] == [FILL] * (200 - n_kept)
+    assert truncated >= 200 - n_kept
+
+    # batching and length-sorting do not change the predictions
+    alone = [predict_tags(model, tokenizer, [s], max_length=max_length, batch_size=1, fill_label=FILL) for s in sentences[:5]]
+    assert [p[0][0] for p in alone] == predictions[:5]
+
+
+def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
+    out_dirs, _ = tiny_models
+    train, dev = udpos_data
+    checkpoint_dir = tmp_path / "checkpoints"
+    one_epoch = TokenClassificationParams(**{**PARAMS.__dict__, "epochs": 1})
+    first = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
+    assert first["resumed_from"] is None
+    assert first["global_steps"] == 4
+    last = last_checkpoint(checkpoint_dir)
+    assert last == str(checkpoint_dir / "checkpoint-4")
+
+    second = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
+    assert second["resumed_from"] == last
+    assert second["global_steps"] == 8
+    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
+    assert (tmp_path / "second" / "xlie_training.json").is_file()

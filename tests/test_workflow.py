@@ -1,0 +1,124 @@
+"""The workflow as a user runs it: dry runs of both presets, config errors, the whole demo, bad data."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TOP_LEVEL_OUTPUTS = {".git", ".snakemake", "results", "logs", "benchmarks", "report", ".pytest_cache"}
+
+
+def skip_outputs(directory, names):
+    """Leave out the user's outputs (top level only) and Python caches when copying the repo."""
+    top = Path(directory) == REPO
+    return {n for n in names if (top and n in TOP_LEVEL_OUTPUTS) or n == "__pycache__" or n.endswith(".egg-info")}
+
+
+def snakemake(*args, cwd=REPO, check=True):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def job_counts(output: str) -> dict[str, int]:
+    counts, in_stats = {}, False
+    for line in output.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_stats = True
+        elif in_stats and line.strip() and not line.startswith("-"):
+            name, *rest = line.split()
+            if name == "total":
+                break
+            counts[name] = int(rest[0])
+    return counts
+
+
+@pytest.fixture()
+def workdir(tmp_path):
+    """A copy of the repository without outputs, so tests never touch the user's results/."""
+    target = tmp_path / "xlie"
+    shutil.copytree(REPO, target, ignore=skip_outputs)
+    for folder in ("results", "report"):  # tracked (with a README) in a clone, so present for a user
+        (target / folder).mkdir()
+    return target
+
+
+def test_dry_run_demo(workdir):
+    out = snakemake("-n", "--quiet", "rules", cwd=workdir).stdout
+    counts = job_counts(out)
+    assert counts["train_token_classifier"] == 4 and counts["evaluate_token_classifier"] == 4
+    assert counts["build_tiny_models"] == 1
+
+
+def test_dry_run_paper_plans_every_gpu_job(workdir):
+    out = snakemake("-n", "--config", "preset=paper", "--resources", "gpu=4", cwd=workdir).stdout
+    counts = job_counts(out)
+    assert counts["train_token_classifier"] == 20 and counts["evaluate_token_classifier"] == 20
+    assert "build_tiny_models" not in counts  # hub models: nothing is built locally
+    train_jobs = [block for block in out.split("\n\n") if "rule train_token_classifier:" in block]
+    assert len(train_jobs) == 20 and all("gpu=1" in block for block in train_jobs)
+    assert "results/runs/topro/panx/xlmr/vanilla/en/seed1218/model" in out
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (["preset=nope"], "config key preset: unknown preset 'nope'"),
+        (["papers={'topro': {'seeds': [-3]}}"], "config key papers.topro.seeds[0]"),
+    ],
+)
+def test_bad_config_fails_before_any_job(workdir, config, message):
+    result = snakemake("-n", "--config", *config, cwd=workdir, check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (workdir / "results" / "runs").exists()
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(workdir):
+    snakemake("--cores", "2", cwd=workdir)
+    results = workdir / "results"
+    cells = pd.read_csv(results / "cells.tsv", sep="\t")
+    metrics = pd.read_csv(results / "metrics.csv")
+    primary = metrics[metrics["primary"]]
+    assert len(primary) == len(cells) == 24
+    # The demo must show learning: English beats the majority-label baseline clearly, per run.
+    english = primary[primary["target"] == "en"]
+    assert (english["value"] > english["majority_baseline"] + 0.1).all(), english
+    for cell in cells.itertuples():
+        payload = json.loads((results / "runs" / cell.run / "eval" / cell.target / "metrics.json").read_text())
+        assert {"config_sha256", "packages", "data", "model", "seed", "wall_time_s", "device"} <= set(payload["provenance"])
+        assert payload["provenance"]["demo"] is True
+    for name in ("topro_panx", "topro_udpos"):
+        tex = (results / "tables" / f"{name}.tex").read_text()
+        assert "DEMO" in tex and "\\toprule" in tex and "\\VAR" not in tex
+        assert (results / "plots" / f"{name}.png").stat().st_size > 0
+    if shutil.which("pdflatex"):
+        compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
+                                  cwd=results / "tables", capture_output=True, text=True)  # fmt: skip
+        assert compiled.returncode == 0, compiled.stdout[-3000:]
+    snakemake("--report", "report/report.html", cwd=workdir)
+    report = (workdir / "report" / "report.html").read_text(errors="replace")
+    assert "topro_panx" in report and "DEMO" in report
+
+    # Bad data after a complete run: the jobs that read it fail naming file:line; nothing else is lost.
+    model = results / "runs/topro/udpos/xlmr/vanilla/en/seed42/model"
+    panx_metrics = results / "runs/topro/panx/xlmr/vanilla/en/seed42/eval/de/metrics.json"
+    before = (model.stat().st_mtime, panx_metrics.stat().st_mtime)
+    bad = workdir / "resources/demo/xtreme/udpos/test-ru.tsv"
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    lines[4] = "слово\tNOT_A_TAG"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = snakemake("--cores", "2", cwd=workdir, check=False)
+    assert result.returncode != 0
+    logs = "".join(p.read_text() for p in (workdir / "logs/evaluate_token_classifier").rglob("*.log"))
+    assert "test-ru.tsv:5: tag 'NOT_A_TAG' is not in the label set" in logs
+    assert (model.stat().st_mtime, panx_metrics.stat().st_mtime) == before

@@ -162,7 +162,7 @@ def test_other_pair_templates(tiny_models, family, prefix, infix, suffix):
 
 def test_bert_pair_segment_ids(tiny_models):
     tokenizer = AutoTokenizer.from_pretrained(tiny_models[0]["bert"])
-    encoded = tokenizer("the cat", "a dog", return_token_type_ids=True)
+    encoded = tokenizer("the cat", "a dog")  # segment ids by default, as the real mBERT tokenizer
     n_a = len(_ids(tokenizer, "the cat")) + 2  # <s> A </s>
     assert encoded["token_type_ids"] == [0] * n_a + [1] * (len(encoded["input_ids"]) - n_a)
 
@@ -211,10 +211,9 @@ def test_vanilla_training_summary(vanilla, udpos_data):
     assert summary["dev_sentences"] == len(dev) == 20
     assert summary["global_steps"] == 8  # ceil(60 / 16) = 4 steps per epoch, 2 epochs
     history = summary["dev_history"]
-    # evaluations at steps 4 and 8 during training, then the final re-evaluation of the best
-    # model (trainer.evaluate() also logs, at the last global step)
-    assert [entry["step"] for entry in history] == [4, 8, 8]
-    during_training = history[:2]
+    # evaluations at steps 4 and 8 during training (the final re-evaluation is not history)
+    assert [entry["step"] for entry in history] == [4, 8]
+    during_training = history
     # the model kept is the best dev checkpoint, and its re-evaluation reproduces its score
     best = max(during_training, key=lambda e: e["eval_accuracy"])
     assert summary["best_dev"]["accuracy"] == pytest.approx(best["eval_accuracy"])
@@ -278,3 +277,11 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     assert second["global_steps"] == 8
     assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
     assert (tmp_path / "second" / "xlie_training.json").is_file()
+
+
+def test_too_small_vocabulary_names_the_config_key():
+    from xlie.models.tiny import train_tokenizer
+
+    with pytest.raises(ValueError, match="config key tiny_models.vocab_size: 100 is too small"):
+        train_tokenizer(["".join(chr(0x4E00 + i) for i in range(200))], 100)  # 200 distinct characters
+

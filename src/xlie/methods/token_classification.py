@@ -162,7 +162,8 @@ def train_token_classifier(
     )
     resume = last_checkpoint(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
-    best_dev = trainer.evaluate()
+    dev_history = [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry]
+    best_dev = trainer.evaluate()  # the best checkpoint, reloaded by load_best_model_at_end
     trainer.save_model(str(output_dir))
     summary = {
         "best_checkpoint": trainer.state.best_model_checkpoint,
@@ -172,7 +173,7 @@ def train_token_classifier(
         "train_sentences": len(train),
         "dev_sentences": len(dev),
         "truncated_words": {"train": train_truncated, "dev": dev_truncated},
-        "dev_history": [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry],
+        "dev_history": dev_history,
     }
     (Path(output_dir) / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary

@@ -52,6 +52,15 @@ def corpus_lines(files: Iterable[Path]) -> Iterator[str]:
 
 
 def train_tokenizer(lines: Iterable[str], vocab_size: int) -> SentencePieceUnigramTokenizer:
+    lines = list(lines)
+    # A unigram vocabulary must hold every character of the corpus (plus specials and the
+    # word-boundary marker); say so by config key instead of the trainer's bare exception.
+    needed = len({c for line in lines for c in line if not c.isspace()}) + len(SPECIAL_TOKENS) + len(MBART_LANG_CODES) + 1
+    if vocab_size < needed:
+        raise ValueError(
+            f"config key tiny_models.vocab_size: {vocab_size} is too small for the demo corpus, "
+            f"which needs at least {needed} entries (its distinct characters plus special tokens)"
+        )
     tokenizer = SentencePieceUnigramTokenizer()
     tokenizer.train_from_iterator(
         lines,
@@ -91,6 +100,8 @@ def wrap_tokenizer(base: SentencePieceUnigramTokenizer, family: str, max_length:
         sep_token="</s>",
         model_max_length=max_length,
         padding_side="left" if family == "causal" else "right",
+        # BERT pairs carry segment ids (as the real mBERT tokenizer returns them); others do not.
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"] if family == "bert" else ["input_ids", "attention_mask"],
     )
     return tokenizer
 

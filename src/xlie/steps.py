@@ -132,6 +132,14 @@ def _table_groups(metrics: pd.DataFrame, paper: str, table: str) -> dict[str, st
     return {t: family_group(t) for t in targets}
 
 
+def baseline_reference(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
+    """The majority-label baseline per target as a reference row: the floor every row must beat."""
+    primary = metrics[(metrics["paper"] == paper) & (metrics["table"] == table) & metrics["primary"].astype(bool)]
+    per_target = primary.groupby("target", sort=False)["majority_baseline"].mean() * 100
+    return pd.DataFrame({"row": "majority label", "target": per_target.index, "value": per_target.values,
+                         "source_note": "majority-label baseline (every word tagged with the most frequent training tag)"})  # fmt: skip
+
+
 def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_tex: str, out_html: str) -> None:
     from html import escape
 
@@ -140,11 +148,12 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     frame = pd.read_csv(metrics_csv)
     caption = _table_caption(config, paper, table)
     groups = _table_groups(frame, paper, table)
+    reference = baseline_reference(frame, paper, table)
     tex = tables.render_table(frame, paper=paper, table=table, caption=caption, label=f"tab:{paper}-{table}",
-                              groups=groups, demo=config["demo"])  # fmt: skip
+                              reference=reference, groups=groups, demo=config["demo"])  # fmt: skip
     Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
     Path(out_tex).write_text(tex, encoding="utf-8")
-    shown = tables.table_frame(frame, paper=paper, table=table, groups=groups)
+    shown = tables.table_frame(frame, paper=paper, table=table, reference=reference, groups=groups)
     heading = (tables.DEMO_PREFIX + " " if config["demo"] else "") + caption
     Path(out_html).write_text(
         f"<!doctype html><meta charset='utf-8'><title>{escape(paper)} {escape(table)}</title>"

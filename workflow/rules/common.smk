@@ -117,3 +117,26 @@ def get_final_output():
         *plot_outputs("png"),
         *plot_outputs("pdf"),
     ]
+
+
+def print_summary():
+    """After a run: each table's source-language score beside the majority-label baseline."""
+    import pandas as pd
+
+    path = Path("results/metrics.csv")
+    if not path.is_file():
+        return
+    metrics = pd.read_csv(path)
+    rows = metrics[metrics["primary"] & (metrics["target"] == metrics["source"])]
+    print(
+        "\nSource-language scores (dev-selected models) vs. the majority-label baseline:"
+    )
+    for row in rows.itertuples():
+        print(
+            f"  {row.paper}/{row.table} {row.method}/{row.model} seed {row.seed} "
+            f"[{row.target}]: {row.metric} {row.value:.3f} (majority baseline {row.majority_baseline:.3f})"
+        )
+    if config["demo"]:
+        print(
+            "DEMO run: tiny random-init models; numbers are not comparable to the papers."
+        )

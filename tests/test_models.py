@@ -30,13 +30,8 @@ from xlie.methods.token_classification import (
 )
 from xlie.models.tiny import FAMILIES, build_tiny_models
 
-REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "resources" / "demo" / "xtreme"
+from conftest import DEMO, SIZE
 
-# vocab_size must cover every character of the demo corpus (1,739 distinct ones, Chinese,
-# Arabic, Hindi, Cyrillic included) plus the special tokens, else the unigram trainer fails
-# with "The vocabulary is not large enough to contain all chars"; 1000 is too small.
-SIZE = dict(vocab_size=2000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=128)
 AUTO_CLASS = {
     "bert": AutoModelForMaskedLM,
     "xlmr": AutoModelForMaskedLM,
@@ -53,32 +48,6 @@ ARCHITECTURE = {
 }
 PARAMS = TokenClassificationParams(learning_rate=2e-3, batch_size=16, grad_accum=1, epochs=2, eval_steps=4, max_length=64)
 FILL = "<FILL>"  # not a UDPOS tag, so filled words are unmistakable
-
-
-@pytest.fixture(scope="session")
-def offline_env():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("TRANSFORMERS_OFFLINE", "1")
-        mp.setenv("HF_DATASETS_OFFLINE", "1")
-        yield
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory, offline_env) -> tuple[dict[str, Path], dict[str, dict]]:
-    root = tmp_path_factory.mktemp("tiny_models")
-    corpus = sorted(DEMO.glob("*/*.tsv"))
-    assert corpus, f"no demo corpus under {DEMO}"
-    out_dirs = {family: root / family for family in FAMILIES}
-    records = build_tiny_models(corpus, out_dirs, SIZE, seed=0)
-    return out_dirs, records
-
-
-@pytest.fixture(scope="session")
-def udpos_data() -> tuple[list[Sentence], list[Sentence]]:
-    train = read_xtreme_tsv(DEMO / "udpos" / "train-en.tsv", UDPOS)[:60]
-    dev = read_xtreme_tsv(DEMO / "udpos" / "dev-en.tsv", UDPOS)[:20]
-    return train, dev
 
 
 @pytest.fixture(scope="session")

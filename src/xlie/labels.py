@@ -24,3 +24,7 @@ def label_set(task: str) -> tuple[str, ...]:
         return LABEL_SETS[task]
     except KeyError:
         raise KeyError(f"unknown task {task!r}; known tasks: {sorted(LABEL_SETS)}") from None
+
+# What a word gets when a method produced nothing usable for it (cut off by max_length,
+# unparseable generation): the "outside" class. Every such word is counted, never silent.
+FALLBACK_LABEL: dict[str, str] = {"panx": "O", "udpos": "X"}

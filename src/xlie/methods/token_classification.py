@@ -26,7 +26,8 @@ from transformers import (
 
 from xlie import metrics
 from xlie.data.xtreme import Sentence
-from xlie.labels import label_set
+from xlie.labels import FALLBACK_LABEL, label_set
+from xlie.methods import Prediction
 
 IGNORE = -100
 
@@ -214,3 +215,22 @@ def load_token_classifier(model_dir: str | Path):
         model = model.cuda()
     model.eval()
     return model, tokenizer
+
+
+def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
+          checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
+    """The uniform method entry point (see xlie.methods)."""
+    return train_token_classifier(model_path, task, train, dev, Path(output_dir), Path(checkpoint_dir),
+                                  TokenClassificationParams.from_dict(params), seed)  # fmt: skip
+
+
+def load_predictor(model_dir: str, task: str, params: dict):
+    """Load once; the returned function tags any list of sentences (see xlie.methods)."""
+    hp = TokenClassificationParams.from_dict(params)
+    model, tokenizer = load_token_classifier(model_dir)
+
+    def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:
+        tags, truncated = predict_tags(model, tokenizer, sentences, hp.max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc)
+        return Prediction(tags, {"truncated_words": truncated})
+
+    return predict

@@ -51,6 +51,32 @@ def corpus_lines(files: Iterable[Path]) -> Iterator[str]:
             yield " ".join(words)
 
 
+def prompt_words() -> list[str]:
+    """The templates' and verbalizers' words. A pretrained multilingual vocabulary holds these
+    English words whole; a vocabulary learned from a few thousand tagged sentences splits them,
+    and ToPro needs each verbalizer word to be a single token (xlie.methods.topro_encoder)."""
+    from xlie.prompt_templates import LLM, TOPRO_ENCODER, TOPRO_SEQ2SEQ
+    from xlie.verbalizers import VERBALIZERS
+
+    texts = [" ".join(words.values()) for words in VERBALIZERS.values()]
+    texts += [t.format(word="", mask="") for t in TOPRO_ENCODER.values()]
+    texts += [t.format(word="") for t in TOPRO_SEQ2SEQ.values()]
+    texts += [t.format(sentence="", word="", label_words="") for t in LLM.values()]
+    words = [w.strip(".:,\"") for text in texts for w in text.split()]
+    return sorted({w for w in words if w.isalpha()})
+
+
+def _add_whole_words(tokenizer: SentencePieceUnigramTokenizer, words: list[str]) -> SentencePieceUnigramTokenizer:
+    """Add ``▁word`` pieces with the best unigram score, so Viterbi keeps each word whole."""
+    state = json.loads(tokenizer._tokenizer.to_str())
+    vocab = state["model"]["vocab"]
+    known = {piece for piece, _ in vocab}
+    best = max(score for _, score in vocab if score < 0) if vocab else 0.0
+    vocab.extend([f"\u2581{w}", best] for w in words if f"\u2581{w}" not in known)
+    tokenizer._tokenizer = tokenizer._tokenizer.from_str(json.dumps(state))
+    return tokenizer
+
+
 def train_tokenizer(lines: Iterable[str], vocab_size: int) -> SentencePieceUnigramTokenizer:
     lines = list(lines)
     # A unigram vocabulary must hold every character of the corpus (plus specials and the
@@ -69,7 +95,7 @@ def train_tokenizer(lines: Iterable[str], vocab_size: int) -> SentencePieceUnigr
         unk_token="<unk>",
         show_progress=False,
     )
-    return tokenizer
+    return _add_whole_words(tokenizer, prompt_words())
 
 
 def _post_processor(family: str, ids: dict[str, int]) -> TemplateProcessing:

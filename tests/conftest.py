@@ -1,0 +1,52 @@
+"""Shared fixtures: tiny locally built models and the shipped demo data (no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xlie.data.xtreme import Sentence, read_xtreme_tsv
+from xlie.labels import PANX, UDPOS
+from xlie.models.tiny import FAMILIES, build_tiny_models
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "resources" / "demo" / "xtreme"
+
+# vocab_size must cover every character of the demo corpus (1,739 distinct ones, Chinese,
+# Arabic, Hindi, Cyrillic included) plus the special tokens, else the unigram trainer fails
+# with "The vocabulary is not large enough to contain all chars"; 1000 is too small.
+SIZE = dict(vocab_size=2000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=128)
+
+
+@pytest.fixture(scope="session")
+def offline_env():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        mp.setenv("HF_DATASETS_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, offline_env) -> tuple[dict[str, Path], dict[str, dict]]:
+    root = tmp_path_factory.mktemp("tiny_models")
+    corpus = sorted(DEMO.glob("*/*.tsv"))
+    assert corpus, f"no demo corpus under {DEMO}"
+    out_dirs = {family: root / family for family in FAMILIES}
+    records = build_tiny_models(corpus, out_dirs, SIZE, seed=0)
+    return out_dirs, records
+
+
+@pytest.fixture(scope="session")
+def udpos_data() -> tuple[list[Sentence], list[Sentence]]:
+    train = read_xtreme_tsv(DEMO / "udpos" / "train-en.tsv", UDPOS)[:60]
+    dev = read_xtreme_tsv(DEMO / "udpos" / "dev-en.tsv", UDPOS)[:20]
+    return train, dev
+
+
+@pytest.fixture(scope="session")
+def panx_data() -> tuple[list[Sentence], list[Sentence]]:
+    train = read_xtreme_tsv(DEMO / "panx" / "train-en.tsv", PANX)[:60]
+    dev = read_xtreme_tsv(DEMO / "panx" / "dev-en.tsv", PANX)[:20]
+    return train, dev

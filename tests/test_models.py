@@ -28,7 +28,7 @@ from xlie.methods.token_classification import (
     predict_tags,
     train_token_classifier,
 )
-from xlie.models.tiny import FAMILIES, build_tiny_models
+from xlie.models.tiny import FAMILIES, build_tiny_models, prompt_words
 
 from conftest import DEMO, SIZE
 
@@ -70,7 +70,8 @@ def test_build_records(tiny_models):
         assert record["family"] == family
         assert record["architecture"] == ARCHITECTURE[family]
         assert record["seed"] == 0 and record["parameters"] > 0
-        assert record["vocab_size"] <= SIZE["vocab_size"]
+        # the trained vocabulary plus the whole-word prompt pieces (models.tiny.prompt_words)
+        assert record["vocab_size"] <= SIZE["vocab_size"] + len(prompt_words())
         assert json.loads((out_dirs[family] / "xlie_build.json").read_text()) == record
 
 

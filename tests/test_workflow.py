@@ -54,16 +54,16 @@ def workdir(tmp_path):
 def test_dry_run_demo(workdir):
     out = snakemake("-n", "--quiet", "rules", cwd=workdir).stdout
     counts = job_counts(out)
-    assert counts["train_token_classifier"] == 4 and counts["evaluate_token_classifier"] == 4
+    assert counts["train_tagger"] == 4 and counts["evaluate_tagger"] == 4
     assert counts["build_tiny_models"] == 1
 
 
 def test_dry_run_paper_plans_every_gpu_job(workdir):
     out = snakemake("-n", "--config", "preset=paper", "--resources", "gpu=4", cwd=workdir).stdout
     counts = job_counts(out)
-    assert counts["train_token_classifier"] == 20 and counts["evaluate_token_classifier"] == 20
+    assert counts["train_tagger"] == 20 and counts["evaluate_tagger"] == 20
     assert "build_tiny_models" not in counts  # hub models: nothing is built locally
-    train_jobs = [block for block in out.split("\n\n") if "rule train_token_classifier:" in block]
+    train_jobs = [block for block in out.split("\n\n") if "rule train_tagger:" in block]
     assert len(train_jobs) == 20 and all("gpu=1" in block for block in train_jobs)
     assert "results/runs/topro/panx/xlmr/vanilla/en/seed1218/model" in out
 
@@ -119,6 +119,6 @@ def test_demo_end_to_end(workdir):
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = snakemake("--cores", "2", cwd=workdir, check=False)
     assert result.returncode != 0
-    logs = "".join(p.read_text() for p in (workdir / "logs/evaluate_token_classifier").rglob("*.log"))
+    logs = "".join(p.read_text() for p in (workdir / "logs/evaluate_tagger").rglob("*.log"))
     assert "test-ru.tsv:5: tag 'NOT_A_TAG' is not in the label set" in logs
     assert (model.stat().st_mtime, panx_metrics.stat().st_mtime) == before

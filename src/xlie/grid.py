@@ -11,13 +11,10 @@ import pandas as pd
 
 from xlie.config import ConfigError
 from xlie.languages import LANGUAGES
+from xlie.methods import families_for, method_spec
 
 CELL_COLUMNS = ["paper", "table", "task", "model", "method", "source", "target", "seed", "run"]
 RUN_COLUMNS = ["paper", "task", "model", "method", "source", "seed"]
-
-# Which model families each method can run on (and so which rule trains it).
-METHOD_FAMILIES = {"vanilla": {"bert", "xlmr"}}
-
 
 def run_id(paper: str, task: str, model: str, method: str, source: str, seed: int) -> str:
     """Path fragment of a training run: results/runs/<run_id>/."""
@@ -50,8 +47,8 @@ def build_cells(config: dict) -> pd.DataFrame:
             for method in table_cfg["methods"]:
                 for model in table_cfg["models"]:
                     family = models[model]["family"]
-                    allowed = METHOD_FAMILIES.get(method, set())
-                    if family not in allowed:
+                    allowed = families_for(method)
+                    if method_spec(method, family) is None:
                         raise ConfigError(
                             f"config key {key}.methods: method {method!r} does not run on model {model!r} "
                             f"(family {family}); it needs one of: {', '.join(sorted(allowed))}"

@@ -41,9 +41,22 @@ def token_accuracy(gold: Tags, pred: Tags) -> float:
     return correct / total if total else 0.0
 
 
+def weighted_token_f1(gold: Tags, pred: Tags) -> float:
+    """The ToPro authors' encoder metric: sklearn weighted F1 over all tokens, O included.
+
+    Reported beside (never instead of) seqeval/accuracy to compare with their numbers. Their
+    code passed y_true and y_pred swapped; we pass them in the right order."""
+    from sklearn.metrics import f1_score as sk_f1  # scikit-learn is a seqeval dependency
+
+    _check_shapes(gold, pred)
+    y_true = [t for s in gold for t in s]
+    y_pred = [t for s in pred for t in s]
+    return float(sk_f1(y_true, y_pred, average="weighted", zero_division=0)) if y_true else 0.0
+
+
 def score(task: str, gold: Tags, pred: Tags) -> dict[str, float]:
     """All metrics of ``task``; ``primary`` is the one the tables show."""
-    scores = {"accuracy": token_accuracy(gold, pred)}
+    scores = {"accuracy": token_accuracy(gold, pred), "weighted_token_f1": weighted_token_f1(gold, pred)}
     if task == "panx":
         scores.update(entity_scores(gold, pred))
     scores["primary"] = scores[PRIMARY_METRIC[task]]

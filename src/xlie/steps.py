@@ -33,25 +33,47 @@ def build_tiny_models(config: dict, out_dirs: dict[str, str]) -> None:
         print(f"built tiny {family}: {record['architecture']}, {record['parameters']:,} parameters")
 
 
-def train_vanilla(config: dict, run: dict, model_path: str, output_dir: str, checkpoint_dir: str) -> None:
-    from xlie.methods.token_classification import TokenClassificationParams, train_token_classifier
+# Keys of a training block that the workflow handles itself; the rest goes to the method.
+WORKFLOW_KEYS = ("max_train_sentences", "by_task")
+
+
+def method_params(config: dict, method: str, model: str, task: str) -> tuple[dict, int | None]:
+    """(params for the method, training-sentence limit) from ``training.<block>`` and its ``by_task``."""
+    from xlie.methods import method_spec
+
+    spec = method_spec(method, config["models"][model]["family"])
+    block = {**config["training"].get(spec.params_key, {})}
+    block.update(block.get("by_task", {}).get(task, {}))
+    limit = block.get("max_train_sentences")
+    params = {k: v for k, v in block.items() if k not in WORKFLOW_KEYS}
+    if spec.module == "llm_zero_shot":
+        params["mode"] = method.removeprefix("llm_")  # llm_logits / llm_generate
+    return params, limit
+
+
+def train_run(config: dict, run: dict, model_path: str, output_dir: str, checkpoint_dir: str) -> None:
+    """Fine-tune one training run (any trainable method) and record its provenance."""
+    from xlie.methods import implementation, method_spec
 
     started = time.monotonic()
+    spec = method_spec(run["method"], config["models"][run["model"]]["family"])
+    train_fn, _ = implementation(spec)
+    params, limit = method_params(config, run["method"], run["model"], run["task"])
     train, train_id = load_split(config, run["task"], "train", run["source"])
     dev, dev_id = load_split(config, run["task"], "dev", run["source"])
-    params = TokenClassificationParams.from_dict(config["training"]["vanilla_token"])
-    summary = train_token_classifier(
-        model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir), params, int(run["seed"])
-    )
+    if limit:
+        train = train[:limit]
+        train_id = {**train_id, "used_sentences": len(train)}
+    summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir), params, int(run["seed"]))
     provenance.write_json(
         Path(output_dir) / "xlie_provenance.json",
         provenance.record(
             config_sha256=config_hash(config), preset=config["preset"], demo=config["demo"], seed=int(run["seed"]),
             wall_time_s=time.monotonic() - started, data={"train": train_id, "dev": dev_id},
-            model={"base": provenance.model_identity(model_path), "run": run, "params": vars(params)},
+            model={"base": provenance.model_identity(model_path), "run": run, "method": spec.module, "params": params},
         ),
     )  # fmt: skip
-    print(f"best dev: {summary['best_dev']}")
+    print(f"best dev: {summary.get('best_dev')}")
 
 
 def write_predictions(path: Path, sentences: list[Sentence], predicted: list[list[str]]) -> None:
@@ -64,39 +86,40 @@ def write_predictions(path: Path, sentences: list[Sentence], predicted: list[lis
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def evaluate_vanilla(config: dict, run: dict, model_dir: str, targets: list[str], out_dir: str) -> None:
-    from xlie.methods.token_classification import load_token_classifier, predict_tags
+def evaluate_run(config: dict, run: dict, model_dir: str, targets: list[str], out_dir: str) -> None:
+    """Predict and score every target language of one run with a model loaded once."""
+    from xlie.methods import implementation, method_spec
 
-    params = config["training"]["vanilla_token"]
-    model, tokenizer = load_token_classifier(model_dir)
-    train, _ = load_split(config, run["task"], "train", run["source"])
-    train_tags = [s.tags for s in train]
-    fill = metrics.majority_label(train_tags)  # what a word cut off by max_length is tagged with (and counted)
+    spec = method_spec(run["method"], config["models"][run["model"]]["family"])
+    _, load_predictor = implementation(spec)
+    params, _ = method_params(config, run["method"], run["model"], run["task"])
     # Read every target file before predicting anything: a bad file fails the job at once,
     # with its file:line, instead of after minutes of work that the failure would discard.
     target_data = {target: load_split(config, run["task"], "test", target) for target in targets}
+    train, _ = load_split(config, run["task"], "train", run["source"])
+    train_tags = [s.tags for s in train]
+    predict = load_predictor(model_dir, run["task"], params)
     for target, (sentences, data_id) in target_data.items():
         started = time.monotonic()
-        predicted, truncated = predict_tags(
-            model, tokenizer, sentences, params["max_length"], params["eval_batch_size"], fill, desc=target
-        )
+        prediction = predict(sentences, desc=target)
         gold = [s.tags for s in sentences]
         cell_dir = Path(out_dir) / target
-        write_predictions(cell_dir / "predictions.tsv", sentences, predicted)
+        write_predictions(cell_dir / "predictions.tsv", sentences, prediction.tags)
         payload = {
             "cell": {**run, "target": target},
-            "scores": metrics.score(run["task"], gold, predicted),
+            "scores": metrics.score(run["task"], gold, prediction.tags),
             "majority_baseline": metrics.majority_baseline(run["task"], train_tags, gold),
-            "counts": {"sentences": len(sentences), "words": sum(len(g) for g in gold),
-                       "truncated_words": truncated, "truncated_words_filled_with": fill},
+            "counts": {"sentences": len(sentences), "words": sum(len(g) for g in gold), **prediction.counts},
             "provenance": provenance.record(
                 config_sha256=config_hash(config), preset=config["preset"], demo=config["demo"], seed=int(run["seed"]),
-                wall_time_s=time.monotonic() - started, data=data_id, model=provenance.model_identity(model_dir),
+                wall_time_s=time.monotonic() - started, data=data_id,
+                model={**provenance.model_identity(model_dir), "method": spec.module, "params": params},
             ),
         }  # fmt: skip
         provenance.write_json(cell_dir / "metrics.json", payload)
         s = payload["scores"]
-        print(f"{target}: {s['primary_name']}={s['primary']:.4f} (majority baseline {payload['majority_baseline']['primary']:.4f}), truncated words {truncated}")
+        print(f"{target}: {s['primary_name']}={s['primary']:.4f} (majority baseline "
+              f"{payload['majority_baseline']['primary']:.4f}), counts {payload['counts']}")  # fmt: skip
 
 
 def collect_metrics(cells: pd.DataFrame, runs_root: str, out_csv: str) -> pd.DataFrame:
@@ -121,7 +144,10 @@ def collect_metrics(cells: pd.DataFrame, runs_root: str, out_csv: str) -> pd.Dat
 
 
 def _table_caption(config: dict, paper: str, table: str) -> str:
-    caption = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
+    table_cfg = config["papers"][paper]["tables"][table]
+    caption = table_cfg.get("caption") or f"{paper} {table}"
+    if table_cfg.get("metric"):
+        caption += f" Metric: {table_cfg['metric']}."
     return f"{caption} Values x100; mean over seeds (with std when several); averages recomputed from the cells; group averages by language family (Glottolog)."
 
 
@@ -140,24 +166,69 @@ def baseline_reference(metrics: pd.DataFrame, paper: str, table: str) -> pd.Data
                          "source_note": "majority-label baseline (every word tagged with the most frequent training tag)"})  # fmt: skip
 
 
+def artifact_reference(config: dict, kind: str, task: str, models: list[str]) -> tuple[pd.DataFrame | None, str]:
+    """Reference rows from the ToPro repository's result files, when ``reference_dir`` has them.
+
+    Returns (rows or None, a sentence for the caption). These are secondary artifacts, never the
+    paper's tables, and every caption says so."""
+    from xlie import references
+
+    directory = Path(config["reference_dir"])
+    if not directory.is_dir():
+        return None, f"No reference artifact: {directory} not found."
+    if kind == "pt":
+        frame, dropped = references.load_pt_reference(directory, task)
+        frame = frame[frame["model"].isin(models)]
+        rows = frame.groupby(["model", "target"], sort=False)["value"].mean().reset_index()
+        rows["row"] = "PT (repo artifact) / " + rows["model"]
+        note = "prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds (secondary reference, not the paper)"
+    elif kind == "llm":
+        frame, dropped = references.load_llm_reference(directory, task)
+        rows = frame.copy()
+        rows["row"] = rows["model"] + " " + rows["mode"] + " P" + rows["pattern"].astype(str) + " (repo artifact)"
+        note = "zero-shot LLM results from the ToPro repository's history, weighted token F1 of the authors' code (secondary reference, not the paper)"
+    else:
+        raise ValueError(f"unknown reference kind {kind!r}")
+    for reason in dropped:
+        print(f"reference row dropped: {reason}")
+    rows["source_note"] = note
+    return rows[["row", "target", "value", "source_note"]], ""
+
+
+def table_view(config: dict, metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
+    """The metrics with ``primary`` marking the metric this table shows (its ``metric`` key, else the task's)."""
+    metric = config["papers"][paper]["tables"][table].get("metric")
+    if not metric:
+        return metrics
+    chosen = (metrics["paper"] == paper) & (metrics["table"] == table)
+    return metrics.assign(primary=metrics["primary"].where(~chosen, metrics["metric"] == metric))
+
+
 def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_tex: str, out_html: str) -> None:
     from html import escape
 
     from xlie import tables
 
-    frame = pd.read_csv(metrics_csv)
+    table_cfg = config["papers"][paper]["tables"][table]
+    frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
     caption = _table_caption(config, paper, table)
     groups = _table_groups(frame, paper, table)
-    reference = baseline_reference(frame, paper, table)
+    reference_parts = [baseline_reference(frame, paper, table)]
+    if table_cfg.get("reference"):
+        rows, missing = artifact_reference(config, table_cfg["reference"], table_cfg["task"], table_cfg["models"])
+        reference_parts += [rows] if rows is not None else []
+        caption += f" {missing}" if missing else ""
+    reference = pd.concat(reference_parts, ignore_index=True)
     tex = tables.render_table(frame, paper=paper, table=table, caption=caption, label=f"tab:{paper}-{table}",
                               reference=reference, groups=groups, demo=config["demo"])  # fmt: skip
     Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
     Path(out_tex).write_text(tex, encoding="utf-8")
     shown = tables.table_frame(frame, paper=paper, table=table, reference=reference, groups=groups)
     heading = (tables.DEMO_PREFIX + " " if config["demo"] else "") + caption
+    notes = "; ".join(dict.fromkeys(reference["source_note"]))
     Path(out_html).write_text(
         f"<!doctype html><meta charset='utf-8'><title>{escape(paper)} {escape(table)}</title>"
-        f"<p><b>{escape(heading)}</b></p>{shown.to_html(escape=True)}\n",
+        f"<p><b>{escape(heading)}</b></p>{shown.to_html(escape=True)}<p><i>Last rows: {escape(notes)}.</i></p>\n",
         encoding="utf-8",
     )
 
@@ -165,7 +236,21 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
 def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
     from xlie.plots import plot_per_language
 
-    frame = pd.read_csv(metrics_csv)
+    frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
     title = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     plot_per_language(frame, paper=paper, table=table, title=title, out_png=out_png, out_pdf=out_pdf, demo=config["demo"])
+
+
+def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str, out_csv: str) -> None:
+    """ToPro's gain over Vanilla per language, against the language's family group."""
+    from xlie.plots import plot_gain_by_group
+
+    frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
+    groups = _table_groups(frame, paper, table)
+    caption = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
+    gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
+                               title=f"ToPro gain over Vanilla: {caption}", out_png=out_png, out_pdf=out_pdf,
+                               demo=config["demo"])  # fmt: skip
+    gains.to_csv(out_csv, index=False)
+    print(gains.groupby(["model", "group"])["gain"].mean().to_string())

@@ -105,3 +105,26 @@ rule plot_table:
         "../../envs/xlie.yaml"
     script:
         "../scripts/plot_table.py"
+
+
+# ToPro's gain over Vanilla per language, languages grouped by family (tables with both).
+rule plot_method_gain:
+    input:
+        metrics="results/metrics.csv",
+    output:
+        png=report(
+            "results/plots/{paper}_{table}_gain.png",
+            caption="../report/gain.rst",
+            category="Plots",
+            subcategory="ToPro gain",
+            labels={"paper": "{paper}", "table": "{table}"},
+        ),
+        pdf="results/plots/{paper}_{table}_gain.pdf",
+        gains="results/plots/{paper}_{table}_gain.csv",
+    log:
+        "logs/plot_method_gain/{paper}_{table}.log",
+    localrule: True
+    conda:
+        "../../envs/xlie.yaml"
+    script:
+        "../scripts/plot_method_gain.py"

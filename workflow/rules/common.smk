@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from xlie.config import resolve
 from xlie.data.xtreme import local_path
 from xlie.grid import build_cells, training_runs
+from xlie.methods import method_spec
 
 # The preset underneath, the user's keys on top; errors name the key before any job runs.
 _resolved = resolve(
@@ -21,6 +22,19 @@ validate(config, schema="../schemas/config.schema.yaml")  # fills schema default
 CELLS = build_cells(config)
 RUNS = training_runs(CELLS).set_index("run", drop=False)
 TABLES = CELLS[["paper", "table"]].drop_duplicates()
+# Methods that train (the rest are zero-shot and evaluate the base model).
+TRAINED_METHODS = (
+    "|".join(
+        sorted(
+            {
+                m
+                for m, model in zip(CELLS["method"], CELLS["model"])
+                if not method_spec(m, config["models"][model]["family"]).zero_shot
+            }
+        )
+    )
+    or "none"
+)
 TINY_FAMILIES = sorted(
     {m["family"] for m in config["models"].values() if m.get("tiny", False)}
 )
@@ -62,6 +76,32 @@ def model_input(wildcards):
     """A locally built model is a job's input; a hub id is not a file."""
     model = config["models"][wildcards.model]
     return [tiny_model_dir(model["family"])] if model.get("tiny", False) else []
+
+
+def is_zero_shot(wildcards):
+    family = config["models"][wildcards.model]["family"]
+    return method_spec(wildcards.method, family).zero_shot
+
+
+def trained_model_dir(wildcards):
+    return f"results/runs/{wildcards.paper}/{wildcards.task}/{wildcards.model}/{wildcards.method}/{wildcards.source}/seed{wildcards.seed}/model"
+
+
+def evaluated_model(wildcards):
+    """The fine-tuned model, or for zero-shot methods the base model (a file only when local)."""
+    return (
+        model_input(wildcards)
+        if is_zero_shot(wildcards)
+        else [trained_model_dir(wildcards)]
+    )
+
+
+def evaluated_model_path(wildcards):
+    return (
+        model_path(wildcards)
+        if is_zero_shot(wildcards)
+        else trained_model_dir(wildcards)
+    )
 
 
 def tiny_model_dir(family):
@@ -107,6 +147,19 @@ def plot_outputs(ext):
     ]
 
 
+# Tables with both ToPro and Vanilla rows get a gain-by-language-group plot.
+GAIN_TABLES = [
+    row
+    for row in TABLES.itertuples()
+    if {"topro", "vanilla"}
+    <= set(config["papers"][row.paper]["tables"][row.table]["methods"])
+]
+
+
+def gain_plot_outputs(ext):
+    return [f"results/plots/{row.paper}_{row.table}_gain.{ext}" for row in GAIN_TABLES]
+
+
 def get_final_output():
     return [
         "results/cells.tsv",
@@ -116,6 +169,8 @@ def get_final_output():
         *table_outputs("html"),
         *plot_outputs("png"),
         *plot_outputs("pdf"),
+        *gain_plot_outputs("png"),
+        *gain_plot_outputs("pdf"),
     ]
 
 

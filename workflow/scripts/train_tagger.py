@@ -1,12 +1,12 @@
-"""Snakemake script: fine-tune one Vanilla token classifier (see xlie.methods.token_classification)."""
+"""Snakemake script: fine-tune one training run (see xlie.steps.train_run)."""
 
 from xlie import gpu_pool
 from xlie.runtime import log_to
-from xlie.steps import train_vanilla
+from xlie.steps import train_run
 
 with log_to(snakemake.log[0]):
     gpu_pool.acquire()
-    train_vanilla(
+    train_run(
         snakemake.config,
         snakemake.params.run,
         model_path=snakemake.params.model_path,

@@ -16,12 +16,17 @@ def resolved(**user):
     return resolve({"preset": "demo", **user}, PRESETS, SCHEMA)
 
 
+# Per task: encoders table (2 models x vanilla/topro/pt), mT5 table (vanilla/topro),
+# LLM table and its authors'-metric twin (2 LLMs x 2 scoring modes).
+CELLS_PER_TARGET_AND_SEED = 6 + 2 + 4 + 4
+RUNS_PER_TASK = 6 + 2 + 4  # the twin tables share their runs
+
+
 def test_demo_grid_counts():
     cells = build_cells(resolved())
-    # 2 tables x 2 models x 1 method x 6 targets x 1 seed
-    assert len(cells) == 24
+    assert len(cells) == 2 * CELLS_PER_TARGET_AND_SEED * 6  # 6 targets per task, 1 seed
     runs = training_runs(cells)
-    assert len(runs) == 4  # trained once per (task, model, method, source, seed)
+    assert len(runs) == 2 * RUNS_PER_TASK  # trained (or, zero-shot, evaluated) once per run
     assert all(len(t) == 6 for t in runs["targets"])
     assert not cells.duplicated(["paper", "table", "model", "method", "source", "target", "seed"]).any()
 
@@ -29,18 +34,37 @@ def test_demo_grid_counts():
 def test_paper_grid_counts():
     config = resolve({"preset": "paper"}, PRESETS, SCHEMA)
     cells = build_cells(config)
-    # PAN-X 48 languages, UDPOS 38; 2 encoders; 5 seeds; Vanilla
-    assert len(cells) == (48 + 38) * 2 * 5
-    assert len(training_runs(cells)) == 2 * 2 * 5
+    # PAN-X 48 languages, UDPOS 38; 5 seeds
+    assert len(cells) == (48 + 38) * CELLS_PER_TARGET_AND_SEED * 5
+    assert len(training_runs(cells)) == 2 * RUNS_PER_TASK * 5
     assert sorted(cells["seed"].unique()) == [10, 42, 421, 520, 1218]
     assert config["models"]["xlmr"]["path"] == "xlm-roberta-base"
+    assert set(cells["method"]) == {"vanilla", "topro", "pt", "llm_logits", "llm_generate"}
+
+
+def test_schema_blocks_match_method_params():
+    """Every training block of the schema lists exactly its method's parameters (no drift)."""
+    import dataclasses
+    import importlib
+
+    import yaml
+
+    from xlie.methods import METHODS
+    from xlie.steps import WORKFLOW_KEYS
+
+    blocks = yaml.safe_load(SCHEMA.read_text())["properties"]["training"]["properties"]
+    for spec in METHODS.values():
+        module = importlib.import_module(f"xlie.methods.{spec.module}")
+        params = getattr(module, "Params", None) or module.TokenClassificationParams
+        fields = {f.name for f in dataclasses.fields(params)} - {"mode"}  # mode comes from the method name
+        assert set(blocks[spec.params_key]["properties"]) - set(WORKFLOW_KEYS) == fields, spec.params_key
 
 
 def test_user_keys_override_the_preset():
     config = resolved(papers={"topro": {"seeds": [1, 2]}})
     cells = build_cells(config)
     assert sorted(cells["seed"].unique()) == [1, 2]
-    assert config["papers"]["topro"]["tables"]["panx"]["targets"][0] == "en"  # the rest of the preset is kept
+    assert config["papers"]["topro"]["tables"]["panx_encoders"]["targets"][0] == "en"  # the rest of the preset is kept
 
 
 @pytest.mark.parametrize(
@@ -49,10 +73,10 @@ def test_user_keys_override_the_preset():
         ({"preset": "nope"}, "preset"),
         ({"papers": {"topro": {"seeds": [-1]}}}, "papers.topro.seeds[0]"),
         ({"papers": {"topro": {"seeds": "42"}}}, "papers.topro.seeds"),
-        ({"papers": {"topro": {"tables": {"panx": {"methods": ["magic"]}}}}}, "papers.topro.tables.panx.methods[0]"),
-        ({"papers": {"topro": {"tables": {"panx": {"targets": ["en", "xx"]}}}}}, "papers.topro.tables.panx.targets[1]"),
-        ({"papers": {"topro": {"tables": {"panx": {"models": ["mbert", "gpt9"]}}}}}, "papers.topro.tables.panx.models[1]"),
-        ({"papers": {"topro": {"tables": {"panx": {"models": ["mt5"]}}}}}, "papers.topro.tables.panx.methods"),
+        ({"papers": {"topro": {"tables": {"panx_encoders": {"methods": ["magic"]}}}}}, "papers.topro.tables.panx_encoders.methods[0]"),
+        ({"papers": {"topro": {"tables": {"panx_encoders": {"targets": ["en", "xx"]}}}}}, "papers.topro.tables.panx_encoders.targets[1]"),
+        ({"papers": {"topro": {"tables": {"panx_encoders": {"models": ["mbert", "gpt9"]}}}}}, "papers.topro.tables.panx_encoders.models[1]"),
+        ({"papers": {"topro": {"tables": {"panx_encoders": {"models": ["mt5"], "methods": ["pt"]}}}}}, "papers.topro.tables.panx_encoders.methods"),
         ({"training": {"vanilla_token": {"batch_size": "big"}}}, "training.vanilla_token.batch_size"),
         ({"unknown_key": 1}, "<top level>"),
     ],

@@ -31,10 +31,10 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 # --- the shipped demo file ---------------------------------------------------------------
 
 
-def test_demo_panx_de_reads_200_sentences():
+def test_demo_panx_de_reads_100_sentences():
     path = DEMO / "panx" / "test-de.tsv"
     sentences = read_xtreme_tsv(path, PANX)
-    assert len(sentences) == 200
+    assert len(sentences) == 100
     assert len(sentences) == _blocks(path)
     for sentence in sentences:
         assert len(sentence.words) == len(sentence.tags) > 0
@@ -47,8 +47,8 @@ def test_demo_panx_de_reads_200_sentences():
 
 def test_demo_panx_de_via_load_xtreme():
     sentences, identity = load_xtreme("panx", "test", "de", "local", DEMO)
-    assert len(sentences) == 200
-    assert identity["sentences"] == 200
+    assert len(sentences) == 100
+    assert identity["sentences"] == 100
 
 
 def test_reader_tolerates_crlf_and_repeated_blank_lines(tmp_path):

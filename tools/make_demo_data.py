@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-TRAIN, DEV, TEST = 1500, 200, 200
+TRAIN, DEV, TEST = 1500, 200, 100
 PLAN = {
     # task: (train source, dev source, test source per target, targets)
     "panx": ("train", "dev", "dev", ["de", "ar", "zh", "hi", "ru"]),

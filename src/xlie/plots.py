@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -49,7 +50,7 @@ def plot_per_language(
         ax.set_xticks(x, [str(t) for t in targets], rotation=90 if len(targets) > 12 else 0)
         ax.set_xlabel("target language")
         ax.set_ylabel(f"{' / '.join(metric_names)} (x100)")
-        ax.set_title(f"{title} - DEMO - tiny random-init models" if demo else title)
+        ax.set_title(textwrap.fill(f"{title} - DEMO - tiny random-init models" if demo else title, 80), fontsize="medium")
         ax.legend(fontsize="small")
         fig.tight_layout()
         for out in (out_png, out_pdf):
@@ -103,7 +104,7 @@ def plot_gain_by_group(
         ax.set_xticks(x, targets, rotation=90 if len(targets) > 12 else 0)
         ax.set_xlabel("target language (grouped by family)")
         ax.set_ylabel(f"{method} - {baseline} (x100)")
-        ax.set_title(f"{title} - DEMO - tiny random-init models" if demo else title)
+        ax.set_title(textwrap.fill(f"{title} - DEMO - tiny random-init models" if demo else title, 80), fontsize="medium")
         ax.legend(fontsize="small")
         fig.tight_layout()
         fig.savefig(out_png, dpi=150)

@@ -250,7 +250,7 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
     groups = _table_groups(frame, paper, table)
     caption = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
     gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
-                               title=f"ToPro gain over Vanilla: {caption}", out_png=out_png, out_pdf=out_pdf,
+                               title=f"ToPro gain over Vanilla ({paper} {table})", out_png=out_png, out_pdf=out_pdf,
                                demo=config["demo"])  # fmt: skip
     gains.to_csv(out_csv, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())

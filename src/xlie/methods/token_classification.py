@@ -8,7 +8,7 @@ source-language dev set.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -49,6 +49,9 @@ class TokenClassificationParams:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TokenClassificationParams":
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(f"unknown vanilla_token parameter(s): {', '.join(unknown)}")
         return cls(**values)
 
 

@@ -55,6 +55,7 @@ def prompt_words() -> list[str]:
     """The templates' and verbalizers' words. A pretrained multilingual vocabulary holds these
     English words whole; a vocabulary learned from a few thousand tagged sentences splits them,
     and ToPro needs each verbalizer word to be a single token (xlie.methods.topro_encoder)."""
+    from xlie.labels import LABEL_SETS
     from xlie.prompt_templates import LLM, TOPRO_ENCODER, TOPRO_SEQ2SEQ
     from xlie.verbalizers import VERBALIZERS
 
@@ -63,7 +64,10 @@ def prompt_words() -> list[str]:
     texts += [t.format(word="") for t in TOPRO_SEQ2SEQ.values()]
     texts += [t.format(sentence="", word="", label_words="") for t in LLM.values()]
     words = [w.strip(".:,\"") for text in texts for w in text.split()]
-    return sorted({w for w in words if w.isalpha()})
+    # Tag strings and the "$$" separator are mT5 targets (ToPro-mT5, Vanilla-mT5): whole
+    # pieces keep label scoring short, as in a real vocabulary.
+    labels = {label for labels in LABEL_SETS.values() for label in labels} | {"$$"}
+    return sorted({w for w in words if w.isalpha()} | labels)
 
 
 def _add_whole_words(tokenizer: SentencePieceUnigramTokenizer, words: list[str]) -> SentencePieceUnigramTokenizer:

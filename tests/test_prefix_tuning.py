@@ -123,8 +123,10 @@ def test_words_beyond_the_position_limit_are_counted(trained):
 
 
 def test_resume_from_an_interrupted_run_reproduces_it(trained, tiny_models, udpos_data, tmp_path):
-    """Delete the newest checkpoint (an interruption after step 12): the rerun resumes there and
-    evaluates step 16 exactly as the uninterrupted run did (restored prefix, head, optimiser)."""
+    """Delete the newest checkpoint (an interruption before the end): the rerun resumes from the
+    one left and evaluates the later steps exactly as the uninterrupted run did (restored prefix,
+    head, optimiser). Which earlier checkpoint survives depends on which was best (HF keeps the
+    best and the newest), so the test takes whichever it is."""
     summary, _, checkpoint_dir = trained["bert"]
     out_dirs, _ = tiny_models
     train, dev = udpos_data
@@ -132,7 +134,7 @@ def test_resume_from_an_interrupted_run_reproduces_it(trained, tiny_models, udpo
     shutil.copytree(checkpoint_dir, checkpoints)
     shutil.rmtree(last_checkpoint(checkpoints))
     resume_point = last_checkpoint(checkpoints)
-    assert resume_point.endswith("checkpoint-12")
+    assert resume_point is not None and int(resume_point.rsplit("-", 1)[1]) < 16
     resumed = pt.train(str(out_dirs["bert"]), "udpos", train, dev, tmp_path / "model", checkpoints, PARAMS, seed=0)
     assert resumed["resumed_from"] == resume_point
     assert resumed["global_steps"] == summary["global_steps"] == 16

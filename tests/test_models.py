@@ -6,18 +6,16 @@ Everything runs on CPU on the shipped demo corpus; the models are a few thousand
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from transformers import (
-    AutoConfig,
     AutoModelForCausalLM,
     AutoModelForMaskedLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
 )
 
-from xlie.data.xtreme import Sentence, read_xtreme_tsv
+from xlie.data.xtreme import Sentence
 from xlie.labels import UDPOS
 from xlie.methods.token_classification import (
     IGNORE,
@@ -28,9 +26,9 @@ from xlie.methods.token_classification import (
     predict_tags,
     train_token_classifier,
 )
-from xlie.models.tiny import FAMILIES, build_tiny_models, prompt_words
+from xlie.models.tiny import FAMILIES, prompt_words
 
-from conftest import DEMO, SIZE
+from conftest import SIZE
 
 AUTO_CLASS = {
     "bert": AutoModelForMaskedLM,

@@ -248,7 +248,6 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
 
     frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
     groups = _table_groups(frame, paper, table)
-    caption = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
     gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
                                title=f"ToPro gain over Vanilla ({paper} {table})", out_png=out_png, out_pdf=out_pdf,
                                demo=config["demo"])  # fmt: skip

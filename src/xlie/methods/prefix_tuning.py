@@ -32,20 +32,12 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from transformers import (
-    AutoModelForTokenClassification,
-    AutoTokenizer,
-    DataCollatorForTokenClassification,
-    Trainer,
-    TrainingArguments,
-    set_seed,
-)
+from transformers import AutoModelForTokenClassification, AutoTokenizer, set_seed
 
-from xlie import metrics
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction
-from xlie.methods.token_classification import encode, last_checkpoint, make_compute_metrics, predict_tags
+from xlie.methods.token_classification import encode, fit_best, predict_tags, tagger_trainer
 
 RECORD_FILE = "xlie_prefix_tuning.json"
 SUMMARY_FILE = "xlie_training.json"
@@ -134,54 +126,15 @@ def train_prefix_tuning(model_path: str, task: str, train: Sequence[Sentence], d
     output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
     base_path = _resolve(model_path)
     labels = label_set(task)
-    id2label = dict(enumerate(labels))
     label2id = {l: i for i, l in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     model = build_model(base_path, task, params)
     max_length = effective_max_length(model.config, params)
     train_features, train_truncated = encode(tokenizer, train, label2id, max_length)
     dev_features, dev_truncated = encode(tokenizer, dev, label2id, max_length)
-    primary = metrics.PRIMARY_METRIC[task]
-    args = TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        learning_rate=params.learning_rate,
-        per_device_train_batch_size=params.batch_size,
-        per_device_eval_batch_size=params.eval_batch_size,
-        gradient_accumulation_steps=1,
-        num_train_epochs=params.epochs,
-        weight_decay=params.weight_decay,
-        warmup_steps=params.warmup_steps,
-        adam_epsilon=1e-8,
-        max_grad_norm=1.0,
-        eval_strategy="steps",
-        eval_steps=params.eval_steps,
-        save_strategy="steps",
-        save_steps=params.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model=primary,
-        greater_is_better=True,
-        logging_steps=max(1, params.eval_steps // 4),
-        seed=seed,
-        data_seed=seed,
-        bf16=params.bf16 and torch.cuda.is_available(),
-        use_cpu=not torch.cuda.is_available(),
-        report_to=[],
-        dataloader_num_workers=0,
-    )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_features,
-        eval_dataset=dev_features,
-        data_collator=DataCollatorForTokenClassification(tokenizer),
-        processing_class=tokenizer,
-        compute_metrics=make_compute_metrics(task, id2label),
-    )
-    resume = last_checkpoint(checkpoint_dir)
-    trainer.train(resume_from_checkpoint=resume)
-    dev_history = [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry]
-    best_dev = trainer.evaluate()  # the best checkpoint, reloaded by load_best_model_at_end
+    trainer = tagger_trainer(model, tokenizer, task, train_features, dev_features, checkpoint_dir, params,
+                             grad_accum=1, seed=seed)  # fmt: skip
+    resume, dev_history, best_dev = fit_best(trainer, checkpoint_dir, task)
     output_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(output_dir))  # adapter (prefix + head) and tokenizer
     record = {

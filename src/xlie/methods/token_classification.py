@@ -127,13 +127,35 @@ def train_token_classifier(
     )
     train_features, train_truncated = encode(tokenizer, train, label2id, params.max_length)
     dev_features, dev_truncated = encode(tokenizer, dev, label2id, params.max_length)
+    trainer = tagger_trainer(model, tokenizer, task, train_features, dev_features, checkpoint_dir, params,
+                             grad_accum=params.grad_accum, seed=seed)  # fmt: skip
+    resume, dev_history, best_dev = fit_best(trainer, checkpoint_dir, task)
+    trainer.save_model(str(output_dir))
+    summary = {
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_dev": {k.removeprefix("eval_"): v for k, v in best_dev.items()},
+        "global_steps": trainer.state.global_step,
+        "resumed_from": resume,
+        "train_sentences": len(train),
+        "dev_sentences": len(dev),
+        "truncated_words": {"train": train_truncated, "dev": dev_truncated},
+        "dev_history": dev_history,
+    }
+    (Path(output_dir) / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, checkpoint_dir: Path, params, *,
+                   grad_accum: int, seed: int) -> Trainer:  # fmt: skip
+    """HF Trainer for a token-classification head (Vanilla, PT): dev-evaluated and checkpointed
+    every ``params.eval_steps``, the best checkpoint by the task's primary metric kept."""
     primary = metrics.PRIMARY_METRIC[task]
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
         learning_rate=params.learning_rate,
         per_device_train_batch_size=params.batch_size,
         per_device_eval_batch_size=params.eval_batch_size,
-        gradient_accumulation_steps=params.grad_accum,
+        gradient_accumulation_steps=grad_accum,
         num_train_epochs=params.epochs,
         weight_decay=params.weight_decay,
         warmup_steps=params.warmup_steps,
@@ -155,32 +177,26 @@ def train_token_classifier(
         report_to=[],
         dataloader_num_workers=0,
     )
-    trainer = Trainer(
+    return Trainer(
         model=model,
         args=args,
         train_dataset=train_features,
         eval_dataset=dev_features,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=make_compute_metrics(task, id2label),
+        compute_metrics=make_compute_metrics(task, dict(enumerate(label_set(task)))),
     )
+
+
+def fit_best(trainer: Trainer, checkpoint_dir: Path, task: str) -> tuple[str | None, list[dict], dict]:
+    """Train (resuming from the newest checkpoint when there is one); returns
+    (resumed_from, dev history, dev scores of the best checkpoint, which the trainer now holds)."""
     resume = last_checkpoint(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
+    primary = metrics.PRIMARY_METRIC[task]
     dev_history = [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry]
     best_dev = trainer.evaluate()  # the best checkpoint, reloaded by load_best_model_at_end
-    trainer.save_model(str(output_dir))
-    summary = {
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "best_dev": {k.removeprefix("eval_"): v for k, v in best_dev.items()},
-        "global_steps": trainer.state.global_step,
-        "resumed_from": resume,
-        "train_sentences": len(train),
-        "dev_sentences": len(dev),
-        "truncated_words": {"train": train_truncated, "dev": dev_truncated},
-        "dev_history": dev_history,
-    }
-    (Path(output_dir) / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
+    return resume, dev_history, best_dev
 
 
 @torch.inference_mode()

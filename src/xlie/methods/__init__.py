@@ -14,7 +14,9 @@ Zero-shot methods (the LLM study) have ``train = None`` and predict with the bas
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 
@@ -66,3 +68,33 @@ def implementation(spec: MethodSpec) -> tuple[Callable | None, Callable]:
 
     module = importlib.import_module(f"xlie.methods.{spec.module}")
     return (None if spec.zero_shot else module.train), module.load_predictor
+
+
+def strict_from_dict(cls, values: dict | None):
+    """``cls(**values)`` for a method's Params dataclass that refuses unknown keys (TypeError naming
+    them and the known ones). Float fields also accept ints and numeric strings (PyYAML reads
+    ``3e-5`` as a string)."""
+    values = dict(values or {})
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__}: unknown parameter(s) {unknown}; known: {sorted(known)}")
+    for name, value in values.items():
+        if str(known[name].type).startswith("float") and isinstance(value, (int, str)) and not isinstance(value, bool):
+            try:
+                values[name] = float(value)
+            except ValueError:
+                raise TypeError(f"{cls.__qualname__}.{name}: expected a number, got {value!r}") from None
+    return cls(**values)
+
+
+def load_for_inference(auto_class, model_dir: str | Path):
+    """``auto_class.from_pretrained(model_dir)`` on the GPU when there is one, in eval mode, with its tokenizer."""
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = auto_class.from_pretrained(model_dir)
+    if torch.cuda.is_available():
+        model = model.cuda()
+    return model.eval(), tokenizer

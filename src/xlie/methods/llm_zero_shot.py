@@ -39,7 +39,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import Prediction
+from xlie.methods import Prediction, strict_from_dict
 from xlie.prompt_templates import llm_prompt
 from xlie.verbalizers import verbalizer
 
@@ -79,11 +79,7 @@ class Params:
 
     @classmethod
     def from_dict(cls, values: dict) -> "Params":
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise TypeError(f"unknown llm params {unknown}; known: {known}")
-        return cls(**values)
+        return strict_from_dict(cls, values)
 
 
 def _snake(label: str) -> str:

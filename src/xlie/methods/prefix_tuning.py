@@ -36,7 +36,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, set_see
 
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import Prediction
+from xlie.methods import Prediction, strict_from_dict
 from xlie.methods.token_classification import encode, fit_best, predict_tags, tagger_trainer
 
 RECORD_FILE = "xlie_prefix_tuning.json"
@@ -63,11 +63,7 @@ class Params:
 
     @classmethod
     def from_dict(cls, values: dict) -> "Params":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TypeError(f"unknown prefix_tuning parameter(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return strict_from_dict(cls, values)
 
 
 def effective_max_length(config, params: Params) -> int:

@@ -8,7 +8,7 @@ source-language dev set.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -27,7 +27,7 @@ from transformers import (
 from xlie import metrics
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import Prediction
+from xlie.methods import Prediction, load_for_inference, strict_from_dict
 
 IGNORE = -100
 
@@ -49,10 +49,7 @@ class TokenClassificationParams:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TokenClassificationParams":
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise TypeError(f"unknown vanilla_token parameter(s): {', '.join(unknown)}")
-        return cls(**values)
+        return strict_from_dict(cls, values)
 
 
 def encode(tokenizer, sentences: Sequence[Sentence], label2id: dict[str, int] | None, max_length: int) -> tuple[list[dict], int]:
@@ -228,12 +225,7 @@ def predict_tags(model, tokenizer, sentences: Sequence[Sentence], max_length: in
 
 
 def load_token_classifier(model_dir: str | Path):
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForTokenClassification.from_pretrained(model_dir)
-    if torch.cuda.is_available():
-        model = model.cuda()
-    model.eval()
-    return model, tokenizer
+    return load_for_inference(AutoModelForTokenClassification, model_dir)
 
 
 def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,

@@ -41,7 +41,7 @@ import contextlib
 import itertools
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -54,7 +54,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, Trainer, TrainingA
 from xlie import metrics
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import Prediction
+from xlie.methods import Prediction, load_for_inference, strict_from_dict
 from xlie.methods.token_classification import last_checkpoint
 from xlie.prompt_templates import TOPRO_ENCODER, topro_encoder_prompt
 from xlie.verbalizers import verbalizer
@@ -83,12 +83,7 @@ class Params:
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "Params":
-        values = dict(values or {})
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise TypeError(f"unknown topro_encoder parameter(s) {unknown}; known: {known}")
-        params = cls(**values)
+        params = strict_from_dict(cls, values)
         params.validate()
         return params
 
@@ -574,12 +569,7 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
 
 
 def load_topro(model_dir: str | Path):
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForMaskedLM.from_pretrained(model_dir)
-    if torch.cuda.is_available():
-        model = model.cuda()
-    model.eval()
-    return model, tokenizer
+    return load_for_inference(AutoModelForMaskedLM, model_dir)
 
 
 # ---------------------------------------------------------------- uniform interface

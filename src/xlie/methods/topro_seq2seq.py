@@ -52,30 +52,11 @@ from transformers import (
 from xlie import metrics
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import Prediction
+from xlie.methods import Prediction, load_for_inference, strict_from_dict
 from xlie.methods.token_classification import last_checkpoint
 from xlie.prompt_templates import topro_seq2seq_prompt
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def strict_from_dict(cls, values: dict | None):
-    """``cls(**values)`` that refuses unknown keys (TypeError naming them and the known ones).
-
-    Float fields also accept ints and numeric strings (PyYAML reads ``3e-5`` as a string).
-    """
-    values = dict(values or {})
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise TypeError(f"{cls.__module__}.{cls.__qualname__}: unknown parameter(s) {unknown}; known: {sorted(known)}")
-    for name, value in values.items():
-        if str(known[name].type).startswith("float") and isinstance(value, (int, str)) and not isinstance(value, bool):
-            try:
-                values[name] = float(value)
-            except ValueError:
-                raise TypeError(f"{cls.__qualname__}.{name}: expected a number, got {value!r}") from None
-    return cls(**values)
 
 
 def autocast(bf16: bool):
@@ -479,12 +460,7 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
 
 def load_model(model_dir: str | Path):
     """A trained seq2seq model (on the GPU when there is one, eval mode) and its tokenizer."""
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
-    if torch.cuda.is_available():
-        model = model.cuda()
-    model.eval()
-    return model, tokenizer
+    return load_for_inference(AutoModelForSeq2SeqLM, model_dir)
 
 
 def load_predictor(model_dir: str, task: str, params: dict):

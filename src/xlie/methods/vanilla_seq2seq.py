@@ -29,7 +29,7 @@ from transformers import AutoTokenizer, DataCollatorForSeq2Seq, GenerationConfig
 from xlie import metrics
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import Prediction
+from xlie.methods import Prediction, strict_from_dict
 from xlie.methods.token_classification import last_checkpoint
 from xlie.methods.topro_seq2seq import (
     DevSelectionTrainer,
@@ -39,7 +39,6 @@ from xlie.methods.topro_seq2seq import (
     load_model,
     pad_batch,
     pad_id,
-    strict_from_dict,
     training_arguments,
 )
 from xlie.prompt_templates import VANILLA_SEQ2SEQ_INPUT, VANILLA_SEQ2SEQ_ITEM, VANILLA_SEQ2SEQ_SEPARATOR

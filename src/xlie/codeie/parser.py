@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 
 TASKS = ("ner", "re", "ed", "eae")
@@ -77,24 +78,35 @@ class ParseResult:
 # ---------------------------------------------------------------- locating the list
 
 
+_CODE_STOPS = re.compile(r"[\"'()\[\]{},#]")
+_STRING_STOPS = {q: re.compile(rf"[{q}\\\n]") for q in "\"'"}
+
+
 def _scan_list(text: str, start: int, max_depth: int) -> tuple[int, list[int], str]:
     """Scan from the `[` at `start`: (end after the matching `]` or -1, top-level comma positions, error).
 
     Python-like quoting (single/double quotes, backslash escapes) so that brackets and commas inside
-    strings do not count. One pass, O(len(text)); stops at max_depth.
+    strings do not count. One pass, O(len(text)), jumping between interesting characters with a
+    regex; stops at max_depth.
     """
-    depth, quote, commas, i, n = 0, "", [], start, len(text)
+    depth, commas, i, n = 0, [], start, len(text)
     while i < n:
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = ""
-            elif c == "\n":
-                quote = ""  # an unterminated one-line string; ast will reject the item
-        elif c in "\"'":
-            quote = c
+        stop = _CODE_STOPS.search(text, i)
+        if stop is None:
+            break
+        i, c = stop.start(), stop.group()
+        if c in "\"'":
+            pattern = _STRING_STOPS[c]
+            i += 1
+            while i < n:
+                inner = pattern.search(text, i)
+                if inner is None:
+                    return -1, commas, ""  # unterminated string to the end
+                i = inner.start()
+                if text[i] == "\\":
+                    i += 2
+                    continue
+                break  # the closing quote, or a newline ending an unterminated one-line string
         elif c in "([{":
             depth += 1
             if depth > max_depth:
@@ -106,8 +118,8 @@ def _scan_list(text: str, start: int, max_depth: int) -> tuple[int, list[int], s
         elif c == "," and depth == 1:
             commas.append(i)
         elif c == "#":
-            nl = text.find("\n", i)
-            i = n if nl < 0 else nl
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline
             continue
         i += 1
     return -1, commas, ""
@@ -201,7 +213,10 @@ def _read_item(node: ast.AST, task: str, result: ParseResult) -> object | None:
 def _parse(source: str, mode: str, result: ParseResult) -> ast.AST | None:
     result.parsed_chars += len(source)
     try:
-        return ast.parse(source, mode=mode)  # a syntax tree only: nothing is compiled to bytecode or run
+        # SyntaxWarnings (invalid escapes, "1if") on model output are noise, not news.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source, mode=mode)  # a syntax tree only: nothing is compiled to bytecode or run
     except _PARSE_ERRORS:
         return None
 

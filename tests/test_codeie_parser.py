@@ -70,7 +70,9 @@ def check_contract(text: object) -> None:
 
 
 def test_knowcoder_shapes():
-    assert parse_output('results = [\n\tPerson("Michel Roux Junior"),\n\tTvShow("Professional Master Chef")\n]', "ner").records == [
+    assert parse_output(
+        'results = [\n\tPerson("Michel Roux Junior"),\n\tTvShow("Professional Master Chef")\n]', "ner"
+    ).records == [
         Entity("Person", "Michel Roux Junior"),
         Entity("TvShow", "Professional Master Chef"),
     ]
@@ -78,9 +80,9 @@ def test_knowcoder_shapes():
     assert parse_output(
         'results = [\n\tCreator(Entity("No. 1 Croydon"), Entity("Richard Seifert & Partners"))\n]', "re"
     ).records == [Relation("Creator", "No. 1 Croydon", "Richard Seifert & Partners")]
-    assert parse_output('results = [WorkFor(head_entity = Human("Ann"), tail_entity = Entity("ACME"))]', "re").records == [
-        Relation("WorkFor", "Ann", "ACME", head_type="Human")
-    ]
+    assert parse_output(
+        'results = [WorkFor(head_entity = Human("Ann"), tail_entity = Entity("ACME"))]', "re"
+    ).records == [Relation("WorkFor", "Ann", "ACME", head_type="Human")]
     assert parse_output('results = [\n\tEducation("school")\n]', "ed").records == [Event("Education", "school")]
     assert parse_output('results = [Attack(trigger = "bombed")]', "ed").records == [Event("Attack", "bombed")]
     eae = 'results = [\n\tEducation(trigger = "student", institution = [Entity("American University of Beirut")], student = [Entity("George Habash")])\n]'
@@ -95,7 +97,9 @@ def test_knowcoder_shapes():
 def test_preamble_fences_trailing_text_and_stop_string():
     text = 'Sure! The entities are:\n```python\nresults = [\n\tPerson("Ann")\n]\n```\nHope this helps. results = [Bad("x")]'
     assert parse_output(text, "ner").records == [Entity("Person", "Ann")]
-    assert parse_output('results = [Person("Ann")]\n"""\nThis is an object-oriented', "ner").records == [Entity("Person", "Ann")]
+    assert parse_output('results = [Person("Ann")]\n"""\nThis is an object-oriented', "ner").records == [
+        Entity("Person", "Ann")
+    ]
     assert parse_output('results = [Person("Ann")] and then results = [', "ner").records == [Entity("Person", "Ann")]
 
 
@@ -146,11 +150,65 @@ def test_strings_with_brackets_quotes_and_escapes():
 # ---------------------------------------------------------------- hostile input, property-based
 
 FRAGMENTS = [
-    "results = [", "result=[", "[", "]", "(", ")", "{", "}", ",", ", ", "\n", "\t", " ", '"', "'", '"""', "\\",
-    "#", "\x00", "```python\n", "```", "Person(", "Entity(", 'Person("Obama")', "Attack(trigger = ", "target = [",
-    '"x"', "'y'", 'f"{x}"', "lambda: 0", "__import__", "__import__('os')", f"__import__('pathlib').Path('{SENTINEL}').touch()",
-    "os.system", ".attr", "*args", "**kw", "+", "-", "not ", "await ", "yield ", ":=", "if", "else", "\u2028", "\ud800"[:0],
-    "中文", "é", "\r", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "1e999", "0x", "...", "None", "True", "exec(", "eval(", "compile(",
+    "results = [",
+    "result=[",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    ", ",
+    "\n",
+    "\t",
+    " ",
+    '"',
+    "'",
+    '"""',
+    "\\",
+    "#",
+    "\x00",
+    "```python\n",
+    "```",
+    "Person(",
+    "Entity(",
+    'Person("Obama")',
+    "Attack(trigger = ",
+    "target = [",
+    '"x"',
+    "'y'",
+    'f"{x}"',
+    "lambda: 0",
+    "__import__",
+    "__import__('os')",
+    f"__import__('pathlib').Path('{SENTINEL}').touch()",
+    "os.system",
+    ".attr",
+    "*args",
+    "**kw",
+    "+",
+    "-",
+    "not ",
+    "await ",
+    "yield ",
+    ":=",
+    "if",
+    "else",
+    "\u2028",
+    "\ud800"[:0],
+    "中文",
+    "é",
+    "\r",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "1e999",
+    "0x",
+    "...",
+    "None",
+    "True",
+    "exec(",
+    "eval(",
+    "compile(",
 ]
 
 hostile = st.one_of(
@@ -160,7 +218,7 @@ hostile = st.one_of(
         lambda prefix, body, suffix: prefix + "results = [" + body + suffix,
         st.text(max_size=40),
         st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join),
-        st.sampled_from(["]", "", "\n]\n```", ']\n"""'])
+        st.sampled_from(["]", "", "\n]\n```", ']\n"""']),
     ),
     st.builds(
         lambda opener, n, core: "results = [" + opener * n + core,

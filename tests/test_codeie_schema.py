@@ -124,7 +124,12 @@ def test_golden_shared_reference():
 
 def test_ner_labels_in_any_language_map_onto_one_class():
     schema = Schema.from_dict(
-        {"entities": [{"name": "Person", "labels": ["PER", "人物", "persona"]}, {"name": "Location", "labels": ["LOC"]}]}
+        {
+            "entities": [
+                {"name": "Person", "labels": ["PER", "人物", "persona"]},
+                {"name": "Location", "labels": ["LOC"]},
+            ]
+        }
     )
     assert {schema.english_class("entity", lab) for lab in ["PER", "人物", "Persona", "person"]} == {"Person"}
     # Labels written in different languages render the same gold code.

@@ -66,7 +66,9 @@ def test_eae_event_role_argument():
 
 def test_parse_failures_and_rejections_are_counted_not_fatal():
     gold = 'results = [Person("Ann")]'
-    result = score("ner", [(gold, "I think Ann is a person.", ""), (gold, 'results = [Person("Ann"), os.system("x")]', "")])
+    result = score(
+        "ner", [(gold, "I think Ann is a person.", ""), (gold, 'results = [Person("Ann"), os.system("x")]', "")]
+    )
     assert counts(result) == (1, 0, 1)
     assert result["parse_failures"] == 1 and result["rejected_items"] == 1 and result["instances"] == 2
 
@@ -86,7 +88,9 @@ def test_outlier_filter():
     assert counts(score("ner", [(gold, pred, sentence)], outliers=True, schema=schema)) == (2, 0, 0)
     # RE: head equal to tail is an outlier; EAE: a role the class lacks is dropped.
     pred_re = 'results = [Meet(Entity("Ann"), Entity("Ann")), Meet(Entity("Ann"), Entity("Bo"))]'
-    assert counts(score("re", [('results = [Meet(Entity("Ann"), Entity("Bo"))]', pred_re, sentence)], outliers=True)) == (1, 0, 0)
+    assert counts(
+        score("re", [('results = [Meet(Entity("Ann"), Entity("Bo"))]', pred_re, sentence)], outliers=True)
+    ) == (1, 0, 0)
     events = Schema.from_dict({"events": [{"name": "Meet", "roles": ["entity", "place"]}]})
     pred_eae = 'results = [Meet(trigger = "met", entity = [Entity("Ann"), Entity("Zed")], weapon = [Entity("Bo")])]'
     gold_eae = 'results = [Meet(trigger = "met", entity = [Entity("Ann")])]'
@@ -122,7 +126,10 @@ def test_cli_scores_and_survives_hostile_predictions(tmp_path, gold_file):
     pred = write_jsonl(
         tmp_path / "pred.jsonl",
         [
-            {"id": "a", "output": 'Sure!\n```python\nresults = [Person("Ann"), __import__("os").system("touch pwned")]\n```'},
+            {
+                "id": "a",
+                "output": 'Sure!\n```python\nresults = [Person("Ann"), __import__("os").system("touch pwned")]\n```',
+            },
             {"id": 3, "output": "results = [" + "(" * 10_000},  # "b" is missing: an empty prediction
         ],
     )
@@ -130,7 +137,11 @@ def test_cli_scores_and_survives_hostile_predictions(tmp_path, gold_file):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert {k: result[k] for k in ("tp", "fp", "fn", "parse_failures", "missing_predictions")} == {
-        "tp": 1, "fp": 0, "fn": 2, "parse_failures": 1, "missing_predictions": 1
+        "tp": 1,
+        "fp": 0,
+        "fn": 2,
+        "parse_failures": 1,
+        "missing_predictions": 1,
     }
     assert result["precision"] == 1.0 and result["recall"] == pytest.approx(1 / 3)
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
@@ -163,9 +174,13 @@ def test_malformed_files_exit_2(tmp_path, gold_file, capsys, gold_rows, pred_row
 
 
 def test_cli_missing_file_and_options(tmp_path, gold_file, capsys):
-    assert main(["score-ie", "--task", "ner", "--gold", str(gold_file), "--predictions", str(tmp_path / "no.jsonl")]) == 2
+    assert (
+        main(["score-ie", "--task", "ner", "--gold", str(gold_file), "--predictions", str(tmp_path / "no.jsonl")]) == 2
+    )
     assert "no.jsonl: cannot read" in capsys.readouterr().err
-    pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": "a", "output": 'results = [Person("Ann"), Person("Zed"), Planet("Paris")]'}])
+    pred = write_jsonl(
+        tmp_path / "pred.jsonl", [{"id": "a", "output": 'results = [Person("Ann"), Person("Zed"), Planet("Paris")]'}]
+    )
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps({"entities": [{"name": "Person"}, {"name": "Location"}]}))
     argv = ["score-ie", "--task", "ner", "--gold", str(gold_file), "--predictions", str(pred), "--filter-outliers"]

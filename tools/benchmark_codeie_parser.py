@@ -31,7 +31,10 @@ CASES = {
     "KnowCoder EAE output": ("eae", KNOWCODER_EAE),
     "chat preamble + fence": ("ner", "Sure! Here it is:\n```python\n" + KNOWCODER_NER + "\n```\nAnything else?"),
     "100 entities": ("ner", "results = [" + ", ".join(f'Person("name {i}")' for i in range(100)) + "]"),
-    "truncated after 100": ("ner", "results = [" + ", ".join(f'Person("name {i}")' for i in range(100)) + ', Person("na'),
+    "truncated after 100": (
+        "ner",
+        "results = [" + ", ".join(f'Person("name {i}")' for i in range(100)) + ', Person("na',
+    ),
     "5.6 MB, 400k items": ("ner", "results = [" + 'Person("a"), ' * 400_000 + "]"),
     "3 MB of '('": ("ner", "results = [" + "(" * 3_000_000),
     "4 MB unterminated string": ("ner", 'results = [Person("' + "x" * 4_000_000),

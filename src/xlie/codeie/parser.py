@@ -27,7 +27,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-TASKS = ("ner", "re", "ed", "eae")
+from xlie.codeie.schema import TASKS
 
 # KnowCoder's outputs stay under 640 new tokens (a few thousand characters); 100k is far beyond any
 # real output and keeps the worst case of every step small.
@@ -153,7 +153,7 @@ def _arguments(call: ast.Call, names: tuple[str, ...]) -> dict[str, ast.AST] | N
     """Positional or keyword arguments bound to `names`, exactly those; None for any other shape."""
     if len(call.args) > len(names):
         return None
-    bound = dict(zip(names, call.args))
+    bound = dict(zip(names, call.args, strict=False))
     for kw in call.keywords:
         if kw.arg is None or kw.arg not in names or kw.arg in bound:
             return None
@@ -264,7 +264,7 @@ def parse_output(
     # Item by item between top-level commas: a truncated or partly broken list keeps its good items.
     stop = end - 1 if end > 0 else len(text)
     bounds = [start, *commas, stop]
-    pieces = [text[a + 1 : b] for a, b in zip(bounds, bounds[1:])]
+    pieces = [text[a + 1 : b] for a, b in zip(bounds, bounds[1:], strict=False)]
     if result.truncated and pieces and not pieces[-1].strip():
         pieces.pop()
     if len(pieces) > max_items:

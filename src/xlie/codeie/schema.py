@@ -203,9 +203,7 @@ class Schema:
         """The English class a dataset label (any language) maps onto; SchemaError naming it if none."""
         name = self.label_table.get(kind, {}).get(_label_key(label)) if isinstance(label, str) else None
         if name is None:
-            raise SchemaError(
-                f"{kind} label {label!r} has no English class: add it to the 'labels' of one {kind} type"
-            )
+            raise SchemaError(f"{kind} label {label!r} has no English class: add it to the 'labels' of one {kind} type")
         return name
 
     def check_labels(self, kind: str, labels: Iterable[str], source: str = "data") -> None:
@@ -250,7 +248,9 @@ def class_code(t: TypeDef, task: str) -> str:
     if task == "eae":
         for role in t.roles:
             _check_identifier(f"EAE role of event type {t.name!r}", role)
-        params = [f"\t\ttrigger: str, # Examples: {_trigger_examples(t)}"] + [f"\t\t{r}: List[ Entity ]," for r in t.roles]
+        params = [f"\t\ttrigger: str, # Examples: {_trigger_examples(t)}"] + [
+            f"\t\t{r}: List[ Entity ]," for r in t.roles
+        ]
         params[-1] = params[-1].removesuffix(",") if t.roles else params[-1]
         return (
             head
@@ -334,9 +334,7 @@ def ner_code(entities: Iterable[tuple[str, str]]) -> str:
 
 def re_code(relations: Iterable[tuple[str, str, str]], head_type: str = "Entity", tail_type: str = "Entity") -> str:
     """relations: (head, relation class, tail) triples."""
-    return _results(
-        [f"{rel}({head_type}({py_string(h)}), {tail_type}({py_string(t)}))" for h, rel, t in relations]
-    )
+    return _results([f"{rel}({head_type}({py_string(h)}), {tail_type}({py_string(t)}))" for h, rel, t in relations])
 
 
 def ed_code(events: Iterable[tuple[str, str]]) -> str:

@@ -18,8 +18,8 @@ is given, items whose class is not in it (and EAE arguments whose role the event
 
 from __future__ import annotations
 
-from collections import Counter
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +56,7 @@ def filter_outliers(records: list, task: str, sentence: str, schema: Schema | No
         elif task == "eae":
             roles = set(schema.get("event", r.type).roles) if schema is not None else None
             arguments = tuple(
-                (role, arg)
-                for role, arg in r.arguments
-                if arg and arg in sentence and (roles is None or role in roles)
+                (role, arg) for role, arg in r.arguments if arg and arg in sentence and (roles is None or role in roles)
             )
             kept.append(Event(r.type, r.trigger, arguments))
     return kept

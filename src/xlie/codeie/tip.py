@@ -62,7 +62,9 @@ def build_tip_instance(
         class_definitions(schema, "ner", names)
         + f'"""\n{instruction}\n"""\n'
         + f'source_sentence = "{source_sentence}"\n'
-        + "source_" + ner_code(source) + "\n"
+        + "source_"
+        + ner_code(source)
+        + "\n"
         + f'target_sentence = "{target_sentence}"\n'
     )
     return TipInstance(query=query, completion=ner_code(target))
@@ -76,4 +78,7 @@ def tip_instances_both_ways(
 ) -> list[TipInstance]:
     """Both directions of one parallel pair (en->zh and zh->en from one ParallelNER sample)."""
     (s1, e1), (s2, e2) = (first[0], list(first[1])), (second[0], list(second[1]))
-    return [build_tip_instance(schema, s1, e1, s2, e2, **options), build_tip_instance(schema, s2, e2, s1, e1, **options)]
+    return [
+        build_tip_instance(schema, s1, e1, s2, e2, **options),
+        build_tip_instance(schema, s2, e2, s1, e1, **options),
+    ]

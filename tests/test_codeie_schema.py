@@ -187,3 +187,46 @@ def test_gold_code_escapes_quotes_and_newlines():
     value = ast.parse(code).body[0].value.elts[0].args[0].value
     assert value == 'the "Wall"\nII \\ x'
     assert ed_code([]) == "results = []"
+
+
+BANK = SHARED.parent
+
+
+def _bank_types(kind: str, task: str) -> list[TypeDef]:
+    """KnowCoder's class-definition bank (eval/src/class_defs) read with ast (never run)."""
+    bank = json.loads((BANK / f"{task if task in ('ed', 'eae') else kind}_class_defs.json").read_text())
+    types = []
+    for name, code in bank.items():
+        node = ast.parse(code.replace("\t", "    ")).body[0]
+        if not node.bases:
+            continue  # the base class itself
+        parent = ast.unparse(node.bases[0])
+        init = next((n for n in node.body if isinstance(n, ast.FunctionDef)), None)
+        fields = {}
+        if task == "re":
+            annotations = {a.arg: ast.unparse(a.annotation) for a in init.args.args if a.annotation}
+            fields = {f"{side}_types": tuple(annotations[f"{side}_entity"].split(" | ")) for side in ("head", "tail")}
+        elif task == "ed":
+            assign = next(n for n in init.body if isinstance(n, ast.Assign))
+            fields = {"roles": tuple(ast.literal_eval(assign.value))}  # a list of string literals: data
+        elif task == "eae":
+            fields = {"roles": tuple(a.arg for a in init.args.args[2:])}
+        types.append(TypeDef(kind=kind, name=name, parent=parent, **fields))
+    return types
+
+
+@pytest.mark.skipif(not (BANK / "eae_class_defs.json").exists(), reason="../shared/data/reference/knowcoder is absent")
+@pytest.mark.parametrize("task", ["ner", "re", "ed", "eae"])
+def test_knowcoder_class_bank_loads_and_renders(task):
+    kind = {"ner": "entity", "re": "relation", "ed": "event", "eae": "event"}[task]
+    types = _bank_types(kind, task)
+    assert len(types) >= 13
+    rendered = ast.parse(class_definitions(Schema.from_types(types), task).replace("\t", "    "))
+    classes = {n.name: n for n in rendered.body if isinstance(n, ast.ClassDef)}
+    for t in types:  # every class comes back with its parent, roles and argument types
+        node = classes[t.name]
+        assert ast.unparse(node.bases[0]) == t.base
+        code = ast.unparse(node)
+        assert all(role in code for role in t.roles)
+        if task == "re":
+            assert all(annotation in code for annotation in (*t.head_types, *t.tail_types))

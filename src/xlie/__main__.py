@@ -1,0 +1,3 @@
+from xlie.cli import main
+
+raise SystemExit(main())

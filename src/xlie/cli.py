@@ -1,0 +1,64 @@
+"""`python -m xlie <command>`: command-line entry points, one argparse subcommand each.
+
+Commands import their modules lazily so that a light command does not pay for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+def _score_ie(args: argparse.Namespace) -> int:
+    from xlie.codeie.schema import Schema, SchemaError
+    from xlie.codeie.scorer import InputFileError, score_files
+
+    try:
+        schema = None
+        if args.schema is not None:
+            try:
+                data = json.loads(Path(args.schema).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise InputFileError(f"{args.schema}: cannot read the schema: {err}") from None
+            schema = Schema.from_dict(data, source=str(args.schema))
+        result = score_files(
+            args.task, args.gold, args.predictions, outliers=args.filter_outliers, schema=schema, dedupe=args.dedupe
+        )
+    except (InputFileError, SchemaError) as err:
+        print(f"xlie score-ie: error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m xlie", description="xlie command-line tools.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    score = commands.add_parser(
+        "score-ie",
+        help="score code-style IE predictions (KnowCoder/AlignXIE format) against gold",
+        description="Micro P/R/F1 on strings of code-style IE outputs, parsed without executing them. "
+        "GOLD lines: {id, sentence, output}; PRED lines: {id, output}. A gold id with no prediction "
+        "counts as an empty prediction. Prints one JSON object; exit status 2 for a malformed file.",
+    )
+    score.add_argument("--task", required=True, choices=["ner", "re", "ed", "eae"])
+    score.add_argument("--gold", required=True, type=Path, metavar="GOLD.jsonl")
+    score.add_argument("--predictions", required=True, type=Path, metavar="PRED.jsonl")
+    score.add_argument(
+        "--filter-outliers",
+        action="store_true",
+        help="drop predicted spans absent from the sentence (and, with --schema, classes outside it)",
+    )
+    score.add_argument("--schema", type=Path, metavar="SCHEMA.json", help="type inventory for --filter-outliers")
+    score.add_argument("--dedupe", action="store_true", help="compare sets per instance instead of multisets")
+    score.set_defaults(run=_score_ie)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)

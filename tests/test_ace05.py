@@ -202,3 +202,27 @@ def test_malformed_conllu_line_is_named(tmp_path):
     path = _document(tmp_path, [_relation()], CONLLU.replace("\t2\tnsubj", "\tX\tnsubj"))
     instances, report = read_document(path, "en", "train")
     assert not instances and report.dropped["unreadable_file"] == 1 and "DOC.conllu:3" in report.examples[0]
+
+
+def test_synthetic_labels_are_learnable_by_a_bag_of_words(ingested):
+    """A word-count classifier trained on train beats the majority class on test, in each language."""
+    out, _ = ingested
+
+    def words(instance):
+        text = instance.sentence.replace(instance.e1, " ").replace(instance.e2, " ")
+        return list(text.replace(" ", "")) if instance.lang == "zh" else text.split()
+
+    for lang in ("en", "zh", "ar"):
+        train, test = (read_instances(instances_path(out, lang, split)) for split in ("train", "test"))
+        counts: dict[str, Counter] = {}
+        for instance in train:
+            counts.setdefault(instance.label, Counter()).update(words(instance))
+
+        def predict(instance):
+            return max(
+                counts, key=lambda label: sum(counts[label][w] / sum(counts[label].values()) for w in words(instance))
+            )
+
+        accuracy = sum(predict(i) == i.label for i in test) / len(test)
+        majority = Counter(i.label for i in train).most_common(1)[0][0]
+        assert accuracy > sum(i.label == majority for i in test) / len(test) + 0.5, lang

@@ -18,7 +18,7 @@ from xlie.data.wmt_xre import (
     extract_patterns,
     make_parser,
     read_parallel_file,
-    read_split,
+    read_xre_split,
     write_dataset,
 )
 
@@ -114,7 +114,7 @@ def test_whole_chain_after_parsing_on_the_demo_sample(tmp_path):
     instance = dataset.splits["train"][0]
     assert instance.zh == pairs[instance.pair_index].zh and instance.a in instance.en and instance.b in instance.en
     write_dataset(dataset, tmp_path)
-    assert read_split(tmp_path / "train.jsonl") == dataset.splits["train"]
+    assert read_xre_split(tmp_path / "train.jsonl") == dataset.splits["train"]
     assert json.loads((tmp_path / "stats.json").read_text(encoding="utf-8")) == stats
     assert (tmp_path / "labels.tsv").read_text(encoding="utf-8").splitlines()[1] == "?a_visit_?b\t18"
     again = build_dataset(pairs, ConlluParses(DEMO / "en.conllu"), SMALL)

@@ -449,7 +449,8 @@ def write_dataset(dataset: WmtXreDataset, out_dir: str | Path) -> None:
     (out_dir / "stats.json").write_text(json.dumps(dataset.stats, indent=2) + "\n", encoding="utf-8")
 
 
-def read_split(path: str | Path) -> list[XreInstance]:
+def read_xre_split(path: str | Path) -> list[XreInstance]:
+    """Read a split file :func:`write_dataset` wrote."""
     path = Path(path)
     with path.open(encoding="utf-8") as handle:
         try:

@@ -172,3 +172,27 @@ def test_parsers_name_what_is_missing(monkeypatch):
         make_parser("udpipe")
     with pytest.raises(KeyError, match="no parse whose"):
         ConlluParses(DEMO / "en.conllu").parse(["A sentence nobody parsed."])
+
+
+def test_batches_give_the_same_dataset_as_one_pass():
+    pairs = read_parallel_file(DEMO / "pairs.tsv")
+    parser = ConlluParses(DEMO / "en.conllu")
+    one = build_dataset(iter(pairs), parser, SMALL, batch_size=1000)
+    assert build_dataset(iter(pairs), parser, SMALL, batch_size=7) == one
+
+
+def test_hub_rows_become_pairs_without_touching_the_hub(monkeypatch):
+    import datasets
+
+    from xlie.data.wmt_xre import HUB_CONFIG, HUB_DATASET, load_wmt17_zh_en
+
+    calls = []
+
+    def fake_load_dataset(name, config, split, streaming):
+        calls.append((name, config, split, streaming))
+        return iter([{"translation": {"en": f"Sentence {i}.", "zh": f"句子{i}。"}} for i in range(5)])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    pairs = list(load_wmt17_zh_en("train", max_pairs=3))
+    assert calls == [(HUB_DATASET, HUB_CONFIG, "train", True)] and HUB_DATASET == "wmt/wmt17" and HUB_CONFIG == "zh-en"
+    assert pairs == [ParallelPair(i, f"Sentence {i}.", f"句子{i}。") for i in range(3)]

@@ -56,6 +56,7 @@ import csv
 import json
 import re
 from collections import Counter, defaultdict
+from itertools import islice
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
@@ -236,12 +237,12 @@ class StanzaParser:
         except ImportError:
             raise _missing("stanza", "pip install stanza, then stanza.download('en')") from None
         options = {"dir": model_dir} if model_dir else {}
-        self.nlp = stanza.Pipeline(
-            lang, processors="tokenize,pos,lemma,depparse", tokenize_no_ssplit=True, download_method=None, **options
-        )
+        common = dict(tokenize_no_ssplit=True, download_method=None, **options)
+        self.nlp = stanza.Pipeline(lang, processors="tokenize,pos,lemma,depparse", **common)
+        self.tokenizer = stanza.Pipeline(lang, processors="tokenize", **common)  # cheap: for the length filter
 
     def count_tokens(self, text: str) -> int:
-        return sum(len(s.words) for s in self.nlp.processors["tokenize"].process(text).sentences)
+        return sum(len(s.tokens) for s in self.tokenizer(text).sentences)
 
     def parse(self, texts: Sequence[str]) -> list[ConlluSentence]:
         parsed = []
@@ -403,18 +404,25 @@ def split_per_label(
 
 
 def build_dataset(
-    pairs: Iterable[ParallelPair], parser: UDParser, config: WmtXreConfig = WmtXreConfig()
+    pairs: Iterable[ParallelPair], parser: UDParser, config: WmtXreConfig = WmtXreConfig(), batch_size: int = 1024
 ) -> WmtXreDataset:
-    """The whole chain after loading: length filter, parse, patterns, top labels, per-label split."""
-    pairs = list(pairs)
-    kept, too_long = drop_long_pairs(pairs, parser.count_tokens, config.max_en_tokens)
-    parses = parser.parse([pair.en for pair in kept])
+    """The whole chain after loading: length filter, parse, patterns, top labels, per-label split.
+
+    Pairs are consumed in batches of ``batch_size`` (the hub's 25M pairs are streamed, never held);
+    only the extracted instances are kept in memory.
+    """
     instances: list[XreInstance] = []
-    without_pattern = 0
-    for pair, parse in zip(kept, parses):
-        found = extract_patterns(parse)
-        without_pattern += not found
-        instances.extend(XreInstance(pair.zh, p.a, p.b, p.label, pair.en, pair.index) for p in found)
+    read = too_long = parsed = without_pattern = 0
+    iterator = iter(pairs)
+    while batch := list(islice(iterator, batch_size)):
+        read += len(batch)
+        kept, dropped = drop_long_pairs(batch, parser.count_tokens, config.max_en_tokens)
+        too_long += dropped
+        parsed += len(kept)
+        for pair, parse in zip(kept, parser.parse([pair.en for pair in kept])):
+            found = extract_patterns(parse)
+            without_pattern += not found
+            instances.extend(XreInstance(pair.zh, p.a, p.b, p.label, pair.en, pair.index) for p in found)
     counts = Counter(i.label for i in instances)
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: config.top_labels]
     top_names = {label for label, _ in top}
@@ -422,9 +430,9 @@ def build_dataset(
     splits, too_small = split_per_label(in_top, config)
     labels = [(label, count) for label, count in top if label not in too_small]
     stats = {
-        "pairs": len(pairs),
+        "pairs": read,
         "dropped_longer_than_max_en_tokens": too_long,
-        "parsed": len(kept),
+        "parsed": parsed,
         "pairs_without_pattern": without_pattern,
         "instances": len(instances),
         "distinct_labels": len(counts),

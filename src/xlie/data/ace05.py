@@ -262,15 +262,15 @@ def read_document(v2_path: str | Path, lang: str, split: str) -> tuple[list[Rela
         sentence, e1, e2, label = found
         instances.append(
             RelationInstance(
-                sentence,
-                e1,
-                e2,
-                label,
-                doc_id,
-                str(relation["sent_id"]),
-                str(relation.get("relation-id", "")),
-                lang,
-                split,
+                sentence=sentence,
+                e1=e1,
+                e2=e2,
+                label=label,
+                doc_id=doc_id,
+                sent_id=str(relation["sent_id"]),
+                relation_id=str(relation.get("relation-id", "")),
+                lang=lang,
+                split=split,
             )
         )
     report.kept = len(instances)

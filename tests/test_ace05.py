@@ -1,0 +1,228 @@
+"""ACE05 ingestion (ACE05-Processor output) on SYNTHETIC data in the same format, and its bad input."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from xlie.data.ace05 import (
+    CONFIG_KEY,
+    DROP_REASONS,
+    LABELS,
+    PAPER_KEPT,
+    Ace05DirError,
+    check_processed_dir,
+    compare_with_paper,
+    describe_comparison,
+    ingest,
+    instances_path,
+    normalise_mention_text,
+    read_document,
+    read_instances,
+)
+from xlie.data.ace05_synthetic import BAD_MENTIONS, write_synthetic_ace05
+from xlie.data.conllu import ConlluFormatError, parse_conllu
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    return write_synthetic_ace05(tmp_path_factory.mktemp("ace05") / "processed-data", seed=0)
+
+
+@pytest.fixture(scope="module")
+def ingested(synthetic, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("ace05_out")
+    return out, ingest(synthetic, out)
+
+
+def test_generator_writes_the_processor_layout_labelled_synthetic(synthetic):
+    assert "SYNTHETIC" in (synthetic / "README.SYNTHETIC.md").read_text(encoding="utf-8")
+    for language in ("English", "Chinese", "Arabic"):
+        for split in ("train", "dev", "test"):
+            stems = {p.name.split(".")[0] for p in (synthetic / language / split).iterdir()}
+            assert stems and all(stem.startswith("SYNTHETIC_") for stem in stems)
+            for stem in stems:
+                for suffix in (".conllu", ".v1.json", ".v2.json"):
+                    assert (synthetic / language / split / f"{stem}{suffix}").is_file()
+    v2 = json.loads((synthetic / "English" / "train" / "SYNTHETIC_EN_train_002.v2.json").read_text(encoding="utf-8"))
+    assert set(v2) == {"entities", "events", "relations"}
+    relation = v2["relations"][0]
+    assert {"relation-id", "relation-type", "text", "sent_id", "position", "arguments"} <= relation.keys()
+    assert {"text", "sent_id", "position", "role", "entity-id"} <= relation["arguments"][0].keys()
+    # the relation's word span points at the words of its sentence in the .conllu
+    sentences = parse_conllu(
+        (synthetic / "English" / "train" / "SYNTHETIC_EN_train_002.conllu").read_text(encoding="utf-8")
+    )
+    words = [w.form for w in sentences[int(relation["sent_id"]) - 1].words]
+    first, last = relation["arguments"][0]["position"]
+    assert " ".join(words[first : last + 1]) == relation["arguments"][0]["text"].replace("\n", " ")
+
+
+def test_generator_is_deterministic(tmp_path):
+    a, b = write_synthetic_ace05(tmp_path / "a", seed=3), write_synthetic_ace05(tmp_path / "b", seed=3)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_ingestion_keeps_every_good_mention_and_counts_each_bad_one(ingested):
+    out, stats = ingested
+    assert list(stats.columns) == ["lang", "split", "kept", *DROP_REASONS]
+    assert pd.read_csv(out / "stats.tsv", sep="\t").equals(stats)
+    per_cell = stats.set_index(["lang", "split"])
+    for lang in ("en", "zh", "ar"):
+        assert per_cell.loc[(lang, "train"), "kept"] == 72
+        assert per_cell.loc[(lang, "dev"), "kept"] == per_cell.loc[(lang, "test"), "kept"] == 18
+        for reason in DROP_REASONS:
+            expected = 1 if reason in BAD_MENTIONS else 0
+            assert per_cell.loc[(lang, "train"), reason] == expected, (lang, reason)
+        train = read_instances(instances_path(out, lang, "train"))
+        assert len(train) == 72 and Counter(i.label for i in train).keys() == set(LABELS)
+        for instance in train:
+            assert instance.e1.replace(" ", "") in instance.sentence.replace(" ", "")
+            assert "\n" not in instance.e1 + instance.e2 and instance.doc_id.startswith("SYNTHETIC_")
+    problems = pd.read_csv(out / "problems.tsv", sep="\t")
+    assert len(problems) == 3 and problems["examples"].str.contains("BAD-time_argument").all()
+
+
+def test_newlines_in_mentions_become_a_space_except_in_chinese(ingested):
+    out, _ = ingested
+    second = {
+        lang: next(i for i in read_instances(instances_path(out, lang, "train")) if i.sent_id == "2")
+        for lang in ("en", "zh", "ar")
+    }
+    for lang, instance in second.items():
+        assert instance.e1 in instance.sentence, lang
+    assert normalise_mention_text("southern\nPhilippines", "en") == "southern Philippines"
+    assert normalise_mention_text("southern \n Philippines", "ar") == "southern Philippines"
+    assert normalise_mention_text("华信\n公司", "zh") == "华信公司"
+
+
+def test_comparison_with_the_paper_names_the_counts_that_differ(ingested):
+    _, stats = ingested
+    comparison = compare_with_paper(stats)
+    assert (
+        len(comparison) == 9
+        and (comparison["paper"] == [PAPER_KEPT[(r.lang, r.split)] for r in comparison.itertuples()]).all()
+    )
+    text = describe_comparison(comparison)
+    assert "9 of 9" in text and "ar/train 72 vs 2607" in text
+    same = comparison.assign(kept=comparison["paper"], difference=0)
+    assert "equal the paper's" in describe_comparison(same)
+    one_off = same.copy()
+    one_off.loc[0, ["kept", "difference"]] = [6652, -1]
+    assert describe_comparison(one_off).endswith("en/train 6652 vs 6653 (-1)")
+
+
+def test_missing_or_incomplete_directory_names_the_key_the_path_and_the_processor(tmp_path, synthetic):
+    with pytest.raises(Ace05DirError) as missing:
+        check_processed_dir(tmp_path / "nowhere")
+    assert (
+        CONFIG_KEY in str(missing.value) and "nowhere" in str(missing.value) and "ACE05-Processor" in str(missing.value)
+    )
+    (tmp_path / "partial" / "English" / "train").mkdir(parents=True)
+    (tmp_path / "partial" / "English" / "train" / "DOC.conllu").write_text("", encoding="utf-8")
+    with pytest.raises(Ace05DirError, match=r"English/train.*|no <DOC>\.v2\.json"):
+        check_processed_dir(tmp_path / "partial", ["en"], ["train"])
+    with pytest.raises(Ace05DirError, match="Chinese"):
+        ingest(tmp_path / "partial", tmp_path / "out", ["en", "zh"], ["train"])
+    assert not (tmp_path / "out" / "en.train.jsonl").exists()  # checked before any work
+
+
+def _document(tmp_path: Path, relations: list, sentences: str) -> Path:
+    (tmp_path / "DOC.conllu").write_text(sentences, encoding="utf-8")
+    path = tmp_path / "DOC.v2.json"
+    path.write_text(json.dumps({"entities": [], "events": [], "relations": relations}), encoding="utf-8")
+    return path
+
+
+CONLLU = "# sent_id = 1\n# text = Terrorists started firing at the hotel.\n1\tTerrorists\t_\tNOUN\t_\t_\t2\tnsubj\t_\t_\n2\tstarted\t_\tVERB\t_\t_\t0\troot\t_\t_\n\n"
+
+
+def _relation(label="PHYS:Located", sent_id="1", e1="Terrorists", e2="hotel", **arg_sent):
+    return {
+        "relation-id": "R1", "relation-type": label, "text": "x", "sent_id": sent_id, "position": [0, 5],
+        "arguments": [
+            {"text": e1, "sent_id": arg_sent.get("a1", sent_id), "position": [0, 0], "role": "Arg-1", "entity-id": "E1"},
+            {"text": e2, "sent_id": arg_sent.get("a2", sent_id), "position": [5, 5], "role": "Arg-2", "entity-id": "E2"},
+        ],
+    }  # fmt: skip
+
+
+def test_each_kind_of_bad_mention_is_counted_with_an_example(tmp_path):
+    swapped = _relation()
+    swapped["arguments"][1]["role"] = "Arg-1"
+    relations = [
+        _relation(),
+        _relation(label="PHYS:Teleported"),
+        _relation(sent_id="7"),
+        _relation(a2="2"),
+        _relation(e2="embassy"),
+        swapped,
+        "not an object",
+    ]
+    instances, report = read_document(_document(tmp_path, relations, CONLLU), "en", "train")
+    assert [(i.sentence, i.e1, i.e2, i.label) for i in instances] == [
+        ("Terrorists started firing at the hotel.", "Terrorists", "hotel", "PHYS:Located")
+    ]
+    assert report.kept == 1
+    assert dict(report.dropped) == {
+        "label_unknown": 1, "sent_id_missing": 1, "argument_other_sentence": 1,
+        "entity_not_in_sentence": 1, "roles_not_arg1_arg2": 1, "malformed_relation": 1,
+    }  # fmt: skip
+    assert len(report.examples) == 3 and "PHYS:Teleported" in report.examples[0]
+
+
+def test_malformed_json_names_file_and_line_and_the_run_goes_on(tmp_path, synthetic):
+    root = tmp_path / "processed-data"
+    for path in synthetic.rglob("*"):
+        if path.is_file():
+            target = root / path.relative_to(synthetic)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    broken = root / "English" / "dev" / "SYNTHETIC_EN_dev_001.v2.json"
+    broken.write_text('{"entities": [],\n"relations": [\n{"relation-id": oops}]}', encoding="utf-8")
+    (root / "Arabic" / "test" / "SYNTHETIC_AR_test_002.conllu").unlink()
+    stats = ingest(root, tmp_path / "out").set_index(["lang", "split"])
+    assert stats.loc[("en", "dev"), "unreadable_file"] == 1 and stats.loc[("en", "dev"), "kept"] == 9
+    assert stats.loc[("ar", "test"), "unreadable_file"] == 1 and stats.loc[("ar", "test"), "kept"] == 9
+    assert stats.loc[("en", "train"), "kept"] == 72  # the other files were read
+    problems = pd.read_csv(tmp_path / "out" / "problems.tsv", sep="\t")
+    examples = " ".join(problems["examples"])
+    assert f"{broken}:3: malformed JSON" in examples and "SYNTHETIC_AR_test_002.conllu: missing" in examples
+
+
+def test_malformed_conllu_line_is_named(tmp_path):
+    with pytest.raises(ConlluFormatError, match=r"x\.conllu:3: expected 10"):
+        parse_conllu("# sent_id = 1\n# text = a b\n1\ta\n", tmp_path / "x.conllu")
+    path = _document(tmp_path, [_relation()], CONLLU.replace("\t2\tnsubj", "\tX\tnsubj"))
+    instances, report = read_document(path, "en", "train")
+    assert not instances and report.dropped["unreadable_file"] == 1 and "DOC.conllu:3" in report.examples[0]
+
+
+def test_synthetic_labels_are_learnable_by_a_bag_of_words(ingested):
+    """A word-count classifier trained on train beats the majority class on test, in each language."""
+    out, _ = ingested
+
+    def words(instance):
+        text = instance.sentence.replace(instance.e1, " ").replace(instance.e2, " ")
+        return list(text.replace(" ", "")) if instance.lang == "zh" else text.split()
+
+    for lang in ("en", "zh", "ar"):
+        train, test = (read_instances(instances_path(out, lang, split)) for split in ("train", "test"))
+        counts: dict[str, Counter] = {}
+        for instance in train:
+            counts.setdefault(instance.label, Counter()).update(words(instance))
+
+        def predict(instance):
+            return max(
+                counts, key=lambda label: sum(counts[label][w] / sum(counts[label].values()) for w in words(instance))
+            )
+
+        accuracy = sum(predict(i) == i.label for i in test) / len(test)
+        majority = Counter(i.label for i in train).most_common(1)[0][0]
+        assert accuracy > sum(i.label == majority for i in test) / len(test) + 0.5, lang

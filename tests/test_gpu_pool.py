@@ -202,13 +202,13 @@ def test_a_job_waiting_for_two_ids_holds_none(clean_env, tmp_path):
     """All or nothing: with 3 of 4 ids held, a 2-id job waits without keeping the free one."""
     lock_dir, release = tmp_path / "locks", tmp_path / "release"
     holders = [_start(lock_dir, [device], release, hold=0.0) for device in ("0", "1", "2")]
-    pair = tmp_path / "pair"
-    waiter = subprocess.Popen(
-        [sys.executable, "-c", MULTI_CHILD, str(lock_dir), "0,1,2,3", "2", "0", str(pair)], stderr=subprocess.PIPE, text=True
-    )
+    pair, waiter = tmp_path / "pair", None
     try:
         assert [proc.stdout.readline().split()[0] for proc in holders] == ["0", "1", "2"]
-        time.sleep(0.5)
+        waiter = subprocess.Popen(
+            [sys.executable, "-c", MULTI_CHILD, str(lock_dir), "0,1,2,3", "2", "0", str(pair)], stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(1.0)
         assert waiter.poll() is None  # still waiting for a second id
         # The free id stays takeable while the pair waits (retries may hold it for an instant).
         (tmp_path / "now").touch()
@@ -222,7 +222,7 @@ def test_a_job_waiting_for_two_ids_holds_none(clean_env, tmp_path):
     finally:
         release.touch()
         for proc in [*holders, waiter]:
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
 
@@ -230,5 +230,10 @@ def test_a_job_waiting_for_two_ids_holds_none(clean_env, tmp_path):
 def test_more_ids_than_exist_is_an_error(clean_env, tmp_path):
     with pytest.raises(ValueError, match="asks for 3 GPUs but only 2 exist"):
         gpu_pool.acquire(tmp_path / "locks", ids=["0", "1"], count=3)
-    assert gpu_pool.acquire(tmp_path / "locks", ids=["0", "1"], count=0) is None
     assert "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_zero_gpus_hides_every_gpu(clean_env, tmp_path):
+    assert gpu_pool.acquire(tmp_path / "locks", ids=["0", "1"], count=0) == ""
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
+    assert not (tmp_path / "locks").exists()

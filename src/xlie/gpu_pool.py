@@ -42,7 +42,8 @@ def acquire(
     poll_s: float = 0.5,
 ) -> str | None:
     """Lock ``count`` free device ids and export them; returns them joined by commas
-    ("1,3"), or None when there is nothing to do (no GPUs, ``count`` 0).
+    ("1,3"), or None when there is nothing to do (no GPUs). ``count`` 0 hides every GPU
+    (CUDA_VISIBLE_DEVICES=""): a job the scheduler counted as CPU-only must not use one.
 
     All or nothing: a job that finds fewer than ``count`` ids free lets go of those it took
     and tries again after a short random pause, so two jobs that each hold one id can never
@@ -51,7 +52,8 @@ def acquire(
     if "SLURM_JOB_ID" in os.environ or "CUDA_VISIBLE_DEVICES" in os.environ:
         return os.environ.get("CUDA_VISIBLE_DEVICES")
     if count < 1:
-        return None
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        return ""
     ids = available_ids() if ids is None else ids
     if not ids:
         return None

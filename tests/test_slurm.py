@@ -90,5 +90,11 @@ def test_slurm_profile_runs_a_training_and_its_evaluation_as_slurm_jobs(slurm_cl
         job = subprocess.run(["scontrol", "show", "job", by_rule[rule]], capture_output=True, text=True, timeout=30).stdout
         assert "TresPerJob=gres:gpu:1" in job and "JobState=COMPLETED" in job, job
 
+    # Inside the job, xlie saw SLURM's job id and the GPU id SLURM handed out.
+    train_log = (workdir / "logs" / "train_tagger" / RUN.removeprefix("results/runs/")).with_suffix(".log").read_text()
+    assert f"given by SLURM job {by_rule['train_tagger']}" in train_log, train_log[-2000:]
+    if "device files" in slurm_cluster:
+        assert re.search(r"GPU ids \d, given by SLURM job", train_log), train_log[-2000:]
+
     cells = list((workdir / RUN / "eval").iterdir())
     assert cells, "the evaluation wrote no cells"

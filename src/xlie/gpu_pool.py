@@ -11,6 +11,7 @@ CUDA_VISIBLE_DEVICES itself), or when CUDA_VISIBLE_DEVICES is already set, nothi
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import random
 import shutil
@@ -22,6 +23,7 @@ from typing import IO
 LOCK_DIR_ENV = "XLIE_GPU_LOCK_DIR"
 IDS_ENV = "XLIE_GPU_IDS"
 _held = []  # open lock files, kept referenced for the life of the process
+log = logging.getLogger(__name__)
 
 
 def available_ids() -> list[str]:
@@ -50,12 +52,17 @@ def acquire(
     wait for each other forever.
     """
     if "SLURM_JOB_ID" in os.environ or "CUDA_VISIBLE_DEVICES" in os.environ:
-        return os.environ.get("CUDA_VISIBLE_DEVICES")
+        devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        where = f"SLURM job {os.environ['SLURM_JOB_ID']}" if "SLURM_JOB_ID" in os.environ else "the environment"
+        log.info("GPU ids %s, given by %s", devices if devices else "none", where)
+        return devices
     if count < 1:
+        log.info("GPU ids none: the job asked for 0 GPUs, so CUDA_VISIBLE_DEVICES is empty")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         return ""
     ids = available_ids() if ids is None else ids
     if not ids:
+        log.info("GPU ids none: no GPU found (%s unset, no nvidia-smi)", IDS_ENV)
         return None
     if count > len(ids):
         raise ValueError(f"a job asks for {count} GPUs but only {len(ids)} exist ({','.join(ids)}); lower its gpu resource")
@@ -68,6 +75,7 @@ def acquire(
             _held.extend(handle for _, handle in taken)
             devices = ",".join(device for device, _ in taken)
             os.environ["CUDA_VISIBLE_DEVICES"] = devices
+            log.info("GPU ids %s, locked in %s", devices, lock_dir)
             return devices
         if time.monotonic() > deadline:
             raise TimeoutError(

@@ -128,5 +128,6 @@ alive "$STATE/run/slurmd.pid" || slurmd
 # A node left DOWN/DRAINED by an earlier run comes back.
 scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true
 wait_for "node $NODE to become idle" node_idle
-echo "SLURM is up: node $NODE, $CPUS CPUs, ${MEM_MB} MB, $FAKE_GPUS pretend GPUs (gres gpu), partition debug"
+gpus="$FAKE_GPUS pretend GPUs (gres gpu, $(grep -q File= "$CONF_DIR/gres.conf" && echo "device files: jobs get CUDA_VISIBLE_DEVICES" || echo "a bare count"))"
+echo "SLURM is up: node $NODE, $CPUS CPUs, ${MEM_MB} MB, $gpus, partition debug"
 sinfo -N -o "%N %T %C %m %G"

@@ -146,3 +146,94 @@ def test_no_ids_returns_none(clean_env, tmp_path):
 def test_ids_from_environment(clean_env):
     clean_env.setenv(gpu_pool.IDS_ENV, " 0, 2 ,,3")
     assert gpu_pool.available_ids() == ["0", "2", "3"]
+
+
+# Child for the pool test: ask for COUNT ids, record "<ids> <start> <end>" in OUT while
+# holding them for HOLD seconds, then exit (which releases the locks).
+MULTI_CHILD = r"""
+import os, sys, time
+from pathlib import Path
+from xlie.gpu_pool import acquire
+lock_dir, ids, count, hold, out = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5])
+devices = acquire(lock_dir, ids=ids, timeout_s=60, count=count, poll_s=0.05)
+assert devices == os.environ["CUDA_VISIBLE_DEVICES"], (devices, os.environ["CUDA_VISIBLE_DEVICES"])
+start = time.time()
+time.sleep(hold)
+out.write_text(f"{devices} {start!r} {time.time()!r}")
+"""
+
+
+def test_twelve_jobs_on_four_ids_never_share_or_exceed(clean_env, tmp_path):
+    """12 processes started at once, a third of them asking for 2 GPUs, on 4 pretend ids."""
+    ids = ["0", "1", "2", "3"]
+    counts = [2 if i % 3 == 0 else 1 for i in range(12)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MULTI_CHILD, str(tmp_path / "locks"), ",".join(ids), str(n), "0.3", str(tmp_path / f"job{i}")],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, n in enumerate(counts)
+    ]
+    try:
+        for proc in procs:
+            assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    jobs = []
+    for i, n in enumerate(counts):
+        devices, start, end = (tmp_path / f"job{i}").read_text().split()
+        devices = devices.split(",")
+        assert len(devices) == len(set(devices)) == n and set(devices) <= set(ids), (i, devices)
+        jobs.append((set(devices), float(start), float(end)))
+    for a, (ids_a, start_a, end_a) in enumerate(jobs):
+        for ids_b, start_b, end_b in jobs[a + 1 :]:
+            if start_a < end_b and start_b < end_a:  # overlapping in time: no id in common
+                assert not ids_a & ids_b, (ids_a, ids_b)
+    for _, start, _ in jobs:  # ids in use at each job start (where the count can rise)
+        assert sum(len(d) for d, s, e in jobs if s <= start < e) <= len(ids)
+
+
+def test_a_job_waiting_for_two_ids_holds_none(clean_env, tmp_path):
+    """All or nothing: with 3 of 4 ids held, a 2-id job waits without keeping the free one."""
+    lock_dir, release = tmp_path / "locks", tmp_path / "release"
+    holders = [_start(lock_dir, [device], release, hold=0.0) for device in ("0", "1", "2")]
+    pair, waiter = tmp_path / "pair", None
+    try:
+        assert [proc.stdout.readline().split()[0] for proc in holders] == ["0", "1", "2"]
+        waiter = subprocess.Popen(
+            [sys.executable, "-c", MULTI_CHILD, str(lock_dir), "0,1,2,3", "2", "0", str(pair)], stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(1.0)
+        assert waiter.poll() is None  # still waiting for a second id
+        # The free id stays takeable while the pair waits (retries may hold it for an instant).
+        (tmp_path / "now").touch()
+        code, out, err = _finish(_start(lock_dir, ["3"], tmp_path / "now", timeout_s=10, hold=0.0))
+        assert code == 0 and out.split()[0] == "3", (out, err)
+        release.touch()
+        for proc in holders:
+            assert _finish(proc)[0] == 0
+        assert waiter.wait(timeout=60) == 0, waiter.stderr.read()
+        assert len(pair.read_text().split()[0].split(",")) == 2
+    finally:
+        release.touch()
+        for proc in [*holders, waiter]:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_more_ids_than_exist_is_an_error(clean_env, tmp_path):
+    with pytest.raises(ValueError, match="asks for 3 GPUs but only 2 exist"):
+        gpu_pool.acquire(tmp_path / "locks", ids=["0", "1"], count=3)
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_zero_gpus_hides_every_gpu(clean_env, tmp_path):
+    assert gpu_pool.acquire(tmp_path / "locks", ids=["0", "1"], count=0) == ""
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
+    assert not (tmp_path / "locks").exists()

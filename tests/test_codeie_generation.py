@@ -50,6 +50,7 @@ def test_completions_come_back_in_input_order(causal):
     forward = causal.generate(PROMPTS).texts
     backward = causal.generate(PROMPTS[::-1]).texts
     assert backward == forward[::-1]
+    assert causal.generate([]).texts == []
 
 
 def test_stop_string_cuts_and_stops_early(causal):

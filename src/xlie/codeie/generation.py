@@ -108,7 +108,8 @@ class HFGenerator:
     def encode(self, prompts: Sequence[str]) -> tuple[list[list[int]], int]:
         """Token ids of each prompt (model's special tokens included), long ones cut; (ids, number cut)."""
         ids, cut = [], 0
-        for row in self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]:
+        encoded = self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"] if prompts else []
+        for row in encoded:
             row, was_cut = keep_head_and_tail(row, self.keep_head, self.keep_tail)
             ids.append(row)
             cut += was_cut
@@ -190,6 +191,8 @@ class VLLMGenerator:
 
     def generate(self, prompts: Sequence[str]) -> Generations:
         rows, cut = [], 0
+        if not prompts:
+            return Generations([], {"prompts": 0, "prompts_cut": 0, "stopped_at_stop_string": 0})
         for row in self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]:
             row, was_cut = keep_head_and_tail(row, self.keep_head, self.keep_tail)
             rows.append({"prompt_token_ids": row})

@@ -151,7 +151,7 @@ def test_resume_from_last_checkpoint(tiny_models, tmp_path):
 def test_read_instances_jsonl(tmp_path):
     path = tmp_path / "i.jsonl"
     path.write_text('{"prompt": "p", "completion": "c"}\n{"prompt": "p"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"i.jsonl, line 2"):
+    with pytest.raises(ValueError, match=r"i.jsonl:2: missing key"):
         read_instances_jsonl(path)
     path.write_text('{"prompt": "p", "completion": "c"}\n', encoding="utf-8")
     assert read_instances_jsonl(path) == [Instance("p", "c")]

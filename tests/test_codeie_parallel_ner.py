@@ -24,6 +24,7 @@ from xlie.codeie.parallel_ner import (
     write_parallel_jsonl,
 )
 from xlie.codeie.schema import Schema, TypeDef
+from xlie.codeie.scorer import InputFileError
 from xlie.codeie.tip import tip_instances_both_ways
 
 SAMPLES = [
@@ -124,11 +125,15 @@ def test_read_ner_jsonl_errors_name_file_and_line(tmp_path):
     good.write_text('{"id": "a", "sentence": "Paris is big", "entities": [["LOC", "Paris"]]}\n\n', encoding="utf-8")
     assert read_ner_jsonl(good) == [NerSample("a", "Paris is big", (("LOC", "Paris"),))]
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"sentence": "x"}\n{"sentence": "Paris", "entities": [["LOC", "Rome"]]}\n', encoding="utf-8")
-    with pytest.raises(ParallelNerError, match=r"bad.jsonl, line 2: span 'Rome'"):
+    bad.write_text('{"id": 1, "sentence": "x", "entities": []}\n{"id": 2, "sentence": "Paris", "entities": [["LOC", "Rome"]]}\n',
+                   encoding="utf-8")  # fmt: skip
+    with pytest.raises(InputFileError, match=r"bad.jsonl:2: span 'Rome'"):
+        read_ner_jsonl(bad)
+    bad.write_text('{"id": 1, "sentence": "x", "entities": [["LOC"]]}\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"bad.jsonl:1: 'entities' must be"):
         read_ner_jsonl(bad)
     bad.write_text("{oops\n", encoding="utf-8")
-    with pytest.raises(ParallelNerError, match=r"bad.jsonl, line 1: not JSON"):
+    with pytest.raises(InputFileError, match=r"bad.jsonl:1: bad JSON"):
         read_ner_jsonl(bad)
 
 

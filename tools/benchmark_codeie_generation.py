@@ -11,7 +11,7 @@ sentences/s side by side. With vLLM installed and a GPU present it also times vL
 
 The default model is built here, with no network: the tokenizer of the tiny demo models (trained
 on the shipped demo corpus) and a random-init LlamaConfig of hidden 256, 4 layers, 4 heads,
-intermediate 688, 2048 positions (4.2 M parameters, half of them embeddings). A random model never writes the stop
+intermediate 688, 2048 positions (4.2 M parameters, a quarter of them the embedding and output tables). A random model never writes the stop
 string, so every completion runs to max_new_tokens: the worst case, and the same work both ways.
 """
 

@@ -27,6 +27,7 @@ import torch
 
 from xlie.codeie.generation import keep_head_and_tail
 from xlie.codeie.schema import render_prompt
+from xlie.codeie.scorer import InputFileError, read_jsonl
 from xlie.codeie.tip import TipInstance
 
 IGNORE_INDEX = -100  # the label value torch's cross-entropy skips
@@ -94,19 +95,12 @@ def instances_from_tip(tips: Iterable[TipInstance]) -> list[Instance]:
 
 
 def read_instances_jsonl(path: str | Path) -> list[Instance]:
-    """Lines ``{"prompt": ..., "completion": ...}``; a bad line raises naming the file and line."""
+    """Lines ``{"prompt": ..., "completion": ...}``; a bad line raises InputFileError naming the file and line."""
     instances = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}, line {number}: not JSON ({err.msg})") from None
-            if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("prompt", "completion")):
-                raise ValueError(f"{path}, line {number}: expected string 'prompt' and 'completion'")
-            instances.append(Instance(record["prompt"], record["completion"]))
+    for number, record in read_jsonl(Path(path), ("prompt", "completion")):
+        if not all(isinstance(record[k], str) for k in ("prompt", "completion")):
+            raise InputFileError(f"{path}:{number}: 'prompt' and 'completion' must be strings")
+        instances.append(Instance(record["prompt"], record["completion"]))
     return instances
 
 

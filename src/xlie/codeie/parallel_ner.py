@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
 
+from xlie.codeie.scorer import InputFileError, read_jsonl
+
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "de": "German", "es": "Spanish", "fr": "French", "ru": "Russian",
                   "ar": "Arabic", "hi": "Hindi", "ko": "Korean", "nl": "Dutch", "tr": "Turkish", "fa": "Persian",
                   "bn": "Bengali", "ja": "Japanese"}  # fmt: skip
@@ -62,28 +64,21 @@ class ParallelSample:
 
 
 def read_ner_jsonl(path: str | Path) -> list[NerSample]:
-    """Lines ``{"id", "sentence", "entities": [[label, span], ...]}``; every span must occur in its sentence."""
+    """Lines ``{"id", "sentence", "entities": [[label, span], ...]}``; every span must occur in its sentence.
+    A bad line raises InputFileError naming the file and line."""
     samples = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ParallelNerError(f"{where}: not JSON ({err.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("sentence"), str):
-                raise ParallelNerError(f"{where}: expected an object with a string 'sentence'")
-            entities = record.get("entities", [])
-            if not isinstance(entities, list) or any(
-                not isinstance(e, list) or len(e) != 2 or not all(isinstance(x, str) and x for x in e) for e in entities
-            ):
-                raise ParallelNerError(f"{where}: 'entities' must be a list of [label, span] string pairs")
-            for label, span in entities:
-                if span not in record["sentence"]:
-                    raise ParallelNerError(f"{where}: span {span!r} ({label}) does not occur in the sentence")
-            samples.append(NerSample(str(record.get("id", number)), record["sentence"], tuple(map(tuple, entities))))
+    for number, record in read_jsonl(Path(path), ("id", "sentence", "entities")):
+        where, entities = f"{path}:{number}", record["entities"]
+        if not isinstance(record["sentence"], str):
+            raise InputFileError(f"{where}: 'sentence' must be a string")
+        if not isinstance(entities, list) or any(
+            not isinstance(e, list) or len(e) != 2 or not all(isinstance(x, str) and x for x in e) for e in entities
+        ):
+            raise InputFileError(f"{where}: 'entities' must be a list of [label, span] string pairs")
+        for label, span in entities:
+            if span not in record["sentence"]:
+                raise InputFileError(f"{where}: span {span!r} ({label}) does not occur in the sentence")
+        samples.append(NerSample(str(record["id"]), record["sentence"], tuple(map(tuple, entities))))
     return samples
 
 

@@ -60,6 +60,27 @@ def test_collator_masks_prompt_and_padding_exactly():
     assert CompletionCollator(1, pad_to_multiple_of=8)(features)["input_ids"].shape == (2, 8)
 
 
+def test_loss_is_the_cross_entropy_of_the_completion_tokens(tiny_models):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = tiny_models[0]["causal"]
+    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path).eval()
+    instances = instruction_instances()[:2]
+    features = [encode_instance(tokenizer, i, 512)[0] for i in instances]
+    batch = CompletionCollator(tokenizer.pad_token_id)(features)
+    with torch.no_grad():
+        loss = model(**batch).loss
+        # By hand: each completion token predicted from the tokens before it, nothing else.
+        terms = []
+        for f in features:
+            logits = model(input_ids=torch.tensor([f["input_ids"]])).logits[0]
+            for t, label in enumerate(f["labels"]):
+                if label != IGNORE_INDEX:
+                    terms.append(torch.nn.functional.cross_entropy(logits[t - 1], torch.tensor(label)))
+    assert len(terms) == sum(len(tokenizer(i.completion, add_special_tokens=False)["input_ids"]) + 1 for i in instances)
+    assert torch.allclose(loss, torch.stack(terms).mean(), atol=1e-5)
+
+
 def test_encode_instance_labels_only_the_completion(tiny_models):
     from transformers import AutoTokenizer
 

@@ -281,3 +281,19 @@ def test_local_hf_translator_mechanics(tiny_models, family):
     # A random model writes no JSON: nothing kept, and every sample accounted for.
     assert stats.stages["output"]["samples_kept"] + stats.stages["output"]["samples_dropped"] == 3
     assert len(pairs) == stats.stages["output"]["samples_kept"]
+
+
+def test_translator_from_config(chat_server, tiny_models, tmp_path):
+    from xlie.codeie.parallel_ner import translator_from_config
+
+    url = f"http://127.0.0.1:{chat_server.server_port}/v1"
+    translator = translator_from_config({"kind": "openai", "base_url": url, "model": "m", "api_key_env": ""},
+                                        cache_path=tmp_path / "cache.jsonl")  # fmt: skip
+    assert len(translator.rewrite([("s", ["a"])], "zh")) == 1 and (tmp_path / "cache.jsonl").exists()
+    assert isinstance(translator_from_config({"kind": "hf", "model": str(tiny_models[0]["causal"])}).complete, HFCompletion)
+    with pytest.raises(ParallelNerError, match="kind"):
+        translator_from_config({"kind": "deepl"})
+    with pytest.raises(ParallelNerError, match=r"unknown key\(s\) \['api_key'\]"):
+        translator_from_config({"kind": "openai", "base_url": url, "model": "m", "api_key": "sk-secret"})
+    with pytest.raises(ParallelNerError, match="missing key.*base_url"):
+        translator_from_config({"kind": "openai", "model": "m"})

@@ -434,3 +434,30 @@ def build_parallel_ner(
     stats.add("output", "samples_kept", len(pairs))
     stats.add("output", "samples_dropped", len(samples) - len(pairs))
     return pairs, stats
+
+
+# ---------------------------------------------------------------- configuration
+
+TRANSLATOR_KEYS = {
+    "hf": {"kind", "model", "batch_size", "max_new_tokens", "chat_template", "bf16", "trust_remote_code"},
+    "openai": {"kind", "base_url", "model", "api_key_env", "timeout", "max_retries", "concurrency", "max_tokens",
+               "system_prompt"},  # fmt: skip
+}
+
+
+def translator_from_config(config: dict, cache_path: str | Path | None = None, prompts: dict | None = None) -> PromptTranslator:
+    """``{"kind": "hf", "model": ...}`` or ``{"kind": "openai", "base_url": ..., "model": ..., "api_key_env": ...}``
+    (the other keys: the backend's options). Replies are cached in ``cache_path`` when given."""
+    kind = config.get("kind")
+    if kind not in TRANSLATOR_KEYS:
+        raise ParallelNerError(f"parallel_ner translator.kind: {kind!r} is not one of {sorted(TRANSLATOR_KEYS)}")
+    unknown = set(config) - TRANSLATOR_KEYS[kind]
+    if unknown:
+        raise ParallelNerError(f"parallel_ner translator ({kind}): unknown key(s) {sorted(unknown)}; "
+                               f"known: {sorted(TRANSLATOR_KEYS[kind])}")  # fmt: skip
+    missing = [key for key in ("model", "base_url") if key not in config and key in TRANSLATOR_KEYS[kind]]
+    if missing:
+        raise ParallelNerError(f"parallel_ner translator ({kind}): missing key(s) {missing}")
+    options = {k: v for k, v in config.items() if k != "kind"}
+    complete = HFCompletion(options.pop("model"), **options) if kind == "hf" else OpenAIChatCompletion(**options)
+    return PromptTranslator(CachedCompletion(complete, cache_path) if cache_path else complete, prompts)

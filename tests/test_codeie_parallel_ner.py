@@ -183,7 +183,11 @@ def test_cached_completion_asks_each_prompt_once(tmp_path):
     with open(cache, "a", encoding="utf-8") as handle:
         handle.write('{"key": "cut by an interrupt')  # a half-written last line is asked again
     assert CachedCompletion(complete, cache)(["c", "d", "a"]) == ["C", "D", "A"]
+    assert CachedCompletion(complete, cache)(["d", "b"]) == ["D", "B"]  # the file read back whole
     assert asked == ["a", "b", "c", "d"]
+    cache.write_text('{"key": 1}\n{"key": "x", "reply": "y"}\n', encoding="utf-8")
+    with pytest.raises(ParallelNerError, match=r"cache.jsonl:1: not a cache record"):
+        CachedCompletion(complete, cache)
 
 
 # ---------------------------------------------------------------- OpenAI-compatible HTTP endpoint

@@ -253,6 +253,9 @@ def train_phase(
         report_to=[],
         remove_unused_columns=False,  # the collator needs labels as built, not a column filter
         dataloader_num_workers=0,
+        # Under torchrun (several GPUs) every LoRA weight gets a gradient; DDP's search for unused
+        # ones would only cost time and, with activation checkpointing, fail.
+        ddp_find_unused_parameters=False,
     )
     trainer = Trainer(
         model=model,

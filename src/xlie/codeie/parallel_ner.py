@@ -299,8 +299,11 @@ class CachedCompletion:
                 record = json.loads(line)
                 self.replies[record["key"]] = record["reply"]
             except (json.JSONDecodeError, KeyError, TypeError):
-                if number < len(lines):  # only the last line may be cut (by an interruption): ask again
-                    raise ParallelNerError(f"{self.path}, line {number}: not a cache record") from None
+                if number < len(lines):
+                    raise ParallelNerError(f"{self.path}:{number}: not a cache record") from None
+                # Only the last line may be cut (by an interruption): drop it, ask again, and
+                # rewrite the file so that new records do not start on the cut line.
+                self.path.write_text("".join(f"{kept}\n" for kept in lines[:-1]), encoding="utf-8")
 
     @staticmethod
     def key(prompt: str) -> str:

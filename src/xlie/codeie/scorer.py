@@ -146,7 +146,7 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
         missing = [key for key in required if key not in row]
         if missing:
             raise InputFileError(f"{where}: missing key(s) {missing}; each line needs {list(required)}")
-        if not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool):
+        if "id" in required and (not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool)):
             raise InputFileError(f"{where}: 'id' must be a string or an integer, got {json.dumps(row['id'])}")
         rows.append((number, row))
     return rows

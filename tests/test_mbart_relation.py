@@ -243,3 +243,20 @@ def test_zero_shot_uses_the_training_language_id(mbart_dir, tokenizer, monkeypat
     zh = RelationInstance("甲在乙。", "甲", "乙", "PHYS:Located", "D", "1", "R", "zh", "test")
     mr.load_predictor(tmp_path, {"template": "3"})([zh, INSTANCE])
     assert seen == ["ar"]
+
+
+def test_wmt_xre_instances_become_chinese_relation_instances():
+    from xlie.data.wmt_xre import XreInstance
+
+    xre = XreInstance(zh="他住在北京。", a="He", b="Beijing", label="?a_live_in_?b", en="He lives in Beijing .", pair_index=7)
+    instance = mr.from_wmt_xre(xre, "train")
+    assert (instance.sentence, instance.e1, instance.e2, instance.label, instance.lang) == (
+        "他住在北京。", "He", "Beijing", "?a_live_in_?b", "zh")
+    assert mr.render("9", instance)[1] == "<s> He <mask> Beijing </s>"
+
+
+def test_bad_params_are_named():
+    with pytest.raises(ValueError, match="warmup_ratio"):
+        mr.Params(warmup_ratio=1.5)
+    with pytest.raises(ValueError, match="selection"):
+        mr.Params(selection="f1")

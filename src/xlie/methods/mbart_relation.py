@@ -42,6 +42,7 @@ Training: HF Trainer, the authors' final fairseq script (:class:`Params`), dynam
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -170,6 +171,15 @@ def encode(tokenizer, template: str, instances: Sequence[RelationInstance], lang
     return features, cuts
 
 
+def from_wmt_xre(instance, split: str) -> RelationInstance:
+    """A WMT17-EnZh XRE instance (``xlie.data.wmt_xre.XreInstance``: Chinese sentence, English ?a and
+    ?b texts) as a relation instance; its language is the sentence's (``zh``), which picks the
+    language id. Labels are the dataset's (``labels.tsv``), passed to :func:`train` as ``labels``."""
+    return RelationInstance(sentence=instance.zh, e1=instance.a, e2=instance.b, label=instance.label, doc_id="wmt17",
+                            sent_id=str(instance.pair_index), relation_id=f"wmt17-{split}-{instance.pair_index}",
+                            lang="zh", split=split)  # fmt: skip
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -270,6 +280,8 @@ class Params:
         check_template(self.template)
         if self.selection not in ("accuracy", "loss"):
             raise ValueError(f"selection: expected 'accuracy' or 'loss', got {self.selection!r}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio: expected a fraction in [0, 1), got {self.warmup_ratio!r}")
         if self.mixed_precision not in ("fp16", "bf16", "none"):
             raise ValueError(f"mixed_precision: expected 'fp16', 'bf16' or 'none', got {self.mixed_precision!r}")
 
@@ -364,7 +376,7 @@ def train(model_path: str, train: Sequence[RelationInstance], dev: Sequence[Rela
         args=training_arguments(hp, checkpoint_dir, seed),
         train_dataset=train_features,
         eval_dataset=dev_features,
-        data_collator=lambda features: collate(features, pad),
+        data_collator=functools.partial(collate, pad_token_id=pad),
         compute_metrics=accuracy,
     )
     resume = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None

@@ -67,6 +67,7 @@ def test_dry_run_paper_plans_every_gpu_job(workdir):
     # once, not once per seed: 80 + 8 evaluations.
     assert counts["train_tagger"] == 80 and counts["evaluate_tagger"] == 88
     assert "build_tiny_models" not in counts  # hub models: nothing is built locally
+    assert counts["convert_ud"] == 5  # UDPOS lt pl uk ro wo: from a local UD 2.7 release, not the hub
     gpu_jobs = [b for b in out.split("\n\n") if "rule train_tagger:" in b or "rule evaluate_tagger:" in b]
     assert len(gpu_jobs) == 168 and all("gpu=1" in block for block in gpu_jobs)
     assert "results/runs/topro/udpos/mt0/llm_generate/en/seed10/eval" in out

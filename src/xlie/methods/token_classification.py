@@ -8,7 +8,9 @@ source-language dev set. Sentences longer than the window are split into chunks 
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -176,8 +178,11 @@ def train_token_classifier(
 def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, checkpoint_dir: Path, params, *,
                    grad_accum: int, seed: int) -> Trainer:  # fmt: skip
     """HF Trainer for a token-classification head (Vanilla, PT): dev-evaluated and checkpointed
-    every ``params.eval_steps``, the best checkpoint by the task's primary metric kept."""
+    every ``params.eval_steps`` (None: every epoch) and after the last step, the best checkpoint
+    by the task's primary metric kept. A ``params.lr_gamma`` (PT) replaces the linear decay by
+    MPT's ExponentialLR stepped once per epoch."""
     primary = metrics.PRIMARY_METRIC[task]
+    strategy = "steps" if params.eval_steps else "epoch"
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
         learning_rate=params.learning_rate,
@@ -189,15 +194,16 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         warmup_steps=params.warmup_steps,
         adam_epsilon=1e-8,
         max_grad_norm=1.0,
-        eval_strategy="steps",
+        eval_strategy=strategy,
         eval_steps=params.eval_steps,
-        save_strategy="steps",
+        save_strategy=strategy,
         save_steps=params.eval_steps,
         save_total_limit=2,
         load_best_model_at_end=True,
         metric_for_best_model=primary,
         greater_is_better=True,
-        logging_steps=max(1, params.eval_steps // 4),
+        logging_strategy=strategy,
+        logging_steps=max(1, (params.eval_steps or 4) // 4),
         seed=seed,
         data_seed=seed,
         bf16=params.bf16 and torch.cuda.is_available(),
@@ -205,7 +211,9 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         report_to=[],
         dataloader_num_workers=0,
     )
-    return Trainer(
+    gamma = getattr(params, "lr_gamma", None)
+    trainer_class = functools.partial(_EpochExponentialTrainer, gamma=gamma) if gamma else Trainer
+    return trainer_class(
         model=model,
         args=args,
         train_dataset=train_features,
@@ -214,6 +222,23 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(task, dict(enumerate(label_set(task)))),
     )
+
+
+class _EpochExponentialTrainer(Trainer):
+    """Trainer whose learning rate is multiplied by ``gamma`` after every epoch (MPT's
+    ``ExponentialLR`` stepped per epoch); HF's scheduler steps per optimiser step, hence the floor."""
+
+    def __init__(self, *args, gamma: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gamma = gamma
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.lr_scheduler is None:
+            steps_per_epoch = max(1, math.ceil(num_training_steps / self.args.num_train_epochs))
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer or self.optimizer, lambda step: self.gamma ** (step // steps_per_epoch)
+            )
+        return self.lr_scheduler
 
 
 def fit_best(trainer: Trainer, checkpoint_dir: Path, task: str) -> tuple[str | None, list[dict], dict]:

@@ -155,11 +155,12 @@ def test_auto_falls_back_to_the_hub_when_the_file_is_absent(tmp_path, monkeypatc
     assert identity == {"source": "hub"} and calls == [("panx", "test", "sw", PANX)]
 
 
+@pytest.mark.parametrize("source", ["auto", "hub"])
 @pytest.mark.parametrize("lang", ["lt", "pl", "uk", "ro", "wo"])
-def test_auto_without_a_ud27_file_says_how_to_make_it(tmp_path, monkeypatch, lang):
+def test_auto_without_a_ud27_file_says_how_to_make_it(tmp_path, monkeypatch, lang, source):
     monkeypatch.setattr(xtreme, "_load_hub", lambda *args: pytest.fail("these languages are not on the hub"))
     with pytest.raises(FileNotFoundError, match=rf"test-{lang}.tsv.*data\.ud\.dir"):
-        load_xtreme("udpos", "test", lang, "auto", tmp_path)
+        load_xtreme("udpos", "test", lang, source, tmp_path)
 
 
 def test_unknown_task_is_rejected(tmp_path):

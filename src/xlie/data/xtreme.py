@@ -127,11 +127,11 @@ def load_xtreme(task: str, split: str, lang: str, source: str, data_dir: str | P
         raise ValueError(f"data source must be 'local' or 'hub' (or 'auto': local when present, else hub), got {source!r}")
     path = local_path(data_dir, task, split, lang) if data_dir is not None else None
     if source == "hub" or (source == "auto" and not (path and path.is_file())):
-        if source == "auto" and lang in LOCAL_ONLY.get(task, ()):
+        if lang in LOCAL_ONLY.get(task, ()):
             raise FileNotFoundError(
                 f"{path}: missing {task} {split} file for language {lang!r}, which {HUB_DATASET} does not have "
-                f"(UD 2.7): set config key data.ud.dir to a Universal Dependencies 2.7 release and the "
-                f"convert_ud rule writes it"
+                f"(UD 2.7): with data.xtreme.source 'local' or 'auto', set config key data.ud.dir to a "
+                f"Universal Dependencies 2.7 release and the convert_ud rule writes it"
             )
         return _load_hub(task, split, lang, labels)
     if not path.is_file():

@@ -34,10 +34,13 @@ def test_demo_grid_counts():
 def test_paper_grid_counts():
     config = resolve({"preset": "paper"}, PRESETS, SCHEMA)
     cells = build_cells(config)
-    # PAN-X 48 languages, UDPOS 38; 5 seeds
-    assert len(cells) == (48 + 38) * CELLS_PER_TARGET_AND_SEED * 5
-    assert len(training_runs(cells)) == 2 * RUNS_PER_TASK * 5
+    # PAN-X 48 languages, UDPOS 38; 5 seeds for trained methods, one for the zero-shot LLM cells
+    trained_cells, llm_cells = 6 + 2, 4 + 4
+    assert len(cells) == (48 + 38) * (trained_cells * 5 + llm_cells * 1)
+    assert len(training_runs(cells)) == 2 * ((6 + 2) * 5 + 4 * 1)
     assert sorted(cells["seed"].unique()) == [10, 42, 421, 520, 1218]
+    llm = cells[cells["method"].str.startswith("llm_")]
+    assert set(llm["seed"]) == {10} and not llm.duplicated(["table", "model", "method", "target"]).any()
     assert config["models"]["xlmr"]["path"] == "xlm-roberta-base"
     assert set(cells["method"]) == {"vanilla", "topro", "pt", "llm_logits", "llm_generate"}
 

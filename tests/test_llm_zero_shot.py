@@ -13,7 +13,7 @@ from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import llm_zero_shot as llm
 from xlie.methods.llm_zero_shot import Params, encode_prompts, load_predictor, match_label, verbalizer_token_ids
 from xlie.prompt_templates import llm_prompt
-from xlie.verbalizers import VERBALIZERS, verbalizer
+from xlie.verbalizers import VERBALIZERS, llm_verbalizer, verbalizer
 
 KINDS = {"causal": AutoModelForCausalLM, "mt5": AutoModelForSeq2SeqLM}
 
@@ -107,6 +107,23 @@ def test_params_defaults_and_strict_keys():
 )
 def test_match_label(text, task, expected):
     assert match_label(text, task) == expected
+
+
+@pytest.mark.parametrize("seq2seq", [True, False])
+def test_authors_udpos_verbalizers_per_model(tiny_models, sentences, seq2seq):
+    """verbalizer 'authors': the authors' per-model UDPOS words (mt0 for seq2seq, bloomz for causal)."""
+    words = llm_verbalizer("udpos", "authors", seq2seq)
+    assert list(words) == list(label_set("udpos")) and len(set(words.values())) == 17
+    assert (words["NOUN"], words["ADJ"]) == (("no", "modifica") if seq2seq else ("noun", "adjective"))
+    assert llm_verbalizer("panx", "authors", seq2seq) == verbalizer("panx")  # PAN-X: ToPro's words
+    assert match_label("a noun, I think", "udpos", words) == (None if seq2seq else "NOUN")
+    out_dirs, _ = tiny_models
+    family = "mt5" if seq2seq else "causal"
+    prediction = load_predictor(str(out_dirs[family]), "udpos", {"verbalizer": "authors", "batch_size": 8})(sentences["udpos"])
+    assert prediction.counts["verbalizer_first_piece_labels"] == 0  # whole tokens, as in the real vocabularies
+    assert {t for tags in prediction.tags for t in tags} <= set(label_set("udpos"))
+    with pytest.raises(ValueError, match="verbalizer"):
+        Params.from_dict({"verbalizer": "mine"})
 
 
 def test_match_label_every_verbalizer_word():

@@ -1,4 +1,4 @@
-"""xlie.metrics: seqeval strict IOB2 entity scores, token accuracy, shapes, majority baseline."""
+"""xlie.metrics: seqeval entity scores (default mode and strict IOB2), token accuracy, shapes, majority baseline."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _seqeval(fn, gold, pred):
 
 
 def test_entity_scores_match_seqeval_strict_and_hand_values():
-    scores = metrics.entity_scores(GOLD, PRED)
+    scores = metrics.entity_scores(GOLD, PRED, strict=True)
     assert scores["f1"] == pytest.approx(_seqeval(f1_score, GOLD, PRED))
     assert scores["f1"] == pytest.approx(f1_score(GOLD, PRED, mode="strict", scheme=IOB2))
     assert scores["precision"] == pytest.approx(_seqeval(precision_score, GOLD, PRED))
@@ -58,7 +58,7 @@ def test_entity_scores_match_seqeval_strict_and_hand_values():
 )
 def test_each_case_alone_matches_seqeval(case, hand_f1):
     gold, pred = [GOLD[case]], [PRED[case]]
-    scores = metrics.entity_scores(gold, pred)
+    scores = metrics.entity_scores(gold, pred, strict=True)
     assert scores["f1"] == pytest.approx(_seqeval(f1_score, gold, pred))
     assert scores["f1"] == pytest.approx(hand_f1)
 
@@ -66,7 +66,7 @@ def test_each_case_alone_matches_seqeval(case, hand_f1):
 def test_entity_scores_accept_tuples():
     gold = [tuple(s) for s in GOLD]
     pred = tuple(tuple(s) for s in PRED)
-    assert metrics.entity_scores(gold, pred)["f1"] == pytest.approx(HAND_F1)
+    assert metrics.entity_scores(gold, pred, strict=True)["f1"] == pytest.approx(HAND_F1)
 
 
 def test_token_accuracy():
@@ -78,10 +78,21 @@ def test_token_accuracy():
 def test_score_panx_has_all_metrics_and_f1_primary():
     scores = metrics.score("panx", GOLD, PRED)
     assert scores["primary_name"] == "f1"
-    assert scores["primary"] == pytest.approx(HAND_F1)
+    assert scores["primary"] == pytest.approx(3 / 5)  # the authors' default mode (see HAND_* note)
     assert scores["accuracy"] == pytest.approx(HAND_ACC)
-    assert scores["precision"] == pytest.approx(HAND_P)
-    assert scores["recall"] == pytest.approx(HAND_R)
+    assert scores["f1_strict"] == pytest.approx(HAND_F1)
+    assert scores["precision_strict"] == pytest.approx(HAND_P)
+    assert scores["recall_strict"] == pytest.approx(HAND_R)
+    assert scores["precision"] == scores["recall"] == scores["f1"] == pytest.approx(3 / 5)
+
+
+def test_default_mode_is_the_authors_conlleval_reading():
+    """The issue's example: I- without B- opens an entity in the authors' mode, not in strict IOB2."""
+    gold, pred = [["B-PER", "I-PER", "O", "B-LOC"]], [["I-PER", "I-PER", "O", "I-LOC"]]
+    scores = metrics.score("panx", gold, pred)
+    assert scores["f1"] == 1.0 and scores["primary"] == 1.0 and scores["primary_name"] == "f1"
+    assert scores["f1_strict"] == 0.0
+    assert scores["f1"] == f1_score(gold, pred)  # seqeval's own default, as XTREME run_tag.py calls it
 
 
 def test_score_udpos_primary_is_accuracy():
@@ -117,6 +128,7 @@ def test_majority_baseline_panx_is_all_o_with_f1_zero():
     assert scores["f1"] == 0.0
     assert scores["primary"] == 0.0
     assert scores["precision"] == 0.0 and scores["recall"] == 0.0
+    assert scores["f1_strict"] == 0.0
     o_tokens = sum(t == "O" for s in GOLD for t in s)
     assert scores["accuracy"] == pytest.approx(o_tokens / 14)
 

@@ -22,9 +22,11 @@ from xlie.methods.token_classification import (
     TokenClassificationParams,
     encode,
     last_checkpoint,
+    load_predictor,
     load_token_classifier,
     predict_tags,
     train_token_classifier,
+    window_chunks,
 )
 from xlie.models.tiny import FAMILIES, prompt_words
 
@@ -177,10 +179,16 @@ def test_vanilla_training_summary(vanilla, udpos_data):
     assert summary["resumed_from"] is None
     assert summary["train_sentences"] == len(train) == 60
     assert summary["dev_sentences"] == len(dev) == 20
-    assert summary["global_steps"] == 8  # ceil(60 / 16) = 4 steps per epoch, 2 epochs
+    # Sentences longer than the 64-sub-word window train as several chunks (XTREME's preprocessing):
+    # with the tiny tokenizer 60 sentences make 81..96 chunks, ceil(n / 16) = 6 steps per epoch, 2 epochs.
+    _, tokenizer = load_token_classifier(output_dir)
+    chunks = len(window_chunks(tokenizer, train, PARAMS.max_length)[0])
+    assert summary["window_chunks"]["train"] == chunks and 80 < chunks <= 96
+    assert summary["truncated_words"]["train"] == 0
+    assert summary["global_steps"] == 12
     history = summary["dev_history"]
-    # evaluations at steps 4 and 8 during training (the final re-evaluation is not history)
-    assert [entry["step"] for entry in history] == [4, 8]
+    # evaluations every 4 steps during training (the final re-evaluation is not history)
+    assert [entry["step"] for entry in history] == [4, 8, 12]
     during_training = history
     # the model kept is the best dev checkpoint, and its re-evaluation reproduces its score
     best = max(during_training, key=lambda e: e["eval_accuracy"])
@@ -189,7 +197,7 @@ def test_vanilla_training_summary(vanilla, udpos_data):
     assert summary["best_checkpoint"] == str(checkpoint_dir / f"checkpoint-{best['step']}")
     assert set(summary["truncated_words"]) == {"train", "dev"}
     assert json.loads((output_dir / "xlie_training.json").read_text()) == summary
-    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
+    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
 
 
 def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
@@ -229,6 +237,30 @@ def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
     assert [p[0][0] for p in alone] == predictions[:5]
 
 
+def test_vanilla_splits_long_sentences_into_window_chunks_and_loses_no_word(vanilla, udpos_data):
+    """XTREME's Vanilla preprocessing: a sentence longer than the window is tagged chunk by chunk."""
+    _, output_dir, _ = vanilla
+    _, dev = udpos_data
+    _, tokenizer = load_token_classifier(output_dir)
+    long = Sentence(tuple(f"w{i}" for i in range(200)), ("NOUN",) * 200)
+    sentences = [dev[0], long, dev[1]]
+    chunks, owners = window_chunks(tokenizer, sentences, max_length=32)
+    assert owners == sorted(owners) and set(owners) == {0, 1, 2} and owners.count(1) >= 200 // 30
+    for i, sentence in enumerate(sentences):  # chunks are consecutive runs of whole words
+        assert [w for c, o in zip(chunks, owners) if o == i for w in c.words] == list(sentence.words)
+    for chunk in chunks:  # each chunk fits the window with its special tokens: nothing is cut
+        assert len(tokenizer(list(chunk.words), is_split_into_words=True)["input_ids"]) <= 32
+
+    params = {"max_length": 32, "eval_batch_size": 4}
+    prediction = load_predictor(str(output_dir), "udpos", params)(sentences)
+    assert prediction.counts["truncated_words"] == 0 and prediction.counts["window_chunks"] == len(chunks) - 3
+    assert [len(t) for t in prediction.tags] == [len(s.words) for s in sentences]
+    assert all(tag in UDPOS for tags in prediction.tags for tag in tags)
+    model, _ = load_token_classifier(output_dir)
+    per_chunk, _ = predict_tags(model, tokenizer, chunks, max_length=32, batch_size=4, fill_label=FILL)
+    assert prediction.tags[1] == [t for c, o in zip(per_chunk, owners) if o == 1 for t in c]
+
+
 def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     out_dirs, _ = tiny_models
     train, dev = udpos_data
@@ -236,14 +268,14 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     one_epoch = TokenClassificationParams(**{**PARAMS.__dict__, "epochs": 1})
     first = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
     assert first["resumed_from"] is None
-    assert first["global_steps"] == 4
+    assert first["global_steps"] == 6  # the window chunks of 60 sentences (see test_vanilla_training_summary)
     last = last_checkpoint(checkpoint_dir)
-    assert last == str(checkpoint_dir / "checkpoint-4")
+    assert last == str(checkpoint_dir / "checkpoint-6")
 
     second = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
     assert second["resumed_from"] == last
-    assert second["global_steps"] == 8
-    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
+    assert second["global_steps"] == 12
+    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
     assert (tmp_path / "second" / "xlie_training.json").is_file()
 
 

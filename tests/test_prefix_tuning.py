@@ -157,6 +157,23 @@ def test_panx_selects_by_entity_f1(tiny_models, panx_data, tmp_path):
         pt.load_predictor(str(tmp_path / "model"), "udpos", {})
 
 
+def test_mpt_schedule_per_epoch_evaluation_and_exponential_decay(tiny_models, udpos_data, tmp_path):
+    """The paper preset's PT: dev after every epoch, the rate times gamma after every epoch (MPT)."""
+    out_dirs, _ = tiny_models
+    train, dev = udpos_data
+    summary = pt.train(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt",
+                       dict(learning_rate=1e-2, epochs=3, eval_steps=None, lr_gamma=0.5, batch_size=16), seed=0)  # fmt: skip
+    per_epoch = summary["global_steps"] // 3
+    assert summary["global_steps"] == 3 * per_epoch == 12  # ceil(60 / 16) = 4 steps per epoch
+    assert [h["step"] for h in summary["dev_history"]] == [per_epoch, 2 * per_epoch, 3 * per_epoch]
+    history = json.loads((tmp_path / "model" / "xlie_training.json").read_text())["dev_history"]
+    assert history == summary["dev_history"]
+    trainer_state = json.loads((tmp_path / "ckpt" / "checkpoint-12" / "trainer_state.json").read_text())
+    rates = {e["step"]: e["learning_rate"] for e in trainer_state["log_history"] if "learning_rate" in e}
+    # logged at each epoch end: the rate that epoch used, lr * gamma^(epoch - 1), as in MPT
+    assert rates == pytest.approx({4: 1e-2, 8: 1e-2 * 0.5, 12: 1e-2 * 0.25})
+
+
 def test_a_directory_not_written_by_train_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match=pt.RECORD_FILE):
         pt.load_predictor(str(tmp_path), "udpos", {})

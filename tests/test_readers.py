@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from xlie.data import xtreme
 from xlie.data.xtreme import DataFormatError, hub_config, load_xtreme, local_path, read_xtreme_tsv
 from xlie.labels import PANX, UDPOS
 
@@ -133,6 +134,33 @@ def test_missing_language_file_names_path_and_layout(tmp_path, task):
 def test_unknown_source_is_rejected(tmp_path):
     with pytest.raises(ValueError, match=r"'local' or 'hub'.*'ftp'"):
         load_xtreme("panx", "test", "de", "ftp", tmp_path)
+
+
+# --- source 'auto': the local file when present, else the hub ------------------------------
+
+
+def test_auto_reads_the_local_file_when_present(monkeypatch):
+    def no_hub(*args):
+        raise AssertionError("auto must not touch the hub when the local file exists")
+
+    monkeypatch.setattr(xtreme, "_load_hub", no_hub)
+    sentences, identity = load_xtreme("panx", "test", "de", "auto", DEMO)
+    assert len(sentences) == 100 and identity["source"] == "local"
+
+
+def test_auto_falls_back_to_the_hub_when_the_file_is_absent(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(xtreme, "_load_hub", lambda *args: calls.append(args) or ([], {"source": "hub"}))
+    _, identity = load_xtreme("panx", "test", "sw", "auto", tmp_path)
+    assert identity == {"source": "hub"} and calls == [("panx", "test", "sw", PANX)]
+
+
+@pytest.mark.parametrize("source", ["auto", "hub"])
+@pytest.mark.parametrize("lang", ["lt", "pl", "uk", "ro", "wo"])
+def test_auto_without_a_ud27_file_says_how_to_make_it(tmp_path, monkeypatch, lang, source):
+    monkeypatch.setattr(xtreme, "_load_hub", lambda *args: pytest.fail("these languages are not on the hub"))
+    with pytest.raises(FileNotFoundError, match=rf"test-{lang}.tsv.*data\.ud\.dir"):
+        load_xtreme("udpos", "test", lang, source, tmp_path)
 
 
 def test_unknown_task_is_rejected(tmp_path):

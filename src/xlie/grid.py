@@ -2,7 +2,7 @@
 
 This is the ONE place that turns config into work items. Rules, aggregation and tests all
 read the cell sheet it returns; training runs are the cells without table and target
-(train once, evaluate on every target).
+(train once, evaluate on every target). Zero-shot methods get one run under the first seed.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ def build_cells(config: dict) -> pd.DataFrame:
                             f"config key {key}.methods: method {method!r} does not run on model {model!r} "
                             f"(family {family}); it needs one of: {', '.join(sorted(allowed))}"
                         )
+                    # Zero-shot cells (no training, greedy decoding) do not depend on the seed:
+                    # evaluated once, under the first seed, instead of once per seed.
+                    run_seeds = seeds[:1] if method_spec(method, family).zero_shot else seeds
                     for source in sources:
-                        for seed in seeds:
+                        for seed in run_seeds:
                             run = run_id(paper, table_cfg["task"], model, method, source, seed)
                             for target in table_cfg["targets"]:
                                 rows.append((paper, table, table_cfg["task"], model, method, source, target, seed, run))

@@ -181,7 +181,9 @@ def artifact_reference(config: dict, kind: str, task: str, models: list[str]) ->
         frame = frame[frame["model"].isin(models)]
         rows = frame.groupby(["model", "target"], sort=False)["value"].mean().reset_index()
         rows["row"] = "PT (repo artifact) / " + rows["model"]
-        note = "prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds (secondary reference, not the paper)"
+        metric = {"panx": "seqeval F1 (default mode) on the target languages' DEV files",
+                  "udpos": "seqeval F1 with each tag read as a chunk, not accuracy"}[task]  # fmt: skip
+        note = f"prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds, in MPT's metric: {metric} (secondary reference, not the paper)"
     elif kind == "llm":
         frame, dropped = references.load_llm_reference(directory, task)
         rows = frame.copy()

@@ -5,7 +5,8 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from xlie.config import resolve
-from xlie.data.xtreme import local_path
+from xlie.data.ud import UD27_LANGUAGES, treebank_files
+from xlie.data.xtreme import LOCAL_ONLY, local_path
 from xlie.grid import build_cells, training_runs
 from xlie.methods import method_spec
 
@@ -35,8 +36,13 @@ TRAINED_METHODS = (
     )
     or "none"
 )
+# Only the tiny models some table uses are built (no dead work for unused models).
 TINY_FAMILIES = sorted(
-    {m["family"] for m in config["models"].values() if m.get("tiny", False)}
+    {
+        config["models"][m]["family"]
+        for m in CELLS["model"].unique()
+        if config["models"][m].get("tiny", False)
+    }
 )
 
 
@@ -113,9 +119,25 @@ def local_data_files(task, split, langs):
     xtreme = config["data"]["xtreme"]
     if xtreme["source"] == "hub":
         return []
-    paths = [local_path(xtreme["dir"], task, split, lang) for lang in langs]
-    # 'auto' falls back to the hub for files that are not there.
-    return [str(p) for p in paths if xtreme["source"] == "local" or p.is_file()]
+    # 'auto' falls back to the hub for files that are not there, except for languages the hub
+    # lacks: those are always declared, so that convert_ud makes them.
+    return [
+        str(local_path(xtreme["dir"], task, split, lang))
+        for lang in langs
+        if xtreme["source"] == "local"
+        or local_path(xtreme["dir"], task, split, lang).is_file()
+        or lang in LOCAL_ONLY.get(task, ())
+    ]
+
+
+XTREME_DIR = config["data"]["xtreme"]["dir"]
+
+
+def ud_test_treebanks(wildcards):
+    """The language's test CoNLL-U files when data.ud.dir exists (else convert_ud says where to get UD)."""
+    return [
+        str(p) for p in treebank_files(config["data"]["ud"]["dir"], wildcards.ud_lang)
+    ]
 
 
 def train_data(wildcards):

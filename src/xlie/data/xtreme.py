@@ -3,6 +3,7 @@
 Local layout (XTREME preprocessing): ``<dir>/<task>/<split>-<lang>.tsv``, one
 ``word<TAB>tag`` per line, a blank line between sentences.
 Hub: ``google/xtreme`` configs ``PAN-X.<lang>`` and ``udpos.<Language>``.
+Source ``auto``: the local file when it exists, else the hub.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from xlie.labels import label_set
 from xlie.languages import language
 
 HUB_DATASET = "google/xtreme"
+# UDPOS languages XTREME-R added from UD 2.7; google/xtreme on the hub lacks them, so they
+# are always local files (made from a UD release by the convert_ud rule, xlie.data.ud).
+LOCAL_ONLY: dict[str, tuple[str, ...]] = {"udpos": ("lt", "pl", "uk", "ro", "wo")}
 
 
 class DataFormatError(ValueError):
@@ -114,13 +118,22 @@ def _load_hub(task: str, split: str, lang: str, labels: tuple[str, ...]) -> tupl
 
 
 def load_xtreme(task: str, split: str, lang: str, source: str, data_dir: str | Path | None) -> tuple[list[Sentence], dict]:
-    """Sentences of (task, split, lang) and an identity record saying exactly where they came from."""
+    """Sentences of (task, split, lang) and an identity record saying exactly where they came from.
+
+    ``source``: 'local' (``<data_dir>/<task>/<split>-<lang>.tsv``), 'hub' (google/xtreme) or
+    'auto' (the local file when it exists, else the hub)."""
     labels = label_set(task)
-    if source == "hub":
+    if source not in ("local", "hub", "auto"):
+        raise ValueError(f"data source must be 'local' or 'hub' (or 'auto': local when present, else hub), got {source!r}")
+    path = local_path(data_dir, task, split, lang) if data_dir is not None else None
+    if source == "hub" or (source == "auto" and not (path and path.is_file())):
+        if lang in LOCAL_ONLY.get(task, ()):
+            raise FileNotFoundError(
+                f"{path}: missing {task} {split} file for language {lang!r}, which {HUB_DATASET} does not have "
+                f"(UD 2.7): with data.xtreme.source 'local' or 'auto', set config key data.ud.dir to a "
+                f"Universal Dependencies 2.7 release and the convert_ud rule writes it"
+            )
         return _load_hub(task, split, lang, labels)
-    if source != "local":
-        raise ValueError(f"data source must be 'local' or 'hub', got {source!r}")
-    path = local_path(data_dir, task, split, lang)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: missing {task} {split} file for language {lang!r} "

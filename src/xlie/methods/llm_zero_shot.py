@@ -41,7 +41,7 @@ from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, strict_from_dict
 from xlie.prompt_templates import llm_prompt
-from xlie.verbalizers import verbalizer
+from xlie.verbalizers import LLM_VERBALIZER_STYLES, llm_verbalizer, verbalizer
 
 MODES = ("logits", "generate")
 PROMPT_VARIANTS = ("a", "b")
@@ -64,9 +64,11 @@ class Params:
     max_new_tokens: int = 10  # generate mode only
     bf16: bool = False  # GPU only: bfloat16 weights and autocast; ignored on CPU
     verbalizer_policy: str = "first_piece"  # "first_piece" or "strict" (logits mode only)
+    verbalizer: str = "topro"  # "topro" (ToPro's words) or "authors" (their per-model UDPOS words)
 
     def __post_init__(self) -> None:
-        choices = {"mode": MODES, "prompt_variant": PROMPT_VARIANTS, "verbalizer_policy": VERBALIZER_POLICIES}
+        choices = {"mode": MODES, "prompt_variant": PROMPT_VARIANTS, "verbalizer_policy": VERBALIZER_POLICIES,
+                   "verbalizer": LLM_VERBALIZER_STYLES}  # fmt: skip
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"llm params: {key}={getattr(self, key)!r} is not one of {list(allowed)}")
@@ -89,10 +91,10 @@ def _snake(label: str) -> str:
 # ----------------------------------------------------------------------------- generate mode
 
 
-def match_label(text: str, task: str) -> str | None:
-    """The label whose verbalizer word occurs in ``text`` as a whole word (case-insensitive);
-    the earliest occurrence wins when several do; None when none does."""
-    by_word = {word.lower(): label for label, word in verbalizer(task).items()}
+def match_label(text: str, task: str, words: dict[str, str] | None = None) -> str | None:
+    """The label whose verbalizer word (``words``, default ToPro's) occurs in ``text`` as a whole
+    word (case-insensitive); the earliest occurrence wins when several do; None when none does."""
+    by_word = {word.lower(): label for label, word in (words or verbalizer(task)).items()}
     alternatives = "|".join(re.escape(word) for word in sorted(by_word, key=len, reverse=True))
     found = re.search(rf"(?<!\w)(?:{alternatives})(?!\w)", text, re.IGNORECASE)  # re caches the pattern
     return None if found is None else by_word[found.group(0).lower()]
@@ -102,7 +104,7 @@ def match_label(text: str, task: str) -> str | None:
 
 
 def verbalizer_token_ids(tokenizer, task: str, variant: str, policy: str = "first_piece",
-                         model_name: str = "model") -> tuple[dict[str, int], list[str]]:  # fmt: skip
+                         model_name: str = "model", words: dict[str, str] | None = None) -> tuple[dict[str, int], list[str]]:  # fmt: skip
     """label -> the token id scored for it, and the labels whose word was not a single token.
 
     The id is that of the first token of ``" " + word`` as it follows the prompt (the prompt is
@@ -116,7 +118,8 @@ def verbalizer_token_ids(tokenizer, task: str, variant: str, policy: str = "firs
     ids: dict[str, int] = {}
     split: list[str] = []
     owner: dict[int, str] = {}
-    for label, word in verbalizer(task).items():
+    words = words or verbalizer(task)
+    for label, word in words.items():
         full = tokenizer(prompt + " " + word, add_special_tokens=False)["input_ids"]
         common = 0
         while common < min(len(base), len(full)) and base[common] == full[common]:
@@ -136,7 +139,7 @@ def verbalizer_token_ids(tokenizer, task: str, variant: str, policy: str = "firs
         token = pieces[0]
         if token in owner:
             raise ValueError(
-                f"verbalizer collision in {model_name}: labels {owner[token]} ({verbalizer(task)[owner[token]]!r}) "
+                f"verbalizer collision in {model_name}: labels {owner[token]} ({words[owner[token]]!r}) "
                 f"and {label} ({word!r}) are both scored by token "
                 f"{tokenizer.convert_ids_to_tokens([token])[0]!r} (id {token})"
             )
@@ -311,6 +314,7 @@ def _chunks(sentences: Sequence[Sentence], prompts_per_chunk: int) -> Iterator[l
 def predict_sentences(llm: LLM, task: str, sentences: Sequence[Sentence], hp: Params,
                       label_ids: dict[str, int] | None = None, desc: str = "predict") -> Prediction:  # fmt: skip
     """Tag ``sentences`` (see the module docstring); ``label_ids`` is required in logits mode."""
+    words = llm_verbalizer(task, hp.verbalizer, llm.seq2seq)
     fallback = FALLBACK_LABEL[task]
     counts = {"truncated_prompts": 0, "empty_sentences": 0}
     if hp.mode == "generate":
@@ -339,7 +343,7 @@ def predict_sentences(llm: LLM, task: str, sentences: Sequence[Sentence], hp: Pa
                 else:
                     predicted = []
                     for text in llm.generate(ids, hp.max_new_tokens):
-                        label = match_label(text, task)
+                        label = match_label(text, task, words)
                         if label is None:
                             counts["unmatched_generations"] += 1
                             label = fallback
@@ -362,7 +366,8 @@ def load_predictor(model_dir: str, task: str, params: dict):
         hp = dataclasses.replace(hp, max_length=max_length)
     label_ids, first_piece = None, []
     if hp.mode == "logits":
-        label_ids, first_piece = verbalizer_token_ids(llm.tokenizer, task, hp.prompt_variant, hp.verbalizer_policy, llm.name)
+        words = llm_verbalizer(task, hp.verbalizer, llm.seq2seq)
+        label_ids, first_piece = verbalizer_token_ids(llm.tokenizer, task, hp.prompt_variant, hp.verbalizer_policy, llm.name, words)
     # Constant per model: which labels were scored by the first piece of a split word.
     verbalizer_counts = {"verbalizer_first_piece_labels": len(first_piece)} if hp.mode == "logits" else {}
     verbalizer_counts.update({f"verbalizer_first_piece_{_snake(label)}": 1 for label in first_piece})

@@ -57,7 +57,8 @@ class Params:
     num_virtual_tokens: int = 16  # prefix length
     weight_decay: float = 0.0
     warmup_steps: int = 0
-    eval_steps: int = 1000  # evaluate English dev (and checkpoint) every this many optimiser steps
+    eval_steps: int | None = 1000  # evaluate English dev (and checkpoint) every N optimiser steps; None: every epoch (MPT)
+    lr_gamma: float | None = None  # None: linear decay; else MPT's ExponentialLR(gamma) stepped per epoch
     eval_batch_size: int = 64
     bf16: bool = False  # only used on a GPU
 

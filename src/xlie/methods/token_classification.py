@@ -2,12 +2,15 @@
 
 *ForTokenClassification head, the first sub-word of each word carries the word's label
 (the others are ignored with -100), HF Trainer, best checkpoint by the task's metric on the
-source-language dev set.
+source-language dev set. Sentences longer than the window are split into chunks of whole words
+(``window_chunks``), as XTREME's preprocessing does, so no word is lost.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -79,6 +82,33 @@ def encode(tokenizer, sentences: Sequence[Sentence], label2id: dict[str, int] | 
     return features, truncated
 
 
+def window_chunks(tokenizer, sentences: Sequence[Sentence], max_length: int) -> tuple[list[Sentence], list[int]]:
+    """XTREME's preprocessing for Vanilla (utils_preprocess.py ``panx_tokenize``/``udpos_tokenize``):
+    a sentence longer than the window becomes consecutive chunks of whole words, each fitting
+    ``max_length`` with its special tokens, so no word is cut. Returns (chunks, the index of the
+    sentence each chunk comes from); short sentences pass unchanged."""
+    room = max_length - tokenizer.num_special_tokens_to_add()
+    pieces = tokenizer([list(s.words) for s in sentences], is_split_into_words=True, add_special_tokens=False)
+    chunks: list[Sentence] = []
+    owners: list[int] = []
+    for i, sentence in enumerate(sentences):
+        lengths = [0] * len(sentence.words)
+        for word in pieces.word_ids(i):
+            if word is not None:
+                lengths[word] += 1
+        start, used = 0, 0
+        for j, n in enumerate(lengths):
+            n = min(max(n, 1), room)  # XTREME: a word with no piece or too many counts as one <unk>
+            if used + n > room and j > start:
+                chunks.append(Sentence(sentence.words[start:j], sentence.tags[start:j]))
+                owners.append(i)
+                start, used = j, 0
+            used += n
+        chunks.append(Sentence(sentence.words[start:], sentence.tags[start:]))
+        owners.append(i)
+    return chunks, owners
+
+
 def _word_predictions(logits: np.ndarray, labels: np.ndarray, id2label: dict[int, str]) -> list[list[str]]:
     best = logits.argmax(-1)
     return [[id2label[int(p)] for p, l in zip(row_p, row_l) if l != IGNORE] for row_p, row_l in zip(best, labels)]
@@ -122,8 +152,10 @@ def train_token_classifier(
     model = AutoModelForTokenClassification.from_pretrained(
         model_name_or_path, num_labels=len(labels), id2label=id2label, label2id=label2id
     )
-    train_features, train_truncated = encode(tokenizer, train, label2id, params.max_length)
-    dev_features, dev_truncated = encode(tokenizer, dev, label2id, params.max_length)
+    train_chunks, _ = window_chunks(tokenizer, train, params.max_length)
+    dev_chunks, _ = window_chunks(tokenizer, dev, params.max_length)
+    train_features, train_truncated = encode(tokenizer, train_chunks, label2id, params.max_length)
+    dev_features, dev_truncated = encode(tokenizer, dev_chunks, label2id, params.max_length)
     trainer = tagger_trainer(model, tokenizer, task, train_features, dev_features, checkpoint_dir, params,
                              grad_accum=params.grad_accum, seed=seed)  # fmt: skip
     resume, dev_history, best_dev = fit_best(trainer, checkpoint_dir, task)
@@ -135,6 +167,7 @@ def train_token_classifier(
         "resumed_from": resume,
         "train_sentences": len(train),
         "dev_sentences": len(dev),
+        "window_chunks": {"train": len(train_chunks), "dev": len(dev_chunks)},
         "truncated_words": {"train": train_truncated, "dev": dev_truncated},
         "dev_history": dev_history,
     }
@@ -145,8 +178,11 @@ def train_token_classifier(
 def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, checkpoint_dir: Path, params, *,
                    grad_accum: int, seed: int) -> Trainer:  # fmt: skip
     """HF Trainer for a token-classification head (Vanilla, PT): dev-evaluated and checkpointed
-    every ``params.eval_steps``, the best checkpoint by the task's primary metric kept."""
+    every ``params.eval_steps`` (None: every epoch) and after the last step, the best checkpoint
+    by the task's primary metric kept. A ``params.lr_gamma`` (PT) replaces the linear decay by
+    MPT's ExponentialLR stepped once per epoch."""
     primary = metrics.PRIMARY_METRIC[task]
+    strategy = "steps" if params.eval_steps else "epoch"
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
         learning_rate=params.learning_rate,
@@ -158,15 +194,16 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         warmup_steps=params.warmup_steps,
         adam_epsilon=1e-8,
         max_grad_norm=1.0,
-        eval_strategy="steps",
+        eval_strategy=strategy,
         eval_steps=params.eval_steps,
-        save_strategy="steps",
+        save_strategy=strategy,
         save_steps=params.eval_steps,
         save_total_limit=2,
         load_best_model_at_end=True,
         metric_for_best_model=primary,
         greater_is_better=True,
-        logging_steps=max(1, params.eval_steps // 4),
+        logging_strategy=strategy,
+        logging_steps=max(1, (params.eval_steps or 4) // 4),
         seed=seed,
         data_seed=seed,
         bf16=params.bf16 and torch.cuda.is_available(),
@@ -174,7 +211,9 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         report_to=[],
         dataloader_num_workers=0,
     )
-    return Trainer(
+    gamma = getattr(params, "lr_gamma", None)
+    trainer_class = functools.partial(_EpochExponentialTrainer, gamma=gamma) if gamma else Trainer
+    return trainer_class(
         model=model,
         args=args,
         train_dataset=train_features,
@@ -183,6 +222,23 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(task, dict(enumerate(label_set(task)))),
     )
+
+
+class _EpochExponentialTrainer(Trainer):
+    """Trainer whose learning rate is multiplied by ``gamma`` after every epoch (MPT's
+    ``ExponentialLR`` stepped per epoch); HF's scheduler steps per optimiser step, hence the floor."""
+
+    def __init__(self, *args, gamma: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gamma = gamma
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.lr_scheduler is None:
+            steps_per_epoch = max(1, math.ceil(num_training_steps / self.args.num_train_epochs))
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer or self.optimizer, lambda step: self.gamma ** (step // steps_per_epoch)
+            )
+        return self.lr_scheduler
 
 
 def fit_best(trainer: Trainer, checkpoint_dir: Path, task: str) -> tuple[str | None, list[dict], dict]:
@@ -241,7 +297,11 @@ def load_predictor(model_dir: str, task: str, params: dict):
     model, tokenizer = load_token_classifier(model_dir)
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:
-        tags, truncated = predict_tags(model, tokenizer, sentences, hp.max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc)
-        return Prediction(tags, {"truncated_words": truncated})
+        chunks, owners = window_chunks(tokenizer, sentences, hp.max_length)
+        chunk_tags, truncated = predict_tags(model, tokenizer, chunks, hp.max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc)
+        tags: list[list[str]] = [[] for _ in sentences]
+        for owner, chunk in zip(owners, chunk_tags):
+            tags[owner].extend(chunk)
+        return Prediction(tags, {"truncated_words": truncated, "window_chunks": len(chunks) - len(sentences)})
 
     return predict

@@ -57,9 +57,9 @@ def prompt_words() -> list[str]:
     and ToPro needs each verbalizer word to be a single token (xlie.methods.topro_encoder)."""
     from xlie.labels import LABEL_SETS
     from xlie.prompt_templates import LLM, TOPRO_ENCODER, TOPRO_SEQ2SEQ
-    from xlie.verbalizers import VERBALIZERS
+    from xlie.verbalizers import AUTHORS_LLM_UDPOS, VERBALIZERS
 
-    texts = [" ".join(words.values()) for words in VERBALIZERS.values()]
+    texts = [" ".join(words.values()) for words in (*VERBALIZERS.values(), *AUTHORS_LLM_UDPOS.values())]
     texts += [t.format(word="", mask="") for t in TOPRO_ENCODER.values()]
     texts += [t.format(word="") for t in TOPRO_SEQ2SEQ.values()]
     texts += [t.format(sentence="", word="", label_words="") for t in LLM.values()]

@@ -15,13 +15,13 @@ from transformers import (
     AutoTokenizer,
 )
 
+from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import UDPOS
 from xlie.methods.token_classification import (
     IGNORE,
     TokenClassificationParams,
     encode,
-    last_checkpoint,
     load_token_classifier,
     predict_tags,
     train_token_classifier,
@@ -189,7 +189,7 @@ def test_vanilla_training_summary(vanilla, udpos_data):
     assert summary["best_checkpoint"] == str(checkpoint_dir / f"checkpoint-{best['step']}")
     assert set(summary["truncated_words"]) == {"train", "dev"}
     assert json.loads((output_dir / "xlie_training.json").read_text()) == summary
-    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
+    assert resume_point(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
 
 
 def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
@@ -237,13 +237,13 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     first = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
     assert first["resumed_from"] is None
     assert first["global_steps"] == 4
-    last = last_checkpoint(checkpoint_dir)
+    last = resume_point(checkpoint_dir)
     assert last == str(checkpoint_dir / "checkpoint-4")
 
     second = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
     assert second["resumed_from"] == last
     assert second["global_steps"] == 8
-    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
+    assert resume_point(checkpoint_dir) == str(checkpoint_dir / "checkpoint-8")
     assert (tmp_path / "second" / "xlie_training.json").is_file()
 
 

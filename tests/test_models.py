@@ -253,3 +253,31 @@ def test_too_small_vocabulary_names_the_config_key():
     with pytest.raises(ValueError, match="config key tiny_models.vocab_size: 100 is too small"):
         train_tokenizer(["".join(chr(0x4E00 + i) for i in range(200))], 100)  # 200 distinct characters
 
+
+
+def test_building_twice_gives_identical_files(tiny_models, tmp_path):
+    """Bit for bit: the tokenizer trainer's hash-map order must not reach ids or weights."""
+    from conftest import DEMO
+    from xlie.models.tiny import build_tiny_models
+
+    out_dirs, _ = tiny_models
+    again = {family: tmp_path / family for family in FAMILIES}
+    build_tiny_models(sorted(DEMO.glob("*/*.tsv")), again, SIZE, seed=0)
+    for family, first in out_dirs.items():
+        files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(again[family]) for p in again[family].rglob("*") if p.is_file())
+        for name in files:
+            assert (first / name).read_bytes() == (again[family] / name).read_bytes(), f"{family}/{name} differs"
+
+
+def test_training_twice_gives_identical_results(vanilla, tiny_models, udpos_data, tmp_path):
+    summary, output_dir, _ = vanilla
+    out_dirs, _ = tiny_models
+    train, dev = udpos_data
+    again = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt", PARAMS, seed=0)
+    def scores(entries):  # without timings
+        return [{k: v for k, v in e.items() if not k.endswith(("runtime", "per_second"))} for e in entries]
+
+    assert scores(again["dev_history"]) == scores(summary["dev_history"])
+    assert scores([again["best_dev"]]) == scores([summary["best_dev"]])
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == (output_dir / "model.safetensors").read_bytes()

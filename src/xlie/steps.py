@@ -6,7 +6,6 @@ step can be run and tested without Snakemake.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -69,35 +68,29 @@ def data_options(config: dict) -> dict:
     return {"source": xtreme["source"], "dir": xtreme["dir"]}
 
 
-def train_options(config: dict, run: dict) -> dict:
-    """Every config value a training job uses, resolved (by_task applied): the job's Snakemake
-    params, so that changing any of them reruns this run's training and what depends on it."""
+def _method_options(config: dict, run: dict) -> tuple[dict, int | None]:
+    """(what every job of ``run`` reads: run, method, its resolved params, model; training-sentence limit)."""
     from xlie.methods import method_spec
 
     model = config["models"][run["model"]]
     params, limit = method_params(config, run["method"], run["model"], run["task"])
-    return _canonical({
-        "run": run, "method": method_spec(run["method"], model["family"]).module, "params": params,
-        "max_train_sentences": limit, "model": {"path": model["path"], "family": model["family"]},
-        "data": data_options(config),
-    })  # fmt: skip
+    options = {"run": run, "method": method_spec(run["method"], model["family"]).module, "params": params,
+               "model": {"path": model["path"], "family": model["family"]}}  # fmt: skip
+    return options, limit
+
+
+def train_options(config: dict, run: dict) -> dict:
+    """Every config value a training job uses, resolved (by_task applied): the job's Snakemake
+    params, so that changing any of them reruns this run's training and what depends on it."""
+    options, limit = _method_options(config, run)
+    return _canonical({**options, "max_train_sentences": limit, "data": data_options(config)})
 
 
 def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
     """Every config value an evaluation job uses (its Snakemake params); see :func:`train_options`."""
-    from xlie.methods import method_spec
-
-    model = config["models"][run["model"]]
-    params, _ = method_params(config, run["method"], run["model"], run["task"])
-    return _canonical({
-        "run": run, "method": method_spec(run["method"], model["family"]).module, "params": params,
-        "model": {"path": model["path"], "family": model["family"]}, "targets": list(targets),
-        "data": {**data_options(config), "eval_split": config["data"]["xtreme"]["eval_split"][run["task"]]},
-    })  # fmt: skip
-
-
-def options_sha256(options: dict) -> str:
-    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
+    options, _ = _method_options(config, run)
+    split = config["data"]["xtreme"]["eval_split"][run["task"]]
+    return _canonical({**options, "targets": list(targets), "data": {**data_options(config), "eval_split": split}})
 
 
 def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict) -> None:

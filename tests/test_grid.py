@@ -88,3 +88,45 @@ def test_bad_config_names_the_key(user, key):
     with pytest.raises(ConfigError) as error:
         build_cells(resolved(**user))
     assert key in str(error.value)
+
+
+def test_command_line_strings_are_coerced_to_the_schema_types():
+    """Snakemake passes nested --config values as strings: 'papers={topro: {seeds: [1, 2]}}' gives ['1', '2']."""
+    config = resolved(
+        papers={"topro": {"seeds": ["1", "2"], "tables": {"panx_encoders": {"caption": "42"}}}},
+        training={"vanilla_token": {"learning_rate": "0.5", "epochs": "1", "bf16": "true", "max_train_sentences": "null"},
+                  "keep_checkpoints": "True"},  # fmt: skip
+    )
+    assert config["papers"]["topro"]["seeds"] == [1, 2]
+    assert config["papers"]["topro"]["tables"]["panx_encoders"]["caption"] == "42"  # a string stays a string
+    vanilla = config["training"]["vanilla_token"]
+    assert (vanilla["learning_rate"], vanilla["epochs"], vanilla["bf16"], vanilla["max_train_sentences"]) == (0.5, 1, True, None)
+    assert config["training"]["keep_checkpoints"] is True
+    with pytest.raises(ConfigError, match=r"config key papers\.topro\.seeds\[1\]"):
+        resolved(papers={"topro": {"seeds": ["1", "two"]}})
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("./models/my-xlmr", "local model directory './models/my-xlmr' does not exist"),
+        ("/nonexistent/checkpoints/xlmr", "local model directory '/nonexistent/checkpoints/xlmr' does not exist"),
+        ("xlm roberta base", "is neither an existing local directory nor a valid hub id"),
+        ("org--x/model", "is neither an existing local directory nor a valid hub id"),
+    ],
+)
+def test_a_model_path_that_cannot_load_names_the_key(path, message):
+    from xlie.config import check_model_paths
+
+    config = resolved(models={"mymodel": {"path": path, "family": "xlmr"}})
+    with pytest.raises(ConfigError, match="config key models.mymodel.path: ") as error:
+        check_model_paths(config)
+    assert message in str(error.value)
+
+
+def test_hub_ids_and_existing_directories_pass_the_model_path_check(tmp_path):
+    from xlie.config import check_model_paths
+
+    models = {"a": {"path": "xlm-roberta-base", "family": "xlmr"}, "b": {"path": "google/mt5-base", "family": "mt5"},
+              "c": {"path": str(tmp_path), "family": "bert"}, "d": {"path": "./not/built/yet", "family": "bert", "tiny": True}}  # fmt: skip
+    check_model_paths(resolved(models=models))

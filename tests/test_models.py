@@ -15,13 +15,13 @@ from transformers import (
     AutoTokenizer,
 )
 
+from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import UDPOS
 from xlie.methods.token_classification import (
     IGNORE,
     TokenClassificationParams,
     encode,
-    last_checkpoint,
     load_predictor,
     load_token_classifier,
     predict_tags,
@@ -197,7 +197,7 @@ def test_vanilla_training_summary(vanilla, udpos_data):
     assert summary["best_checkpoint"] == str(checkpoint_dir / f"checkpoint-{best['step']}")
     assert set(summary["truncated_words"]) == {"train", "dev"}
     assert json.loads((output_dir / "xlie_training.json").read_text()) == summary
-    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
+    assert resume_point(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
 
 
 def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
@@ -269,13 +269,13 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     first = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
     assert first["resumed_from"] is None
     assert first["global_steps"] == 6  # the window chunks of 60 sentences (see test_vanilla_training_summary)
-    last = last_checkpoint(checkpoint_dir)
+    last = resume_point(checkpoint_dir)
     assert last == str(checkpoint_dir / "checkpoint-6")
 
     second = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
     assert second["resumed_from"] == last
     assert second["global_steps"] == 12
-    assert last_checkpoint(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
+    assert resume_point(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
     assert (tmp_path / "second" / "xlie_training.json").is_file()
 
 
@@ -285,3 +285,31 @@ def test_too_small_vocabulary_names_the_config_key():
     with pytest.raises(ValueError, match="config key tiny_models.vocab_size: 100 is too small"):
         train_tokenizer(["".join(chr(0x4E00 + i) for i in range(200))], 100)  # 200 distinct characters
 
+
+
+def test_building_twice_gives_identical_files(tiny_models, tmp_path):
+    """Bit for bit: the tokenizer trainer's hash-map order must not reach ids or weights."""
+    from conftest import DEMO
+    from xlie.models.tiny import build_tiny_models
+
+    out_dirs, _ = tiny_models
+    again = {family: tmp_path / family for family in FAMILIES}
+    build_tiny_models(sorted(DEMO.glob("*/*.tsv")), again, SIZE, seed=0)
+    for family, first in out_dirs.items():
+        files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(again[family]) for p in again[family].rglob("*") if p.is_file())
+        for name in files:
+            assert (first / name).read_bytes() == (again[family] / name).read_bytes(), f"{family}/{name} differs"
+
+
+def test_training_twice_gives_identical_results(vanilla, tiny_models, udpos_data, tmp_path):
+    summary, output_dir, _ = vanilla
+    out_dirs, _ = tiny_models
+    train, dev = udpos_data
+    again = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt", PARAMS, seed=0)
+    def scores(entries):  # without timings
+        return [{k: v for k, v in e.items() if not k.endswith(("runtime", "per_second"))} for e in entries]
+
+    assert scores(again["dev_history"]) == scores(summary["dev_history"])
+    assert scores([again["best_dev"]]) == scores([summary["best_dev"]])
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == (output_dir / "model.safetensors").read_bytes()

@@ -19,7 +19,8 @@ from xlie.data.xtreme import Sentence
 from xlie.labels import PANX, UDPOS
 from xlie.methods import Prediction, implementation, method_spec
 from xlie.methods import prefix_tuning as pt
-from xlie.methods.token_classification import encode, last_checkpoint
+from xlie.checkpoints import resume_point as newest_checkpoint
+from xlie.methods.token_classification import encode
 
 from conftest import SIZE
 
@@ -132,8 +133,8 @@ def test_resume_from_an_interrupted_run_reproduces_it(trained, tiny_models, udpo
     train, dev = udpos_data
     checkpoints = tmp_path / "checkpoints"
     shutil.copytree(checkpoint_dir, checkpoints)
-    shutil.rmtree(last_checkpoint(checkpoints))
-    resume_point = last_checkpoint(checkpoints)
+    shutil.rmtree(newest_checkpoint(checkpoints))
+    resume_point = newest_checkpoint(checkpoints)
     assert resume_point is not None and int(resume_point.rsplit("-", 1)[1]) < 16
     resumed = pt.train(str(out_dirs["bert"]), "udpos", train, dev, tmp_path / "model", checkpoints, PARAMS, seed=0)
     assert resumed["resumed_from"] == resume_point

@@ -221,3 +221,11 @@ def test_real_xtreme_files(task, split, lang, labels):
     assert identity["sentences"] == len(sentences)
     assert all(len(s.words) == len(s.tags) > 0 for s in sentences)
     assert {t for s in sentences for t in s.tags} <= set(labels)
+
+
+def test_a_file_that_is_not_utf8_names_file_line_and_byte_offset(tmp_path):
+    path = tmp_path / "train-de.tsv"
+    path.write_bytes("Köln\tB-LOC\n\n".encode("utf-8") + "München\tB-LOC\n".encode("latin-1"))
+    offset = len("Köln\tB-LOC\n\n".encode("utf-8")) + 1  # the latin-1 'ü'
+    with pytest.raises(DataFormatError, match=rf"train-de\.tsv:3: not UTF-8 at byte offset {offset} "):
+        read_xtreme_tsv(path, PANX)

@@ -79,6 +79,7 @@ def test_dry_run_paper_plans_every_gpu_job(workdir):
     [
         (["preset=nope"], "config key preset: unknown preset 'nope'"),
         (["papers={'topro': {'seeds': [-3]}}"], "config key papers.topro.seeds[0]"),
+        (["models={big: {path: ./models/xlmr-large, family: xlmr}}"], "config key models.big.path: local model directory"),
     ],
 )
 def test_bad_config_fails_before_any_job(workdir, config, message):
@@ -86,6 +87,14 @@ def test_bad_config_fails_before_any_job(workdir, config, message):
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (workdir / "results" / "runs").exists()
+
+
+def test_nested_command_line_values_take_the_schema_types(workdir):
+    """Snakemake passes nested --config values as strings; the workflow reads them as the schema's types."""
+    out = snakemake("-n", "--config", "papers={topro: {seeds: [1, 2]}}", "training={vanilla_token: {learning_rate: 0.5}}",
+                    cwd=workdir).stdout  # fmt: skip
+    assert job_counts(out)["train_tagger"] == 32  # and '0.5' as a string would have failed validation
+    assert "results/runs/topro/panx/xlmr/vanilla/en/seed2/model" in out
 
 
 @pytest.mark.slow

@@ -49,6 +49,84 @@ def validate(config: dict, schema: dict) -> None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
+def _subschema(schema: dict, root: dict) -> dict:
+    while "$ref" in schema:  # only local refs ("#/$defs/paper") occur in our schema
+        target = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **target}
+    return schema
+
+
+def _from_string(text: str, types: list[str]):
+    """``text`` as the first schema type it reads as, else unchanged (validation then names the key)."""
+    word = text.strip()
+    for kind in types:
+        if kind == "null" and word.lower() in ("null", "none", "~"):
+            return None
+        if kind == "boolean" and word.lower() in ("true", "false"):
+            return word.lower() == "true"
+        if kind in ("integer", "number"):
+            try:
+                return int(word)
+            except ValueError:
+                pass
+        if kind == "number":
+            try:
+                return float(word)
+            except ValueError:
+                pass
+    return text
+
+
+def coerce_to_schema(value, schema: dict, root: dict | None = None):
+    """``value`` with strings turned into the integers, numbers, booleans or nulls the schema
+    expects there. Snakemake hands nested ``--config`` values over as strings
+    (``papers={topro: {seeds: [1, 2]}}`` gives ``['1', '2']``), which would fail validation."""
+    root = schema if root is None else root
+    schema = _subschema(schema, root)
+    if isinstance(value, str):
+        types = schema.get("type", [])
+        types = [types] if isinstance(types, str) else list(types)
+        return value if "string" in types else _from_string(value, types)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {
+            key: coerce_to_schema(item, properties[key], root) if key in properties
+            else coerce_to_schema(item, extra, root) if isinstance(extra, dict) else item
+            for key, item in value.items()
+        }  # fmt: skip
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [coerce_to_schema(item, schema["items"], root) for item in value]
+    return value
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """A hub id is ``name`` or ``namespace/name``; anything else with a slash is a filesystem path."""
+    return text.startswith(("/", "./", "../", "~")) or text in (".", "..") or text.count("/") > 1 or "\\" in text
+
+
+def check_model_paths(config: dict) -> None:
+    """Every model that is loaded (not built) is an existing local directory or a valid hub id,
+    checked before any job runs; the error names the config key."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    for name, model in config.get("models", {}).items():
+        path, key = model["path"], f"config key models.{name}.path"
+        if model.get("tiny", False) or Path(path).expanduser().is_dir():
+            continue
+        if Path(path).expanduser().exists():
+            raise ConfigError(f"{key}: {path!r} is a file; expected a model directory (save_pretrained) or a hub id")
+        if _looks_like_a_path(path):
+            raise ConfigError(f"{key}: local model directory {path!r} does not exist (relative paths start at the working directory {Path.cwd()})")
+        try:
+            validate_repo_id(path)
+        except HFValidationError as error:
+            raise ConfigError(f"{key}: {path!r} is neither an existing local directory nor a valid hub id ({error})") from None
+
+
 def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path) -> dict:
     """The preset named by ``user_config['preset']`` with ``user_config`` merged on top, validated."""
     preset = user_config.get("preset", "demo")
@@ -57,9 +135,10 @@ def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path)
         known = sorted(p.stem for p in Path(presets_dir).glob("*.yaml"))
         raise ConfigError(f"config key preset: unknown preset {preset!r}; choose one of {', '.join(known)}")
     base = yaml.safe_load(preset_file.read_text(encoding="utf-8")) or {}
-    resolved = deep_merge(base, user_config)
+    schema = load_schema(schema_path)
+    resolved = coerce_to_schema(deep_merge(base, user_config), schema)
     resolved["preset"] = preset
-    validate(resolved, load_schema(schema_path))
+    validate(resolved, schema)
     return resolved
 
 

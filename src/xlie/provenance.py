@@ -48,7 +48,32 @@ def model_identity(path: str) -> dict:
     return identity
 
 
-def record(*, config_sha256: str, preset: str, demo: bool, seed: int, wall_time_s: float, data: dict, model: dict) -> dict:
+def model_fingerprint(path: str) -> dict:
+    """What a run trains from: a local directory's content hash, or a hub id."""
+    import hashlib
+
+    local = Path(path)
+    if not local.is_dir():
+        return {"hub_id": path}
+    digest = hashlib.sha256()
+    for file in sorted(p for p in local.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(local)).encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return {"local_sha256": digest.hexdigest()}
+
+
+def run_context(config: dict) -> dict:
+    """What a job records about the whole run (never computes from): config hash, preset, demo flag."""
+    from xlie.config import config_hash
+
+    return {"config_sha256": config_hash(config), "preset": config["preset"], "demo": config["demo"]}
+
+
+def record(*, config_sha256: str, preset: str, demo: bool, seed: int, wall_time_s: float, data: dict, model: dict,
+           options: dict | None = None) -> dict:  # fmt: skip
+    """``options``: the job's resolved options (its Snakemake params), when it has them."""
     return {
         "config_sha256": config_sha256,
         "preset": preset,
@@ -62,6 +87,7 @@ def record(*, config_sha256: str, preset: str, demo: bool, seed: int, wall_time_
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": data,
         "model": model,
+        **({"options": options} if options is not None else {}),
     }
 
 

@@ -1,11 +1,64 @@
-"""Small helpers every Snakemake script uses: send output to the rule's log."""
+"""Small helpers every Snakemake script uses: die with the driver, send output to the rule's log."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+SHELLS = {"sh", "bash", "dash", "zsh"}
+
+
+def _stat(pid: int) -> tuple[str, int]:
+    """(command name, parent pid) of a process, from /proc/<pid>/stat."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    return comm, int(text[text.rindex(")") + 2 :].split()[1])
+
+
+def _kill_self_when_gone(pid: int, sig: int) -> None:
+    import select
+    import threading
+
+    fd = os.pidfd_open(pid)  # readable once the process has exited
+
+    def watch() -> None:
+        select.select([fd], [], [])
+        os.kill(os.getpid(), sig)
+
+    threading.Thread(target=watch, name=f"die-with-{pid}", daemon=True).start()
+
+
+def die_with_driver(sig: int = signal.SIGKILL) -> None:
+    """End this job when the Snakemake process that started it dies, even by SIGKILL (Linux).
+
+    Snakemake 9 starts a script job as a direct child of the driver, so ``prctl(PR_SET_PDEATHSIG)``
+    does it; a shell in between (``--sdm conda`` wraps the command in one) would survive the
+    driver, so the first non-shell ancestor is also watched. Otherwise a killed driver leaves its
+    jobs writing into checkpoint directories that a restarted run would resume from."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), sig)
+    driver = parent
+    try:
+        comm, above = _stat(driver)
+        while comm in SHELLS and above > 1:
+            driver = above
+            comm, above = _stat(driver)
+    except (OSError, ValueError):
+        return
+    if driver != parent:
+        _kill_self_when_gone(driver, sig)
 
 
 @contextlib.contextmanager

@@ -6,30 +6,37 @@ step can be run and tested without Snakemake.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from xlie import metrics, provenance
-from xlie.config import config_hash
 from xlie.data.xtreme import Sentence, load_xtreme
 
 
-def load_split(config: dict, task: str, split: str, lang: str) -> tuple[list[Sentence], dict]:
-    xtreme = config["data"]["xtreme"]
-    return load_xtreme(task, split, lang, xtreme["source"], xtreme["dir"])
+def load_split(data: dict, task: str, split: str, lang: str) -> tuple[list[Sentence], dict]:
+    """One split of one language; ``data`` is a job's ``options["data"]`` (source and dir)."""
+    return load_xtreme(task, split, lang, data["source"], data["dir"])
 
 
-def build_tiny_models(config: dict, out_dirs: dict[str, str]) -> None:
+TINY_SIZE_KEYS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_positions")
+
+
+def tiny_model_options(config: dict) -> dict:
+    """Every tiny_models value the build uses besides its corpus (an input file): its params."""
+    tiny = config["tiny_models"]
+    return {"size": {k: tiny[k] for k in TINY_SIZE_KEYS}, "seed": tiny["seed"]}
+
+
+def build_tiny_models(corpus_dir: str, options: dict, out_dirs: dict[str, str]) -> None:
     from xlie.models.tiny import build_tiny_models as build
 
-    tiny = config["tiny_models"]
-    corpus = sorted(Path(tiny["corpus_dir"]).rglob("*.tsv"))
+    corpus = sorted(Path(corpus_dir).rglob("*.tsv"))
     if not corpus:
-        raise FileNotFoundError(f"config key tiny_models.corpus_dir: no *.tsv files under {tiny['corpus_dir']}")
-    size = {k: tiny[k] for k in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_positions")}
-    for family, record in build(corpus, {f: Path(p) for f, p in out_dirs.items()}, size, tiny["seed"]).items():
+        raise FileNotFoundError(f"config key tiny_models.corpus_dir: no *.tsv files under {corpus_dir}")
+    for family, record in build(corpus, {f: Path(p) for f, p in out_dirs.items()}, options["size"], options["seed"]).items():
         print(f"built tiny {family}: {record['architecture']}, {record['parameters']:,} parameters")
 
 
@@ -51,26 +58,71 @@ def method_params(config: dict, method: str, model: str, task: str) -> tuple[dic
     return params, limit
 
 
-def train_run(config: dict, run: dict, model_path: str, output_dir: str, checkpoint_dir: str) -> None:
-    """Fine-tune one training run (any trainable method) and record its provenance."""
+def _canonical(value):
+    """Sorted-key JSON types: Snakemake compares params by repr, so equal options must print alike."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def data_options(config: dict) -> dict:
+    xtreme = config["data"]["xtreme"]
+    return {"source": xtreme["source"], "dir": xtreme["dir"]}
+
+
+def _method_options(config: dict, run: dict) -> tuple[dict, int | None]:
+    """(what every job of ``run`` reads: run, method, its resolved params, model; training-sentence limit)."""
+    from xlie.methods import method_spec
+
+    model = config["models"][run["model"]]
+    params, limit = method_params(config, run["method"], run["model"], run["task"])
+    options = {"run": run, "method": method_spec(run["method"], model["family"]).module, "params": params,
+               "model": {"path": model["path"], "family": model["family"]}}  # fmt: skip
+    return options, limit
+
+
+def train_options(config: dict, run: dict) -> dict:
+    """Every config value a training job uses, resolved (by_task applied): the job's Snakemake
+    params, so that changing any of them reruns this run's training and what depends on it."""
+    options, limit = _method_options(config, run)
+    return _canonical({**options, "max_train_sentences": limit, "data": data_options(config)})
+
+
+def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
+    """Every config value an evaluation job uses (its Snakemake params); see :func:`train_options`."""
+    options, _ = _method_options(config, run)
+    split = config["data"]["xtreme"]["eval_split"][run["task"]]
+    return _canonical({**options, "targets": list(targets), "data": {**data_options(config), "eval_split": split}})
+
+
+def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict) -> None:
+    """Fine-tune one training run (any trainable method) and record its provenance.
+
+    ``options`` (:func:`train_options`) is all the job computes from; ``context`` (config hash,
+    preset, demo flag) is only recorded."""
+    from xlie import checkpoints
     from xlie.methods import implementation, method_spec
 
     started = time.monotonic()
-    spec = method_spec(run["method"], config["models"][run["model"]]["family"])
+    run = options["run"]
+    spec = method_spec(run["method"], options["model"]["family"])
     train_fn, _ = implementation(spec)
-    params, limit = method_params(config, run["method"], run["model"], run["task"])
-    train, train_id = load_split(config, run["task"], "train", run["source"])
-    dev, dev_id = load_split(config, run["task"], "dev", run["source"])
-    if limit:
-        train = train[:limit]
+    train, train_id = load_split(options["data"], run["task"], "train", run["source"])
+    dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
+    if options["max_train_sentences"]:
+        train = train[: options["max_train_sentences"]]
         train_id = {**train_id, "used_sentences": len(train)}
-    summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir), params, int(run["seed"]))
+    data = {"train": train_id, "dev": dev_id}
+    model_path = options["model"]["path"]
+    expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)})
+    with checkpoints.training_checkpoints(checkpoint_dir, expected, keep=keep_checkpoints):
+        summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
+                           options["params"], int(run["seed"]))  # fmt: skip
     provenance.write_json(
         Path(output_dir) / "xlie_provenance.json",
         provenance.record(
-            config_sha256=config_hash(config), preset=config["preset"], demo=config["demo"], seed=int(run["seed"]),
-            wall_time_s=time.monotonic() - started, data={"train": train_id, "dev": dev_id},
-            model={"base": provenance.model_identity(model_path), "run": run, "method": spec.module, "params": params},
+            **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data,
+            model={"base": provenance.model_identity(model_path), "run": run, "method": spec.module,
+                   "params": options["params"]},
+            options=options,
         ),
     )  # fmt: skip
     print(f"best dev: {summary.get('best_dev')}")
@@ -86,17 +138,19 @@ def write_predictions(path: Path, sentences: list[Sentence], predicted: list[lis
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def evaluate_run(config: dict, run: dict, model_dir: str, targets: list[str], out_dir: str) -> None:
-    """Predict and score every target language of one run with a model loaded once."""
+def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) -> None:
+    """Predict and score every target language of one run with a model loaded once.
+
+    ``options`` (:func:`eval_options`) is all the job computes from; ``context`` is only recorded."""
     from xlie.methods import implementation, method_spec
 
-    spec = method_spec(run["method"], config["models"][run["model"]]["family"])
+    run, data, params = options["run"], options["data"], options["params"]
+    spec = method_spec(run["method"], options["model"]["family"])
     _, load_predictor = implementation(spec)
-    params, _ = method_params(config, run["method"], run["model"], run["task"])
     # Read every target file before predicting anything: a bad file fails the job at once,
     # with its file:line, instead of after minutes of work that the failure would discard.
-    target_data = {target: load_split(config, run["task"], "test", target) for target in targets}
-    train, _ = load_split(config, run["task"], "train", run["source"])
+    target_data = {target: load_split(data, run["task"], data["eval_split"], target) for target in options["targets"]}
+    train, _ = load_split(data, run["task"], "train", run["source"])
     train_tags = [s.tags for s in train]
     predict = load_predictor(model_dir, run["task"], params)
     for target, (sentences, data_id) in target_data.items():
@@ -111,9 +165,8 @@ def evaluate_run(config: dict, run: dict, model_dir: str, targets: list[str], ou
             "majority_baseline": metrics.majority_baseline(run["task"], train_tags, gold),
             "counts": {"sentences": len(sentences), "words": sum(len(g) for g in gold), **prediction.counts},
             "provenance": provenance.record(
-                config_sha256=config_hash(config), preset=config["preset"], demo=config["demo"], seed=int(run["seed"]),
-                wall_time_s=time.monotonic() - started, data=data_id,
-                model={**provenance.model_identity(model_dir), "method": spec.module, "params": params},
+                **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data_id,
+                model={**provenance.model_identity(model_dir), "method": spec.module, "params": params}, options=options,
             ),
         }  # fmt: skip
         provenance.write_json(cell_dir / "metrics.json", payload)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from xlie.config import resolve
+from xlie import steps
+from xlie.config import check_model_paths, resolve
 from xlie.data.ud import UD27_LANGUAGES, treebank_files
 from xlie.data.xtreme import LOCAL_ONLY, local_path
 from xlie.grid import build_cells, training_runs
@@ -19,6 +20,7 @@ _resolved = resolve(
 config.clear()
 config.update(_resolved)
 validate(config, schema="../schemas/config.schema.yaml")  # fills schema defaults
+check_model_paths(config)
 
 CELLS = build_cells(config)
 RUNS = training_runs(CELLS).set_index("run", drop=False)
@@ -72,6 +74,15 @@ def run_dict(wildcards):
 
 def run_targets(wildcards):
     return list(run_of(wildcards)["targets"])
+
+
+def train_options(wildcards):
+    """Everything a training job reads from the config (its params): a change reruns it."""
+    return steps.train_options(config, run_dict(wildcards))
+
+
+def eval_options(wildcards):
+    return steps.eval_options(config, run_dict(wildcards), run_targets(wildcards))
 
 
 def model_path(wildcards):
@@ -148,8 +159,9 @@ def train_data(wildcards):
 
 
 def eval_data(wildcards):
+    split = config["data"]["xtreme"]["eval_split"][wildcards.task]
     return local_data_files(
-        wildcards.task, "test", run_targets(wildcards)
+        wildcards.task, split, run_targets(wildcards)
     ) + local_data_files(wildcards.task, "train", [wildcards.source])
 
 

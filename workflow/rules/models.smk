@@ -1,5 +1,6 @@
 # Build the demo's tiny models: one tokenizer trained on the demo corpus and a randomly
 # initialised model per family, saved with save_pretrained (loaded like any hub id).
+# Their sizes and seed are params: changing one rebuilds them and reruns what uses them.
 if TINY_FAMILIES:
 
     rule build_tiny_models:
@@ -15,5 +16,6 @@ if TINY_FAMILIES:
             "../../envs/xlie.yaml"
         params:
             families=TINY_FAMILIES,
+            options=steps.tiny_model_options(config),
         script:
             "../scripts/build_tiny_models.py"

@@ -4,7 +4,9 @@
 
 
 # Fine-tune one run. Checkpoints live outside the declared output so a killed job resumes
-# from its last checkpoint instead of starting over.
+# from its last checkpoint instead of starting over (only when its manifest matches these
+# options, data and code: xlie.checkpoints). Every option the job uses is a param, so
+# changing one reruns this run's training, its evaluation and the aggregation.
 rule train_tagger:
     input:
         model_input,
@@ -24,8 +26,7 @@ rule train_tagger:
     resources:
         gpu=1,
     params:
-        run=run_dict,
-        model_path=model_path,
+        options=train_options,
         checkpoints="results/checkpoints/{paper}/{task}/{model}/{method}/{source}/seed{seed}",
     script:
         "../scripts/train_tagger.py"
@@ -51,8 +52,7 @@ rule evaluate_tagger:
     resources:
         gpu=1,
     params:
-        run=run_dict,
-        targets=run_targets,
+        options=eval_options,
         model_dir=evaluated_model_path,
     script:
         "../scripts/evaluate_tagger.py"

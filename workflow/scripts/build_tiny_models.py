@@ -1,7 +1,8 @@
 """Snakemake script: build the demo's tiny models (see xlie.models.tiny)."""
 
-from xlie.runtime import log_to
+from xlie.runtime import die_with_driver, log_to
 from xlie.steps import build_tiny_models
 
+die_with_driver()
 with log_to(snakemake.log[0]):
-    build_tiny_models(snakemake.config, dict(zip(snakemake.params.families, snakemake.output.models)))
+    build_tiny_models(snakemake.input.corpus, snakemake.params.options, dict(zip(snakemake.params.families, snakemake.output.models)))

@@ -1,15 +1,17 @@
 """Snakemake script: predict and score every target language of one run (see xlie.steps.evaluate_run)."""
 
 from xlie import gpu_pool
-from xlie.runtime import log_to
+from xlie.provenance import run_context
+from xlie.runtime import die_with_driver, log_to
 from xlie.steps import evaluate_run
 
+die_with_driver()
 with log_to(snakemake.log[0]):
     gpu_pool.acquire()
+    config = snakemake.config  # recorded in the provenance only; options are params
     evaluate_run(
-        snakemake.config,
-        snakemake.params.run,
+        snakemake.params.options,
         model_dir=snakemake.params.model_dir,
-        targets=snakemake.params.targets,
         out_dir=snakemake.output.cells,
+        context=run_context(config),
     )

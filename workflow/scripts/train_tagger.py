@@ -1,15 +1,19 @@
 """Snakemake script: fine-tune one training run (see xlie.steps.train_run)."""
 
 from xlie import gpu_pool
-from xlie.runtime import log_to
+from xlie.provenance import run_context
+from xlie.runtime import die_with_driver, log_to
 from xlie.steps import train_run
 
+die_with_driver()
 with log_to(snakemake.log[0]):
     gpu_pool.acquire()
+    config = snakemake.config
     train_run(
-        snakemake.config,
-        snakemake.params.run,
-        model_path=snakemake.params.model_path,
+        snakemake.params.options,
         output_dir=snakemake.output.model,
         checkpoint_dir=snakemake.params.checkpoints,
+        # Not a param: keeping checkpoints changes no result, so it must not retrain.
+        keep_checkpoints=config["training"]["keep_checkpoints"],
+        context=run_context(config),
     )

@@ -40,6 +40,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _utf8_text(path: Path) -> str:
+    """The file decoded as UTF-8; otherwise fail naming the file, line and byte offset."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataFormatError(
+            f"{path}:{line}: not UTF-8 at byte offset {error.start} ({raw[error.start:error.start + 4]!r}: {error.reason}); "
+            "XTREME files are UTF-8, re-encode this one (e.g. iconv -t UTF-8)"
+        ) from None
+
+
 def read_xtreme_tsv(path: str | Path, labels: Iterable[str]) -> list[Sentence]:
     """Read one XTREME tsv file; every malformed line fails with ``file:line`` and what was expected."""
     path = Path(path)
@@ -49,29 +62,29 @@ def read_xtreme_tsv(path: str | Path, labels: Iterable[str]) -> list[Sentence]:
     sentences: list[Sentence] = []
     words: list[str] = []
     tags: list[str] = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                if words:
-                    sentences.append(Sentence(tuple(words), tuple(tags)))
-                    words, tags = [], []
-                continue
-            columns = line.split("\t")
-            if len(columns) != 2:
-                raise DataFormatError(
-                    f"{path}:{lineno}: expected 2 tab-separated columns (word<TAB>tag), "
-                    f"found {len(columns)}: {line[:80]!r}"
-                )
-            word, tag = columns
-            if tag not in allowed:
-                raise DataFormatError(
-                    f"{path}:{lineno}: tag {tag!r} is not in the label set {sorted(allowed)}"
-                )
-            if not word.strip():
-                raise DataFormatError(f"{path}:{lineno}: empty word before tag {tag!r}")
-            words.append(word)
-            tags.append(tag)
+    # Universal newlines, as open() reads text (str.splitlines would also split at U+2028 & co.).
+    text = _utf8_text(path).replace("\r\n", "\n").replace("\r", "\n")
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            if words:
+                sentences.append(Sentence(tuple(words), tuple(tags)))
+                words, tags = [], []
+            continue
+        columns = line.split("\t")
+        if len(columns) != 2:
+            raise DataFormatError(
+                f"{path}:{lineno}: expected 2 tab-separated columns (word<TAB>tag), "
+                f"found {len(columns)}: {line[:80]!r}"
+            )
+        word, tag = columns
+        if tag not in allowed:
+            raise DataFormatError(
+                f"{path}:{lineno}: tag {tag!r} is not in the label set {sorted(allowed)}"
+            )
+        if not word.strip():
+            raise DataFormatError(f"{path}:{lineno}: empty word before tag {tag!r}")
+        words.append(word)
+        tags.append(tag)
     if words:
         sentences.append(Sentence(tuple(words), tuple(tags)))
     if not sentences:

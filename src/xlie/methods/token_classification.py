@@ -28,6 +28,7 @@ from transformers import (
 )
 
 from xlie import metrics
+from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
@@ -123,14 +124,6 @@ def make_compute_metrics(task: str, id2label: dict[int, str]):
         return {k: v for k, v in scores.items() if isinstance(v, float)}
 
     return compute_metrics
-
-
-def last_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest ``checkpoint-N`` in ``checkpoint_dir`` (resume point), or None."""
-    candidates = [p for p in Path(checkpoint_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    if not candidates:
-        return None
-    return str(max(candidates, key=lambda p: int(p.name.split("-")[-1])))
 
 
 def train_token_classifier(
@@ -244,7 +237,7 @@ class _EpochExponentialTrainer(Trainer):
 def fit_best(trainer: Trainer, checkpoint_dir: Path, task: str) -> tuple[str | None, list[dict], dict]:
     """Train (resuming from the newest checkpoint when there is one); returns
     (resumed_from, dev history, dev scores of the best checkpoint, which the trainer now holds)."""
-    resume = last_checkpoint(checkpoint_dir)
+    resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
     primary = metrics.PRIMARY_METRIC[task]
     dev_history = [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry]

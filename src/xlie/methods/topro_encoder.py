@@ -52,10 +52,10 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForMaskedLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
 
 from xlie import metrics
+from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
-from xlie.methods.token_classification import last_checkpoint
 from xlie.prompt_templates import TOPRO_ENCODER, topro_encoder_prompt
 from xlie.verbalizers import verbalizer
 
@@ -529,7 +529,7 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
         hp=hp,
         first_piece_labels=len(first_piece),
     )
-    resume = last_checkpoint(checkpoint_dir)
+    resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
     history = trainer.state.log_history
     dev_entries = [e for e in history if f"eval_{primary}" in e]

@@ -50,10 +50,10 @@ from transformers import (
 )
 
 from xlie import metrics
+from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
-from xlie.methods.token_classification import last_checkpoint
 from xlie.prompt_templates import topro_seq2seq_prompt
 
 # --------------------------------------------------------------------------- shared helpers
@@ -445,7 +445,7 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
         processing_class=tokenizer,
         dev_scorer=dev_scorer,
     )
-    resume = last_checkpoint(checkpoint_dir)
+    resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
     counts = {
         "train_sentences": len(train),

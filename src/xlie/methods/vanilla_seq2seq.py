@@ -27,10 +27,10 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, DataCollatorForSeq2Seq, GenerationConfig, set_seed
 
 from xlie import metrics
+from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, strict_from_dict
-from xlie.methods.token_classification import last_checkpoint
 from xlie.methods.topro_seq2seq import (
     DevSelectionTrainer,
     autocast,
@@ -234,7 +234,7 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
         processing_class=tokenizer,
         dev_scorer=dev_scorer,
     )
-    resume = last_checkpoint(checkpoint_dir)
+    resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
     counts = {
         "train_sentences": len(train),

@@ -70,13 +70,41 @@ def prompt_words() -> list[str]:
     return sorted({w for w in words if w.isalpha()} | labels)
 
 
-def _add_whole_words(tokenizer: SentencePieceUnigramTokenizer, words: list[str]) -> SentencePieceUnigramTokenizer:
-    """Add ``▁word`` pieces with the best unigram score, so Viterbi keeps each word whole."""
+# tokenizers' unigram trainer scores the corpus characters that EM dropped min_score + k * 1e-4.
+_REQUIRED_CHAR_STEP = 1e-4
+
+
+def _canonical_vocab(vocab: list[list], n_special: int) -> list[list]:
+    """The unigram trainer's vocabulary in an order and with scores that do not depend on the run.
+
+    The trainer (tokenizers, Rust) sums in hash-map order, so scores differ in the last bits
+    between two builds, and it re-adds the corpus characters that EM dropped with scores
+    ``min_score + k * 1e-4``, k in hash-map order; ids, and with them every number of the
+    demo, then differ between two builds. We round the scores, give the characters of that
+    band the minimum score, and sort by (score, piece) after the special tokens, which keep
+    their ids."""
+    special, pieces = vocab[:n_special], [[piece, round(score, 6)] for piece, score in vocab[n_special:]]
+    lowest = min(score for _, score in pieces)
+    singles = {score for piece, score in pieces if len(piece) == 1}
+    k = 0
+    while round(lowest + (k + 1) * _REQUIRED_CHAR_STEP, 6) in singles:
+        k += 1
+    top = round(lowest + k * _REQUIRED_CHAR_STEP, 6)
+    for entry in pieces:
+        if len(entry[0]) == 1 and lowest <= entry[1] <= top:
+            entry[1] = lowest
+    return special + sorted(pieces, key=lambda entry: (-entry[1], entry[0]))
+
+
+def _finish_vocab(tokenizer: SentencePieceUnigramTokenizer, words: list[str]) -> SentencePieceUnigramTokenizer:
+    """Canonical order (see _canonical_vocab), then ``▁word`` pieces added with the best unigram
+    score, so Viterbi keeps each prompt word whole."""
     state = json.loads(tokenizer._tokenizer.to_str())
-    vocab = state["model"]["vocab"]
+    vocab = _canonical_vocab(state["model"]["vocab"], len(SPECIAL_TOKENS) + len(MBART_LANG_CODES))
     known = {piece for piece, _ in vocab}
     best = max(score for _, score in vocab if score < 0) if vocab else 0.0
     vocab.extend([f"\u2581{w}", best] for w in words if f"\u2581{w}" not in known)
+    state["model"]["vocab"] = vocab
     tokenizer._tokenizer = tokenizer._tokenizer.from_str(json.dumps(state))
     return tokenizer
 
@@ -99,7 +127,7 @@ def train_tokenizer(lines: Iterable[str], vocab_size: int) -> SentencePieceUnigr
         unk_token="<unk>",
         show_progress=False,
     )
-    return _add_whole_words(tokenizer, prompt_words())
+    return _finish_vocab(tokenizer, prompt_words())
 
 
 def _post_processor(family: str, ids: dict[str, int]) -> TemplateProcessing:

@@ -1,0 +1,129 @@
+"""The table layout engine: source->target grids beside the paper's numbers, paper-scale fitting."""
+
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from xlie.tables import (
+    MARK_PRINTED_AVG,
+    Layout,
+    Reported,
+    build_grid,
+    cell_summary,
+    fit_grid,
+    read_reported,
+    render_grid_html,
+    render_grid_latex,
+    write_latex_document,
+)
+
+LANGS = ["ar", "en", "zh"]
+# Prompt-XRE Table IV's mBART+prompt row: the printed Avg 69.0 is not its row mean (68.5).
+PAPER_PROMPT = {"en-zh": 77.2, "en-ar": 67.5, "zh-en": 69.4, "zh-ar": 63.6, "ar-en": 65.9, "ar-zh": 67.3, "avg": 69.0}
+PAPER_MBART = {"en-zh": 70.0, "en-ar": 60.0, "zh-en": 65.0, "zh-ar": 55.0, "ar-en": 60.0, "ar-zh": 62.0, "avg": 62.0}
+
+
+def _value(method, source, target, seed):
+    base = 0.8 if source == target else 0.6
+    return base + (0.05 if method == "prompt" else 0) + 0.01 * LANGS.index(target) + 0.002 * seed
+
+
+@pytest.fixture
+def grid_metrics():
+    rows = []
+    for method in ("finetune", "prompt"):
+        for source in LANGS:
+            for target in LANGS:
+                for seed in (1, 2, 3):
+                    rows.append(dict(paper="px", table="cross", task="re", model="mbart", method=method,
+                                     source=source, target=target, seed=seed, metric="accuracy",
+                                     value=_value(method, source, target, seed), primary=True,
+                                     majority_baseline=0.3))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def reported_tsv(tmp_path):
+    lines = ["paper\ttable\trow\tcolumn\tvalue\tsource"]
+    for row, values in (("mBART", PAPER_MBART), ("mBART+prompt", PAPER_PROMPT)):
+        for column, value in values.items():
+            lines.append(f"px\tcross\t{row}\t{column}\t{value}\tTable IV of the Prompt-XRE paper")
+    lines.append("px\tother\tmBART\ten-zh\t1.0\telsewhere")
+    path = tmp_path / "px.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_source_target_grid_with_reported_rows(grid_metrics, reported_tsv, tmp_path):
+    reported = Reported(read_reported(reported_tsv, "px", "cross"),
+                        compare={"prompt/mbart": "mBART+prompt", "finetune/mbart": "mBART"})  # fmt: skip
+    layout = Layout(columns="pair")
+    display = {"methods": {"finetune": "Fine-tune", "prompt": "Prompt"}, "models": {"mbart": "mBART"}}
+    grid = build_grid(cell_summary(grid_metrics, "px", "cross"), layout=layout, reported=reported, display=display)
+    assert grid.headers == ["Ar-Ar", "En-En", "Zh-Zh", "Ar-En", "Ar-Zh", "En-Ar", "En-Zh", "Zh-Ar", "Zh-En", "Avg"]
+    frame = grid.frame()
+    assert list(frame.index) == ["Fine-tune / mBART", "Prompt / mBART", "mBART", "mBART+prompt",
+                                 "\u0394 Fine-tune / mBART \u2212 mBART", "\u0394 Prompt / mBART \u2212 mBART+prompt"]  # fmt: skip
+    # Averages leave out the monolingual (source = target) pairs of a zero-shot table.
+    cross = [(s, t) for s in LANGS for t in LANGS if s != t]
+    ours = sum(_value("prompt", s, t, 2) * 100 for s, t in cross) / 6  # seed 2 is the mean of 1, 2, 3
+    assert frame.at["Prompt / mBART", "Avg"] == f"{ours:.1f}"
+    assert frame.at["Prompt / mBART", "En-Zh"] == f"{_value('prompt', 'en', 'zh', 2) * 100:.1f}\u00b10.2"
+    # The paper's row: its printed numbers, monolingual cells missing, the printed Avg marked.
+    assert frame.at["mBART+prompt", "En-Zh"] == "77.2" and frame.at["mBART+prompt", "Ar-Ar"] == "--"
+    assert frame.at["mBART+prompt", "Avg"] == "69.0"
+    avg_cell = grid.sections[1][1].cells[-1]
+    assert avg_cell.marks == MARK_PRINTED_AVG and avg_cell.italic
+    assert any("prints Avg 69.0 for mBART+prompt; the mean of its printed row is 68.5" in n for n in grid.notes)
+    assert not any("for mBART;" in n for n in grid.notes)  # 62.0 is its row mean
+    # Differences: ours minus paper per cell, and our average minus the printed one.
+    diff = _value("prompt", "en", "zh", 2) * 100 - 77.2
+    assert frame.at["\u0394 Prompt / mBART \u2212 mBART+prompt", "En-Zh"] == f"{diff:+.1f}".replace("-", "\u2212")
+    assert frame.at["\u0394 Prompt / mBART \u2212 mBART+prompt", "Ar-Ar"] == "--"
+    # Best per column in bold: the prompt row everywhere.
+    assert all(c.bold for c in grid.sections[0][1].cells) and not any(c.bold for c in grid.sections[0][0].cells)
+
+    tex = render_grid_latex(grid, caption="Cross-lingual.", label="tab:px", layout=layout)
+    assert r"\textit{mBART+prompt}" in tex and r"\textit{69.0}\textsuperscript{*}" in tex
+    assert r"$\Delta$ Prompt / mBART $-$ mBART+prompt" in tex
+    html = render_grid_html(grid, caption="Cross-lingual.")
+    assert '<td class="ref ">69.0<sup>*</sup></td>' in html and 'class="best"' in html
+    if shutil.which("pdflatex"):
+        doc = write_latex_document([tex], tmp_path / "doc.tex")
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_monolingual_table_averages_every_column(grid_metrics):
+    mono = grid_metrics[grid_metrics["source"] == grid_metrics["target"]]
+    grid = build_grid(cell_summary(mono, "px", "cross"), layout=Layout(columns="pair"))
+    assert grid.headers == ["Ar-Ar", "En-En", "Zh-Zh", "Avg"]
+    assert grid.frame().iloc[0]["Avg"] != "--"
+
+
+def test_reported_file_errors_name_the_line(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("paper\ttable\trow\tcolumn\tvalue\tsource\npx\tt\tr\ten\t8x.1\tpaper\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.tsv:2: value '8x.1' is not a number"):
+        read_reported(path, "px", "t")
+    path.write_text("paper\trow\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.tsv:1: header must be"):
+        read_reported(path, "px", "t")
+
+
+def test_transposed_layout(grid_metrics):
+    grid = build_grid(cell_summary(grid_metrics, "px", "cross"), layout=Layout(columns="pair"))
+    tex = render_grid_latex(grid, caption="c", label="t", layout=Layout(columns="pair", orientation="transposed"))
+    assert "Language & finetune / mbart & prompt / mbart" in tex
+    assert "\nAr-En & " in tex
+
+
+def test_fit_prefers_fewest_blocks_then_largest_font(grid_metrics):
+    grid = build_grid(cell_summary(grid_metrics, "px", "cross"), layout=Layout(columns="pair"))
+    wide = fit_grid(grid, width_pt=2000)
+    assert wide.font_pt == 10 and len(wide.blocks) == 1
+    narrow = fit_grid(grid, width_pt=345)
+    assert narrow.font_pt >= 8 and sum(len(b) for b in narrow.blocks) == len(grid.headers)

@@ -622,6 +622,30 @@ def render_table(
     return render_grid_latex(grid, caption=caption_with_notes(caption, notes, demo), label=label, layout=layout)
 
 
+HTML_STYLE = """
+body { font-family: "Latin Modern Roman", "CMU Serif", Georgia, serif; margin: 1.5em; }
+figure.xlie-table { margin: 0 0 2em 0; }
+figure.xlie-table figcaption { max-width: 60em; margin-bottom: .6em; line-height: 1.35; }
+figure.xlie-table table { border-collapse: collapse; border-top: 2px solid #000; border-bottom: 2px solid #000;
+  font-variant-numeric: tabular-nums; }
+figure.xlie-table thead th { border-bottom: 1px solid #000; padding: .25em .6em; text-align: right; font-weight: normal; }
+figure.xlie-table tbody + tbody { border-top: 1px solid #000; }
+figure.xlie-table th.rowhead { text-align: left; font-weight: normal; white-space: nowrap; }
+figure.xlie-table td { text-align: right; padding: .15em .6em; white-space: nowrap; }
+figure.xlie-table .ref { font-style: italic; }
+figure.xlie-table .best { font-weight: bold; }
+"""
+
+
+def html_page(title: str, fragments: list[str]) -> str:
+    """A standalone HTML page holding table fragments (for the report)."""
+    from html import escape
+
+    body = "\n".join(fragments)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{HTML_STYLE}</style></head><body>\n{body}\n</body></html>\n")  # fmt: skip
+
+
 LATEX_PREAMBLE = (
     "\\documentclass{article}\n"
     # Scalable Type 1 fonts only: T1 without lmodern makes pdflatex embed Type 3 bitmaps, which

@@ -13,6 +13,8 @@ from xlie.tables import (
     build_grid,
     cell_summary,
     fit_grid,
+    height_pt,
+    oriented,
     read_reported,
     render_grid_html,
     render_grid_latex,
@@ -117,7 +119,7 @@ def test_reported_file_errors_name_the_line(tmp_path):
 def test_transposed_layout(grid_metrics):
     grid = build_grid(cell_summary(grid_metrics, "px", "cross"), layout=Layout(columns="pair"))
     tex = render_grid_latex(grid, caption="c", label="t", layout=Layout(columns="pair", orientation="transposed"))
-    assert "Language & finetune / mbart & prompt / mbart" in tex
+    assert r"Language & \begin{tabular}[b]{@{}r@{}}finetune / \\ mbart\end{tabular}" in tex
     assert "\nAr-En & " in tex
 
 
@@ -127,3 +129,67 @@ def test_fit_prefers_fewest_blocks_then_largest_font(grid_metrics):
     assert wide.font_pt == 10 and len(wide.blocks) == 1
     narrow = fit_grid(grid, width_pt=345)
     assert narrow.font_pt >= 8 and sum(len(b) for b in narrow.blocks) == len(grid.headers)
+
+
+def _paper_config():
+    from pathlib import Path
+
+    import yaml
+    from snakemake.utils import validate
+
+    from xlie.config import resolve
+
+    repo = Path(__file__).resolve().parents[1]
+    schema = repo / "workflow/schemas/config.schema.yaml"
+    config = resolve({"preset": "paper"}, repo / "workflow/presets", schema)
+    validate(config, str(schema))  # fills the schema defaults, as the workflow does
+    assert yaml.safe_dump(config)
+    return config
+
+
+def test_paper_scale_table_stays_readable(tmp_path):
+    """The paper preset's largest table (48 languages x 5 seeds) fits its width at >= 8 pt."""
+    from xlie import steps
+    from xlie.tables import FONT_COMMANDS, column_widths_em, render_table
+
+    config = _paper_config()
+    paper = config["papers"]["topro"]
+    name, table = max(paper["tables"].items(),
+                      key=lambda kv: len(kv[1]["targets"]) * len(kv[1]["models"]) * len(kv[1]["methods"]))  # fmt: skip
+    assert len(table["targets"]) == 48
+    rows = []
+    for i, model in enumerate(table["models"]):
+        for j, method in enumerate(table["methods"]):
+            for k, target in enumerate(table["targets"]):
+                for seed in paper["seeds"]:
+                    rows.append(dict(paper="topro", table=name, task=table["task"], model=model, method=method,
+                                     source="en", target=target, seed=seed, metric="f1",
+                                     value=0.5 + 0.01 * i + 0.02 * j + 0.004 * k + seed % 7 / 1000,
+                                     primary=True, majority_baseline=0.0))  # fmt: skip
+    metrics = pd.DataFrame(rows)
+    layout = Layout.from_config(table.get("layout"))
+    groups = steps._table_groups(metrics)
+    display = config["display"]
+    options = dict(layout=layout, groups=groups, display=display, model_order=table["models"], method_order=table["methods"])
+    across = build_grid(cell_summary(metrics, "topro", name), **options)
+    # Languages across, in one line, the table is ~2,950 pt wide: \resizebox would shrink it to ~1.2 pt text.
+    assert fit_grid(across, layout.width_pt).natural_width_pt > 8 * layout.width_pt
+    grid, fit = oriented(across, layout)
+    assert height_pt(grid, fit) <= layout.height_pt  # one page: languages down, methods across
+    assert grid.corner == "Language" and len(grid.headers) == 6
+    assert fit.font_pt in FONT_COMMANDS and fit.font_pt >= 8
+    header_em, widths_em = column_widths_em(grid)
+    for block in fit.blocks:
+        assert fit.block_width_pt(header_em, widths_em, block) <= layout.width_pt
+    assert sorted(j for b in fit.blocks for j in b) == list(range(len(grid.headers)))
+    tex = render_table(metrics, paper="topro", table=name, caption="Paper scale.", label="tab:big", **options)
+    assert r"\resizebox" not in tex and FONT_COMMANDS[fit.font_pt] in tex
+    assert tex.count(r"\begin{tabular}{") == len(fit.blocks)  # nested [b] tabulars are the broken headers
+    assert r"Vanilla / \\ mBERT" in tex and r"ToPro / \\ XLM-R" in tex
+    if shutil.which("pdflatex"):
+        doc = write_latex_document([tex], tmp_path / "big.tex")
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        log = (tmp_path / "big.log").read_text(errors="replace")
+        assert "Overfull \\hbox" not in log, log[-3000:]

@@ -156,7 +156,8 @@ class Layout:
     """How a table is laid out (config: ``papers.<paper>.tables.<table>.layout``)."""
 
     columns: str = "target"  # target | pair | dataset
-    orientation: str = "columns"  # columns: languages across; transposed: languages down
+    orientation: str = "auto"  # columns: languages across; transposed: languages down; auto: what fits a page
+    height_pt: float = 550.0  # the height a float may take (article's \textheight is 550 pt)
     float_env: str = "table"  # table (one column) | table* (full width)
     width_pt: float = 345.0  # the width the float must fit (article's \textwidth)
     exclude_source: bool = True  # zero-shot averages leave out the source language / monolingual pairs
@@ -221,7 +222,9 @@ class Grid:
         data_sections = [[Row(Cell(h), [r.cells[j] for r in rows])] for j, h in enumerate(self.headers)]
         avg_start = next((j for j, h in enumerate(self.headers) if h.startswith(AVG)), len(self.headers))
         sections = [[s[0] for s in data_sections[:avg_start]], [s[0] for s in data_sections[avg_start:]]]
-        return Grid(corner, [r.header.text for r in rows], [s for s in sections if s], self.notes)
+        # Row labels become column headers, broken after "/" so that they are no wider than the numbers.
+        headers = [r.header.text.replace(" / ", " /\n") for r in rows]
+        return Grid(corner, headers, [s for s in sections if s], self.notes)
 
     def frame(self) -> pd.DataFrame:
         """The cells' text as a DataFrame (index: row headers, columns: headers)."""
@@ -459,7 +462,7 @@ def table_frame(
 
 
 def _text_width_em(cell: Cell) -> float:
-    text = cell.text + cell.marks
+    text = max((cell.text + cell.marks).split("\n"), key=len)
     # The plus-minus sign is ~0.78 em; everything else ~0.5 em per character.
     return EM_PER_CHAR * len(text) + 0.28 * text.count(PLUS_MINUS)
 
@@ -479,43 +482,39 @@ class Fit:
     font_pt: float
     blocks: list[list[int]]  # data-column indices of each block
     natural_width_pt: float  # the whole table in one block at 10 pt
+    tabcolsep_pt: float = TABCOLSEP_PT
 
     @property
     def font_command(self) -> str:
         return FONT_COMMANDS[self.font_pt]
 
+    def block_width_pt(self, header_em: float, widths_em: list[float], block: list[int]) -> float:
+        pad = 2 * self.tabcolsep_pt
+        return header_em * self.font_pt + pad + sum(widths_em[j] * self.font_pt + pad for j in block)
+
 
 def fit_grid(grid: Grid, width_pt: float) -> Fit:
-    """The font (10, 9 or 8 pt) and column blocks that fit ``width_pt``: fewest blocks first,
-    then the largest font. A single column too wide even alone at 8 pt still gets its own block."""
+    """The font (10, 9 or 8 pt), column padding (6 or 4 pt) and column blocks that fit ``width_pt``:
+    fewest blocks first, then the largest font, then the wider padding. A column too wide even
+    alone at 8 pt still gets its own block."""
     header_em, widths_em = column_widths_em(grid)
-    natural = header_em * 10 + sum(w * 10 for w in widths_em) + TABCOLSEP_PT * 2 * (len(widths_em) + 1)
+    natural = Fit(10.0, [], 0.0).block_width_pt(header_em, widths_em, list(range(len(widths_em))))
 
-    def blocks_at(size: float) -> list[list[int]]:
-        blocks, current, used = [], [], header_em * size + 2 * TABCOLSEP_PT
-        for j, w in enumerate(widths_em):
-            need = w * size + 2 * TABCOLSEP_PT
-            if current and used + need > width_pt:
-                blocks.append(current)
-                current, used = [], header_em * size + 2 * TABCOLSEP_PT
-            current.append(j)
-            used += need
-        return blocks + [current] if current else blocks
+    def blocks_at(fit: Fit) -> list[list[int]]:
+        blocks: list[list[int]] = [[]]
+        for j in range(len(widths_em)):
+            if blocks[-1] and fit.block_width_pt(header_em, widths_em, blocks[-1] + [j]) > width_pt:
+                blocks.append([])
+            blocks[-1].append(j)
+        return blocks
 
-    # Balance the blocks: same number of blocks, columns spread evenly.
-    candidates = []
-    for size in FONT_COMMANDS:
-        n_blocks = len(blocks_at(size))
-        candidates.append((n_blocks, -size))
-    n_blocks, neg_size = min(candidates)
-    size = -neg_size
-    greedy = blocks_at(size)
-    balanced = _balanced(len(widths_em), n_blocks)
-    fits = all(
-        header_em * size + sum(widths_em[j] * size + 2 * TABCOLSEP_PT for j in block) + 2 * TABCOLSEP_PT <= width_pt
-        for block in balanced
-    )
-    return Fit(size, balanced if fits else greedy, natural)
+    options = [Fit(size, [], natural, sep) for size in FONT_COMMANDS for sep in (TABCOLSEP_PT, 4.0)]
+    best = min(options, key=lambda f: (len(blocks_at(f)), -f.font_pt, -f.tabcolsep_pt))
+    greedy = blocks_at(best)
+    # Same number of blocks with the columns spread evenly, when that still fits.
+    balanced = _balanced(len(widths_em), len(greedy))
+    fits = all(best.block_width_pt(header_em, widths_em, b) <= width_pt for b in balanced)
+    return replace(best, blocks=balanced if fits else greedy)
 
 
 def _balanced(n: int, k: int) -> list[list[int]]:
@@ -535,6 +534,13 @@ def _block_grid(grid: Grid, columns: list[int]) -> Grid:
 
 # ---------------------------------------------------------------------------------------------
 # Rendering
+
+
+def _latex_header(text: str) -> str:
+    lines = [latex_escape(line) for line in text.split("\n")]
+    if len(lines) == 1:
+        return lines[0]
+    return r"\begin{tabular}[b]{@{}r@{}}" + r" \\ ".join(lines) + r"\end{tabular}"
 
 
 def _latex_cell(cell: Cell) -> str:
@@ -561,19 +567,39 @@ def caption_with_notes(caption: str, notes: list[str], demo: bool) -> str:
     return text
 
 
+def height_pt(grid: Grid, fit: Fit) -> float:
+    """Estimated height of the tabulars: rows at 1.2 x the font size, rules and gaps between blocks."""
+    rows = 1 + sum(len(s) for s in grid.sections)
+    return len(fit.blocks) * (rows * 1.2 * fit.font_pt + 4 * (len(grid.sections) + 2)) + 10 * (len(fit.blocks) - 1)
+
+
+def oriented(grid: Grid, layout: Layout) -> tuple[Grid, Fit]:
+    """The grid in the layout's orientation, with its fit. ``auto``: languages across when that fits
+    the page height, else languages down when that does, else whichever is shorter."""
+    if layout.orientation == "columns":
+        return grid, fit_grid(grid, layout.width_pt)
+    down = grid.transposed("Language")
+    if layout.orientation == "transposed":
+        return down, fit_grid(down, layout.width_pt)
+    across_fit, down_fit = fit_grid(grid, layout.width_pt), fit_grid(down, layout.width_pt)
+    if height_pt(grid, across_fit) <= layout.height_pt:
+        return grid, across_fit
+    if height_pt(down, down_fit) <= layout.height_pt or height_pt(down, down_fit) < height_pt(grid, across_fit):
+        return down, down_fit
+    return grid, across_fit
+
+
 def render_grid_latex(grid: Grid, *, caption: str, label: str, layout: Layout = Layout()) -> str:
     if _BAD_LABEL.search(label):
         raise ValueError(f"label {label!r} must not contain spaces or LaTeX specials")
-    if layout.orientation == "transposed":
-        grid = grid.transposed("Language")
-    fit = fit_grid(grid, layout.width_pt)
+    grid, fit = oriented(grid, layout)
     blocks = []
     for columns in fit.blocks:
         block = _block_grid(grid, columns)
         blocks.append({
             "colspec": "l" + "r" * len(columns),
             "corner": latex_escape(block.corner),
-            "headers": [latex_escape(h) for h in block.headers],
+            "headers": [_latex_header(h) for h in block.headers],
             "sections": [[{"header": _latex_cell(r.header), "cells": [_latex_cell(c) for c in r.cells]} for r in s]
                          for s in block.sections],
         })  # fmt: skip
@@ -583,6 +609,7 @@ def render_grid_latex(grid: Grid, *, caption: str, label: str, layout: Layout = 
         label=label,
         font=fit.font_command,
         font_pt=fit.font_pt,
+        tabcolsep=f"{fit.tabcolsep_pt:g}pt",
         blocks=blocks,
     )
 

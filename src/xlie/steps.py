@@ -122,13 +122,12 @@ def evaluate_run(config: dict, run: dict, model_dir: str, targets: list[str], ou
               f"{payload['majority_baseline']['primary']:.4f}), counts {payload['counts']}")  # fmt: skip
 
 
-def collect_table_metrics(config: dict, cells: list[dict], runs_root: str, *, paper: str, table: str, out_csv: str) -> None:
+def collect_table_metrics(cells: list[dict], runs_root: str, *, metric: str | None, out_csv: str) -> None:
     """One table's cells' metrics.json into a tidy CSV (see reporting.collect_table_metrics)."""
     from xlie import reporting
 
-    metric = config["papers"][paper]["tables"][table].get("metric")
     frame = reporting.collect_table_metrics(cells, runs_root, metric, out_csv)
-    print(f"{paper}/{table}: {len(cells)} cells, {len(frame)} metric rows")
+    print(f"{len(cells)} cells, {len(frame)} metric rows")
 
 
 def collect_metrics(table_csvs: list[str], out_csv: str) -> None:

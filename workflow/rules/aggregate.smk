@@ -58,7 +58,7 @@ rule collect_table_metrics:
         "../../envs/xlie.yaml"
     params:
         cells=table_cells,
-        table=table_config,
+        metric=table_metric,
     script:
         "../scripts/collect_table_metrics.py"
 

@@ -156,6 +156,11 @@ def table_eval_dirs(wildcards):
     return [f"results/runs/{run}/eval" for run in runs]
 
 
+def table_metric(wildcards):
+    """The metric a table shows (None: the task's own); its metrics CSV depends on nothing else."""
+    return config["papers"][wildcards.paper]["tables"][wildcards.table].get("metric")
+
+
 def table_config(wildcards):
     """What a table's rendering reads from config: editing it reruns only that table."""
     return {

@@ -5,10 +5,8 @@ from xlie.steps import collect_table_metrics
 
 with log_to(snakemake.log[0]):
     collect_table_metrics(
-        snakemake.config,
         snakemake.params.cells,
         "results/runs",
-        paper=snakemake.wildcards.paper,
-        table=snakemake.wildcards.table,
+        metric=snakemake.params.metric,
         out_csv=snakemake.output[0],
     )

@@ -229,7 +229,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
     facts = [f"Metric: {reporting.metric_name(config, metric)}, in %.", reporting.seeds_note(summary, display),
-             reporting.average_note(layout, summary, groups), "Bold: best of our rows per column."]  # fmt: skip
+             reporting.average_note(layout, summary, groups), "Bold: best of our unflagged rows per column."]  # fmt: skip
     notes = facts + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
     if reference is not None:
         notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")

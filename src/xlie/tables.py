@@ -344,16 +344,22 @@ def build_grid(
     our_means = {rk.key: {c: mean(rk.key, c) for c in cols} for rk in ordered}
     our_avgs = {k: averages(v) for k, v in our_means.items()}
     # Best per column (higher is better) in bold, among our rows, when there is a choice.
+    # Flagged cells (fallbacks, no better than the majority label) measure nothing: never "best".
+    # A row with a flagged cell is left out of the best average too.
     best: dict[int, float] = {}
     if len(ordered) >= 2:
-        table_values = [list(our_means[rk.key].values()) + our_avgs[rk.key] for rk in ordered]
+        table_values = []
+        for rk in ordered:
+            flagged = [bool(marks.get((rk.key, c))) for c in cols]
+            cells = [math.nan if f else v for f, v in zip(flagged, our_means[rk.key].values())]
+            table_values.append(cells + ([math.nan] * len(avg_headers) if any(flagged) else our_avgs[rk.key]))
         for j in range(len(cols) + len(avg_headers)):
             column = [row[j] for row in table_values if not pd.isna(row[j])]
             if len(column) >= 2:
                 best[j] = max(round(v, 1) for v in column)
 
     def our_cell(j: int, value: float, text: str, mark: str = "") -> Cell:
-        return Cell(text, bold=j in best and not pd.isna(value) and round(value, 1) == best[j], marks=mark)
+        return Cell(text, bold=not mark and j in best and not pd.isna(value) and round(value, 1) == best[j], marks=mark)
 
     sections: list[list[Row]] = []
     for model in models:
@@ -463,8 +469,9 @@ def table_frame(
 
 def _text_width_em(cell: Cell) -> float:
     text = max((cell.text + cell.marks).split("\n"), key=len)
-    # The plus-minus sign is ~0.78 em; everything else ~0.5 em per character.
-    return EM_PER_CHAR * len(text) + 0.28 * text.count(PLUS_MINUS)
+    # Digits are 0.5 em, the plus-minus sign ~0.78 em, letters up to ~0.55 em (capitals wider).
+    digits = sum(c.isdigit() or c in ".-" for c in text)
+    return EM_PER_CHAR * digits + 0.55 * (len(text) - digits) + 0.23 * text.count(PLUS_MINUS)
 
 
 def column_widths_em(grid: Grid) -> tuple[float, list[float]]:

@@ -93,14 +93,14 @@ rule render_table:
         tex=report(
             "results/tables/{paper}_{table}.tex",
             caption="../report/table_tex.rst",
-            category="{paper}: tables",
+            category="{paper} tables",
             subcategory="LaTeX sources",
             labels={"table": "{table}", "format": "LaTeX"},
         ),
         html=report(
             "results/tables/{paper}_{table}.html",
             caption="../report/table.rst",
-            category="{paper}: tables",
+            category="{paper} tables",
             subcategory="{table}",
             labels={"table": "{table}", "format": "HTML"},
         ),
@@ -124,7 +124,7 @@ rule render_diagnostics:
         html=report(
             "results/tables/{paper}_diagnostics.html",
             caption="../report/diagnostics.rst",
-            category="{paper}: tables",
+            category="{paper} tables",
             subcategory="diagnostics",
             labels={"table": "diagnostics", "format": "HTML"},
         ),
@@ -169,14 +169,14 @@ rule plot_table:
         png=report(
             "results/plots/{paper}_{table}.png",
             caption="../report/plot.rst",
-            category="{paper}: plots",
+            category="{paper} plots",
             subcategory="{table}",
             labels={"table": "{table}", "plot": "per language"},
         ),
         pdf=report(
             "results/plots/{paper}_{table}.pdf",
             caption="../report/plot.rst",
-            category="{paper}: plots",
+            category="{paper} plots",
             subcategory="PDF (for papers)",
             labels={"table": "{table}", "plot": "per language"},
         ),
@@ -199,7 +199,7 @@ rule plot_method_gain:
         png=report(
             "results/plots/{paper}_{table}_gain.png",
             caption="../report/gain.rst",
-            category="{paper}: plots",
+            category="{paper} plots",
             subcategory="ToPro gain over Vanilla",
             labels={"table": "{table}", "plot": "gain"},
         ),

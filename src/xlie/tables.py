@@ -48,7 +48,6 @@ _BAD_LABEL = re.compile(r"[\\{}%#&~^$\s]")
 # Font sizes of the standard 10pt classes: \normalsize, \small, \footnotesize (never below 8 pt).
 FONT_COMMANDS = {10.0: r"\normalsize", 9.0: r"\small", 8.0: r"\footnotesize"}
 TABCOLSEP_PT = 6.0
-EM_PER_CHAR = 0.5  # Latin Modern digits are 0.5 em wide; letters average about the same
 
 
 def latex_escape(text: str) -> str:
@@ -467,11 +466,32 @@ def table_frame(
 # Fitting the page: font size and blocks of columns
 
 
+@functools.cache
+def _roman_width_em(text: str) -> float:
+    """Width of ``text`` in Computer Modern Roman 10 (Latin Modern's metrics), in em, measured with
+    the cmr10 font matplotlib ships: a table's width is known before LaTeX sets it."""
+    import os
+
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    if not text:
+        return 0.0
+    font = FontProperties(fname=os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "cmr10.ttf"), size=10)
+    for glyph, same_width in ((PLUS_MINUS, "+"), ("\u2212", "+"), ("\u0394", "O"), ("\u2192", "+")):
+        text = text.replace(glyph, same_width)  # math glyphs cmr10 lacks, as a letter of their width
+    width, _, _ = TextToPath().get_text_width_height_descent(text, font, ismath=False)
+    return width / 10
+
+
+# Smaller design sizes are relatively wider (cmr8 digits 0.531 em, cmr9 0.514 em, cmr10 0.5 em).
+DESIGN_SIZE_WIDTH = {10.0: 1.0, 9.0: 1.028, 8.0: 1.062}
+
+
 def _text_width_em(cell: Cell) -> float:
-    text = max((cell.text + cell.marks).split("\n"), key=len)
-    # Digits are 0.5 em, the plus-minus sign ~0.78 em, letters up to ~0.55 em (capitals wider).
-    digits = sum(c.isdigit() or c in ".-" for c in text)
-    return EM_PER_CHAR * digits + 0.55 * (len(text) - digits) + 0.23 * text.count(PLUS_MINUS)
+    widest = max(_roman_width_em(line) for line in cell.text.split("\n"))
+    return widest * (1.15 if cell.bold else 1.0) + 0.4 * len(cell.marks)  # marks are superscripts
 
 
 def column_widths_em(grid: Grid) -> tuple[float, list[float]]:
@@ -497,7 +517,11 @@ class Fit:
 
     def block_width_pt(self, header_em: float, widths_em: list[float], block: list[int]) -> float:
         pad = 2 * self.tabcolsep_pt
-        return header_em * self.font_pt + pad + sum(widths_em[j] * self.font_pt + pad for j in block)
+        em = self.font_pt * DESIGN_SIZE_WIDTH[self.font_pt]
+        return header_em * em + pad + sum(widths_em[j] * em + pad for j in block)
+
+
+SAFETY = 0.97  # leave 3% of the width for what the estimate misses (kerning, rule widths)
 
 
 def fit_grid(grid: Grid, width_pt: float) -> Fit:
@@ -505,6 +529,7 @@ def fit_grid(grid: Grid, width_pt: float) -> Fit:
     fewest blocks first, then the largest font, then the wider padding. A column too wide even
     alone at 8 pt still gets its own block."""
     header_em, widths_em = column_widths_em(grid)
+    width_pt = width_pt * SAFETY
     natural = Fit(10.0, [], 0.0).block_width_pt(header_em, widths_em, list(range(len(widths_em))))
 
     def blocks_at(fit: Fit) -> list[list[int]]:

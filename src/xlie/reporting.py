@@ -269,33 +269,30 @@ def paired_grid(frame: pd.DataFrame, pairs: list[list[str]], layout: tables.Layo
 # Diagnostics per paper
 
 
-def diagnostics_grid(frames: list[pd.DataFrame], reporting: dict, display: dict) -> tables.Grid:
-    """Rows: (task, method / model, count); columns: target languages; cells: share of the count in %
-    (mean over seeds) and, last, the share of cells at or below the majority baseline."""
+def diagnostics_grids(frames: list[pd.DataFrame], reporting: dict, display: dict) -> dict[str, tables.Grid]:
+    """Per task: rows (method / model: count), columns its target languages, cells the share of the
+    count in % (mean over seeds); bold above the flag threshold."""
     frame = pd.concat(frames, ignore_index=True)
-    # A cell shared by two tables is counted once.
-    frame = frame.drop_duplicates([*CELL_KEYS, "metric"])
+    frame = frame.drop_duplicates([*CELL_KEYS, "metric"])  # a cell shared by two tables counts once
     frame = frame.assign(primary=frame["task_primary"]) if "task_primary" in frame else frame
     shares = diagnostic_shares(frame, reporting.get("diagnostic_counts", {}))
     names = [c for c in shares.columns if c not in SHARE_IDS]
-    targets = list(dict.fromkeys(shares["target"]))
-    sections = []
+    threshold = reporting.get("flag_share", 0.05)
+    grids = {}
     for task, part in shares.groupby("task", sort=False):
+        targets = list(dict.fromkeys(part["target"]))
         rows = []
         for (method, model), cell in part.groupby(["method", "model"], sort=False):
             means = cell.groupby("target", sort=False)[names].mean()
             for name in names:
                 if not (means[name].fillna(0) > 0).any():
                     continue
-                cells = [tables.Cell(tables.MISSING if t not in means.index or pd.isna(means.at[t, name])
-                                     else f"{100 * means.at[t, name]:.1f}",
-                                     bold=t in means.index and means.at[t, name] > reporting.get("flag_share", 0.05))
-                         for t in targets]  # fmt: skip
-                label = f"{task}: {tables.row_label(display, method, model)}, {name.replace('_', ' ')}"
+                values = [means.at[t, name] if t in means.index else math.nan for t in targets]
+                cells = [tables.Cell(tables.MISSING if pd.isna(v) else f"{100 * v:.1f}", bold=not pd.isna(v) and v > threshold)
+                         for v in values]  # fmt: skip
+                label = f"{tables.row_label(display, method, model)}: {name.replace('_', ' ')}"
                 rows.append(tables.Row(tables.Cell(label), cells))
-        if rows:
-            sections.append(rows)
-    if not sections:
-        sections = [[tables.Row(tables.Cell("no fallback, unparsed or truncated prediction in any cell"),
-                                [tables.Cell("") for _ in targets])]]  # fmt: skip
-    return tables.Grid("Task: row, count", targets, sections)
+        if not rows:
+            rows = [tables.Row(tables.Cell("none in any cell"), [tables.Cell("") for _ in targets])]
+        grids[str(task)] = tables.Grid("Row: count", targets, [rows])
+    return grids

@@ -268,21 +268,24 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
 
 
 def render_diagnostics(config: dict, metrics_csvs: list[str], *, paper: str, out_tex: str, out_html: str) -> None:
-    """Per paper: the share of fallback / unparsed / truncated predictions per cell."""
+    """Per paper and task: the share of fallback / unparsed / truncated predictions per cell."""
     from xlie import reporting, tables
 
     rep_cfg = config.get("reporting", {})
-    grid = reporting.diagnostics_grid([pd.read_csv(p) for p in metrics_csvs], rep_cfg, config.get("display", {}))
-    caption = tables.caption_with_notes(
-        f"Diagnostics of {paper}: share (%) of each cell's predictions that fell back to a default label, went unparsed "
-        f"or were truncated, mean over seeds; only counts that occur are listed. Bold: above the flag threshold "
-        f"({rep_cfg.get('flag_share', 0.05):.0%}), marked {tables.MARK_DEGENERATE} in the result tables.", [], config["demo"])  # fmt: skip
-    layout = tables.Layout()
+    grids = reporting.diagnostics_grids([pd.read_csv(p) for p in metrics_csvs], rep_cfg, config.get("display", {}))
+    tex, html = [], []
+    for task, grid in grids.items():
+        caption = tables.caption_with_notes(
+            f"Diagnostics of {paper}, {task}: share (%) of each cell's predictions that fell back to a default label, "
+            f"went unparsed or were truncated, mean over seeds; only counts that occur are listed. Bold: above the flag "
+            f"threshold ({rep_cfg.get('flag_share', 0.05):.0%}), marked {tables.MARK_DEGENERATE} in the result tables.",
+            [], config["demo"])  # fmt: skip
+        tex.append(tables.render_grid_latex(grid, caption=caption, label=f"tab:{paper}-{task}-diagnostics",
+                                            layout=tables.Layout(orientation="columns")))  # fmt: skip
+        html.append(tables.render_grid_html(grid, caption=caption))
     Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_tex).write_text(tables.render_grid_latex(grid, caption=caption, label=f"tab:{paper}-diagnostics", layout=layout) + "\n",
-                             encoding="utf-8")  # fmt: skip
-    Path(out_html).write_text(tables.html_page(f"{paper} diagnostics", [tables.render_grid_html(grid, caption=caption)]),
-                              encoding="utf-8")  # fmt: skip
+    Path(out_tex).write_text("\n\n".join(tex) + "\n", encoding="utf-8")
+    Path(out_html).write_text(tables.html_page(f"{paper} diagnostics", html), encoding="utf-8")
 
 
 def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:

@@ -354,7 +354,7 @@ def build_grid(
             table_values.append(cells + ([math.nan] * len(avg_headers) if any(flagged) else our_avgs[rk.key]))
         for j in range(len(cols) + len(avg_headers)):
             column = [row[j] for row in table_values if not pd.isna(row[j])]
-            if len(column) >= 2:
+            if column:
                 best[j] = max(round(v, 1) for v in column)
 
     def our_cell(j: int, value: float, text: str, mark: str = "") -> Cell:

@@ -193,3 +193,22 @@ def test_paper_scale_table_stays_readable(tmp_path):
         assert proc.returncode == 0, proc.stdout[-3000:]
         log = (tmp_path / "big.log").read_text(errors="replace")
         assert "Overfull \\hbox" not in log, log[-3000:]
+
+
+def test_paper_scale_plot_is_faceted(tmp_path):
+    """48 languages x 6 rows: stacked panels, each figure at most 10 inches wide."""
+    from PIL import Image
+
+    from xlie.plots import MAX_WIDTH_IN, panels_for, plot_per_language
+
+    targets = [f"l{i:02d}" for i in range(48)]
+    rows = [dict(paper="p", table="t", task="panx", model=model, method=method, source="en", target=t, seed=s,
+                 metric="f1", value=0.5 + 0.001 * i, primary=True, majority_baseline=0.1)
+            for model in ("mbert", "xlmr") for method in ("vanilla", "topro", "pt")
+            for i, t in enumerate(targets) for s in (1, 2)]  # fmt: skip
+    png = tmp_path / "p.png"
+    plot_per_language(pd.DataFrame(rows), paper="p", table="t", title="Paper scale", out_png=png,
+                      out_pdf=tmp_path / "p.pdf")  # fmt: skip
+    assert panels_for(48, 6) > 1
+    width_px, _ = Image.open(png).size
+    assert width_px <= (MAX_WIDTH_IN + 0.5) * 150  # dpi 150; tight bbox may add a margin

@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -25,6 +27,7 @@ MAX_WIDTH_IN = 10.0
 BAR_IN = 0.09  # width of one bar
 MARGIN_IN = 1.6  # axis labels and padding
 DEMO_NOTE = "DEMO: tiny random-init models"
+HATCH = "////"
 
 
 def series_colours(methods: list[str], models: list[str]) -> dict[tuple[str, str], tuple]:
@@ -52,6 +55,30 @@ def _title(text: str, demo: bool, width_in: float) -> str:
     return textwrap.fill(text, max(40, int(width_in * 11)))
 
 
+def _panels(n_targets: int, n_series: int):
+    """(figure, axes column, languages per panel, width in inches) for stacked panels."""
+    n_panels = panels_for(n_targets, n_series)
+    per_panel = math.ceil(n_targets / n_panels)
+    width = min(MAX_WIDTH_IN, max(6.0, MARGIN_IN + per_panel * (BAR_IN * max(n_series, 1) + 0.12)))
+    fig, axes = plt.subplots(n_panels, 1, figsize=(width, 1.0 + 2.6 * n_panels), sharey=True, squeeze=False)
+    return fig, axes[:, 0], per_panel, width
+
+
+def _finish(fig, axes, xlabel: str, title: str, demo: bool, width: float, out_png, out_pdf, flagged: bool) -> None:
+    """Shared x label, one legend under the panels, the title, and both files."""
+    axes[-1].set_xlabel(xlabel)
+    handles, labels = axes[0].get_legend_handles_labels()
+    # Plain swatches: a series' first bar may be hatched, which is no property of the series.
+    handles = [Patch(facecolor=h.patches[0].get_facecolor()) if isinstance(h, BarContainer) else h for h in handles]
+    if flagged:  # explain the hatching once
+        handles.append(Patch(facecolor="white", edgecolor="0.3", hatch=HATCH))
+        labels.append("flagged cell (table marks)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize="small", frameon=False)
+    fig.suptitle(_title(title, demo, width), fontsize="medium")
+    fig.set_layout_engine("constrained")
+    _save(fig, out_png, out_pdf)
+
+
 def _save(fig, out_png, out_pdf) -> None:
     for out in (out_png, out_pdf):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +100,7 @@ def plot_per_language(
     metric_label: str | None = None,
     model_order: list[str] | None = None,
     method_order: list[str] | None = None,
+    flagged: set[tuple[str, str, str]] | None = None,
 ) -> None:
     """Grouped bars: x = target language, one bar per (method, model); seed mean (%) +- seed std,
     the majority-label baseline as a black tick across each language's bars."""
@@ -84,23 +112,24 @@ def plot_per_language(
     series = [(me, mo) for mo in models for me in methods if (me, mo) in present]
     colours = series_colours([m for m in methods if any(m == s[0] for s in series)],
                              [m for m in models if any(m == s[1] for s in series)])  # fmt: skip
-    n_panels = panels_for(len(targets), len(series))
-    per_panel = math.ceil(len(targets) / n_panels)
-    width = min(MAX_WIDTH_IN, max(6.0, MARGIN_IN + per_panel * (BAR_IN * len(series) + 0.12)))
-    fig, axes = plt.subplots(n_panels, 1, figsize=(width, 1.0 + 2.6 * n_panels), sharey=True, squeeze=False)
+    fig, axes, per_panel, width = _panels(len(targets), len(series))
     bar = 0.8 / len(series)
     metric = metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
+    flagged = flagged or set()
     try:
-        for p, ax in enumerate(axes[:, 0]):
+        for p, ax in enumerate(axes):
             chunk = targets[p * per_panel:(p + 1) * per_panel]
             x = np.arange(len(chunk))
             for i, (method, model) in enumerate(series):
                 s = summ[(summ["method"] == method) & (summ["model"] == model)].set_index("target").reindex(chunk)
                 err = s["std"].where(s["n"] >= 2)  # error bars only where there are >=2 seeds
-                ax.bar(x + (i - (len(series) - 1) / 2) * bar, s["mean"].to_numpy(dtype=float), bar,
-                       yerr=None if err.isna().all() else err.to_numpy(dtype=float), capsize=1.5,
-                       color=colours[(method, model)], edgecolor="white", linewidth=0.3,
-                       label=row_label(display, method, model))  # fmt: skip
+                bars = ax.bar(x + (i - (len(series) - 1) / 2) * bar, s["mean"].to_numpy(dtype=float), bar,
+                              yerr=None if err.isna().all() else err.to_numpy(dtype=float), capsize=1.5,
+                              color=colours[(method, model)], edgecolor="white", linewidth=0.3,
+                              label=row_label(display, method, model))  # fmt: skip
+                for rect, target in zip(bars, chunk):
+                    if (method, model, target) in flagged:
+                        rect.set_hatch(HATCH)
             if "baseline" in summ:
                 base = summ.groupby("target")["baseline"].mean().reindex(chunk).to_numpy(dtype=float)
                 ax.hlines(base, x - 0.45, x + 0.45, colors="black", linewidth=1.4, label="Majority label", zorder=3)
@@ -109,12 +138,8 @@ def plot_per_language(
             ax.set_ylabel(metric)
             ax.grid(axis="y", linewidth=0.3, alpha=0.6)
             ax.set_axisbelow(True)
-        axes[-1, 0].set_xlabel("target language")
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize="small", frameon=False)
-        fig.suptitle(_title(title, demo, width), fontsize="medium")
-        fig.set_layout_engine("constrained")
-        _save(fig, out_png, out_pdf)
+        _finish(fig, axes, "target language", title, demo, width, out_png, out_pdf, bool(flagged & set(
+            zip(summ["method"], summ["model"], summ["target"].astype(str)))))
     finally:
         plt.close(fig)
 
@@ -132,6 +157,7 @@ def plot_gain_by_group(
     out_pdf,
     demo: bool = False,
     display: dict | None = None,
+    flagged: set[tuple[str, str, str]] | None = None,
 ) -> pd.DataFrame:
     """Bars of ``method`` minus ``baseline`` (seed means, %) per language, languages ordered by group
     with grey bands (never a bar colour) behind each group (ToPro: gain over Vanilla against
@@ -147,13 +173,12 @@ def plot_gain_by_group(
     models = list(dict.fromkeys(gains["model"]))
     names = display or {}
     colours = series_colours([method], models)
-    n_panels = panels_for(len(targets), len(models))
-    per_panel = math.ceil(len(targets) / n_panels)
-    width = min(MAX_WIDTH_IN, max(6.0, MARGIN_IN + per_panel * (BAR_IN * len(models) + 0.12)))
-    fig, axes = plt.subplots(n_panels, 1, figsize=(width, 1.0 + 2.6 * n_panels), sharey=True, squeeze=False)
+    fig, axes, per_panel, width = _panels(len(targets), len(models))
     bar = 0.8 / len(models)
+    flagged = flagged or set()
+    hatched = False
     try:
-        for p, ax in enumerate(axes[:, 0]):
+        for p, ax in enumerate(axes):
             chunk = targets[p * per_panel:(p + 1) * per_panel]
             x = np.arange(len(chunk))
             start = 0
@@ -166,20 +191,19 @@ def plot_gain_by_group(
                     start += len(span)
             for i, model in enumerate(models):
                 g = gains[gains["model"] == model].set_index("target").reindex(chunk)
-                ax.bar(x + (i - (len(models) - 1) / 2) * bar, g["gain"].to_numpy(dtype=float), bar,
-                       color=colours[(method, model)], label=names.get("models", {}).get(model, model))  # fmt: skip
+                bars = ax.bar(x + (i - (len(models) - 1) / 2) * bar, g["gain"].to_numpy(dtype=float), bar,
+                              color=colours[(method, model)], label=names.get("models", {}).get(model, model))  # fmt: skip
+                for rect, target in zip(bars, chunk):  # a gain from or to a flagged cell measures nothing
+                    if {(method, model, target), (baseline, model, target)} & flagged:
+                        rect.set_hatch(HATCH)
+                        hatched = True
             ax.axhline(0, color="black", linewidth=0.8)
             ax.set_xticks(x, chunk)
             ax.set_xlim(-0.5, len(chunk) - 0.5)
             method_name = names.get("methods", {}).get(method, method)
             base_name = names.get("methods", {}).get(baseline, baseline)
             ax.set_ylabel(f"{method_name} \u2212 {base_name} (points)")
-        axes[-1, 0].set_xlabel("target language (grouped by family, Glottolog)")
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize="small", frameon=False)
-        fig.suptitle(_title(title, demo, width), fontsize="medium")
-        fig.set_layout_engine("constrained")
-        _save(fig, out_png, out_pdf)
+        _finish(fig, axes, "target language (grouped by family, Glottolog)", title, demo, width, out_png, out_pdf, hatched)
     finally:
         plt.close(fig)
     return gains

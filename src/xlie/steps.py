@@ -298,7 +298,15 @@ def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_pn
     plot_per_language(frame, paper=paper, table=table, title=_short_title(config, paper, table), out_png=out_png,
                       out_pdf=out_pdf, demo=config["demo"], display=config.get("display", {}),
                       metric_label=_metric_label(config, metric), model_order=table_cfg["models"],
-                      method_order=table_cfg["methods"])  # fmt: skip
+                      method_order=table_cfg["methods"], flagged=_flagged(config, frame))  # fmt: skip
+
+
+def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """(method, model, target) of the cells the tables mark (plots hatch them)."""
+    from xlie import reporting
+
+    flags = reporting.cell_flags(frame, config.get("reporting", {}))
+    return {(f.method, f.model, str(f.target)) for f in flags.itertuples() if f.marks}
 
 
 def _metric_label(config: dict, metric: str) -> str:
@@ -320,6 +328,6 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
     display = config.get("display", {})
     gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
                                title=f"ToPro minus Vanilla: {_short_title(config, paper, table)}", out_png=out_png,
-                               out_pdf=out_pdf, demo=config["demo"], display=display)  # fmt: skip
+                               out_pdf=out_pdf, demo=config["demo"], display=display, flagged=_flagged(config, frame))  # fmt: skip
     gains.to_csv(out_csv, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())

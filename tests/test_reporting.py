@@ -44,6 +44,11 @@ def test_metrics_csvs_one_row_per_cell_and_metric(tmp_path):
     assert len(merged) == 8 and not merged.duplicated([*reporting.CELL_KEYS, "metric"]).any()
     assert set(merged["table"]) == {"t1;t2"}
     assert set(merged.loc[merged["primary"], "metric"]) == {"accuracy"}  # the task's headline metric
+    # Zero-shot cells may carry no seed: they still merge into one row per metric.
+    a.assign(seed=None).to_csv(tmp_path / "t1.csv", index=False)
+    b.assign(seed=None).to_csv(tmp_path / "t2.csv", index=False)
+    merged = reporting.merge_metrics([tmp_path / "t1.csv", tmp_path / "t2.csv"], tmp_path / "all.csv")
+    assert len(merged) == 8 and set(merged["table"]) == {"t1;t2"}
     with pytest.raises(ValueError, match="no metric 'f1'"):
         reporting.collect_table_metrics(_cells("t1", tmp_path), tmp_path / "runs", "f1", tmp_path / "x.csv")
 

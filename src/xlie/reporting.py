@@ -62,7 +62,7 @@ def merge_metrics(table_csvs: list[str], out_csv: str) -> pd.DataFrame:
     frames = [pd.read_csv(p) for p in table_csvs]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     keys = CELL_KEYS + ["metric"]
-    tables_of = frame.groupby(keys, sort=False)["table"].agg(lambda s: ";".join(dict.fromkeys(s)))
+    tables_of = frame.groupby(keys, sort=False, dropna=False)["table"].agg(lambda s: ";".join(dict.fromkeys(s)))
     merged = frame.drop_duplicates(keys).set_index(keys)
     merged["table"] = tables_of
     merged = merged.reset_index().drop(columns=["primary"]).rename(columns={"task_primary": "primary"})

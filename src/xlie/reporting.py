@@ -255,7 +255,9 @@ def paired_grid(frame: pd.DataFrame, pairs: list[list[str]], layout: tables.Layo
                 continue
             delta, p = verdict.paired_bootstrap(scorer, sys_a, sys_b, resamples=settings.resamples, seed=settings.seed)
             deltas.append(tables.Cell(f"{100 * delta:+.1f}".replace("-", "\u2212")))
-            pvalues.append(tables.Cell(f"{p:.3f}", bold=p < 1 - settings.confidence))
+            # No resample against the sign: p is below the resolution 1 / resamples, not zero.
+            text = f"<{1 / settings.resamples:.3f}" if p == 0 else f"{p:.3f}"
+            pvalues.append(tables.Cell(text, bold=p < 1 - settings.confidence))
         if all(c.text == tables.MISSING for c in deltas):
             continue
         la, lb = (tables.row_label(display, *k.split("/", 1)) for k in (a, b))

@@ -196,10 +196,6 @@ class Cell:
     italic: bool = False
     marks: str = ""
 
-    @property
-    def numeric(self) -> bool:
-        return self.text != "" and (self.text[0].isdigit() or self.text[0] in "-\u2212+" or self.text == MISSING)
-
 
 @dataclass
 class Row:

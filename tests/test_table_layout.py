@@ -15,6 +15,7 @@ from xlie.tables import (
     fit_grid,
     height_pt,
     oriented,
+    pages,
     read_reported,
     render_grid_html,
     render_grid_latex,
@@ -175,6 +176,7 @@ def test_paper_scale_table_stays_readable(tmp_path):
     # Languages across, in one line, the table is ~2,950 pt wide: \resizebox would shrink it to ~1.2 pt text.
     assert fit_grid(across, layout.width_pt).natural_width_pt > 8 * layout.width_pt
     grid, fit = oriented(across, layout)
+    assert len(pages(grid, fit, layout.height_pt)) == 1
     assert height_pt(grid, fit) <= layout.height_pt  # one page: languages down, methods across
     assert grid.corner == "Language" and len(grid.headers) == 6
     assert fit.font_pt in FONT_COMMANDS and fit.font_pt >= 8
@@ -212,3 +214,14 @@ def test_paper_scale_plot_is_faceted(tmp_path):
     assert panels_for(48, 6) > 1
     width_px, _ = Image.open(png).size
     assert width_px <= (MAX_WIDTH_IN + 0.5) * 150  # dpi 150; tight bbox may add a margin
+
+
+def test_a_table_taller_than_a_page_continues_in_further_floats(grid_metrics):
+    grid = build_grid(cell_summary(grid_metrics, "px", "cross"), layout=Layout(columns="pair"))
+    layout = Layout(columns="pair", orientation="transposed", height_pt=80)
+    down, fit = oriented(grid, layout)
+    parts = pages(down, fit, layout.height_pt)
+    assert len(parts) > 1 and sum(len(s) for g, _ in parts for s in g.sections) == 10  # 9 pairs + Avg
+    tex = render_grid_latex(grid, caption="Tall.", label="tab:tall", layout=layout)
+    assert tex.count(r"\begin{table}") == len(parts) and tex.count(r"\caption{") == 1
+    assert r"\textit{Table~\ref{tab:tall}, continued.}" in tex

@@ -617,29 +617,54 @@ def oriented(grid: Grid, layout: Layout) -> tuple[Grid, Fit]:
     return grid, across_fit
 
 
+def pages(grid: Grid, fit: Fit, max_height_pt: float) -> list[tuple[Grid, list[list[int]]]]:
+    """Split a table taller than a page into floats: whole blocks of columns per float when one
+    block fits, else runs of rows (languages down) with every block. Sections are kept."""
+    if height_pt(grid, fit) <= max_height_pt:
+        return [(grid, fit.blocks)]
+    one = replace(fit, blocks=fit.blocks[:1])
+    if len(fit.blocks) > 1 and height_pt(grid, one) <= max_height_pt:
+        per = max(1, int((max_height_pt + 10) // (height_pt(grid, one) + 10)))
+        return [(grid, fit.blocks[i:i + per]) for i in range(0, len(fit.blocks), per)]
+    n_blocks, n_sections = len(fit.blocks), len(grid.sections)
+    per_block = (max_height_pt - 10 * (n_blocks - 1)) / n_blocks - 4 * (n_sections + 2)
+    rows_per_page = max(1, int(per_block // (1.2 * fit.font_pt)) - 1)  # less the header row
+    tagged = [(k, row) for k, section in enumerate(grid.sections) for row in section]
+    out = []
+    for start in range(0, len(tagged), rows_per_page):
+        chunk = tagged[start:start + rows_per_page]
+        sections = [[row for k, row in chunk if k == key] for key in dict.fromkeys(k for k, _ in chunk)]
+        out.append((replace(grid, sections=sections), fit.blocks))
+    return out
+
+
 def render_grid_latex(grid: Grid, *, caption: str, label: str, layout: Layout = Layout()) -> str:
     if _BAD_LABEL.search(label):
         raise ValueError(f"label {label!r} must not contain spaces or LaTeX specials")
     grid, fit = oriented(grid, layout)
-    blocks = []
-    for columns in fit.blocks:
-        block = _block_grid(grid, columns)
-        blocks.append({
-            "colspec": "l" + "r" * len(columns),
-            "corner": latex_escape(block.corner),
-            "headers": [_latex_header(h) for h in block.headers],
-            "sections": [[{"header": _latex_cell(r.header), "cells": [_latex_cell(c) for c in r.cells]} for r in s]
-                         for s in block.sections],
-        })  # fmt: skip
-    return latex_environment().get_template("results_table.tex.j2").render(
-        float_env=layout.float_env,
-        caption=latex_escape(caption),
-        label=label,
-        font=fit.font_command,
-        font_pt=fit.font_pt,
-        tabcolsep=f"{fit.tabcolsep_pt:g}pt",
-        blocks=blocks,
-    )
+    floats = []
+    for number, (part, block_columns) in enumerate(pages(grid, fit, layout.height_pt)):
+        blocks = []
+        for columns in block_columns:
+            block = _block_grid(part, columns)
+            blocks.append({
+                "colspec": "l" + "r" * len(columns),
+                "corner": latex_escape(block.corner),
+                "headers": [_latex_header(h) for h in block.headers],
+                "sections": [[{"header": _latex_cell(r.header), "cells": [_latex_cell(c) for c in r.cells]} for r in s]
+                             for s in block.sections],
+            })  # fmt: skip
+        floats.append(latex_environment().get_template("results_table.tex.j2").render(
+            float_env=layout.float_env,
+            caption=latex_escape(caption),
+            label=label,
+            continued=number > 0,
+            font=fit.font_command,
+            font_pt=fit.font_pt,
+            tabcolsep=f"{fit.tabcolsep_pt:g}pt",
+            blocks=blocks,
+        ))  # fmt: skip
+    return "\n\n".join(f.rstrip("\n") for f in floats) + "\n"
 
 
 def render_grid_html(grid: Grid, *, caption: str, layout: Layout = Layout()) -> str:

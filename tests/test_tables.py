@@ -64,8 +64,10 @@ def test_escaping_in_output(metrics):
     assert METHOD not in tex
     for leak in (r"\VAR", r"\BLOCK", r"\#{"):
         assert leak not in tex
-    for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\resizebox{\linewidth}{!}"):
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
         assert rule in tex
+    # Fitted by font size and column blocks, never scaled down as a picture.
+    assert r"\resizebox" not in tex and r"\normalsize" in tex
     assert "fr" not in table_frame(metrics, paper="p1", table="t1").columns
 
 
@@ -140,6 +142,9 @@ def test_pdflatex_compiles(metrics, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
+    if shutil.which("pdffonts"):  # venues' PDF checks reject Type 3 (bitmap) fonts
+        fonts = subprocess.run(["pdffonts", "doc.pdf"], cwd=tmp_path, capture_output=True, text=True).stdout
+        assert "Type 3" not in fonts, fonts
 
 
 def test_plot_per_language(metrics, tmp_path):

@@ -104,7 +104,11 @@ def test_demo_end_to_end(workdir):
     cells = pd.read_csv(results / "cells.tsv", sep="\t")
     metrics = pd.read_csv(results / "metrics.csv")
     primary = metrics[metrics["primary"]]
-    assert len(primary) == len(cells) == 192
+    # One row per (cell, metric): the LLM cells shared by two tables (48) appear once.
+    distinct = cells.drop_duplicates(["paper", "task", "model", "method", "source", "target", "seed"])
+    assert len(cells) == 192 and len(primary) == len(distinct) == 144
+    assert not metrics.duplicated(["paper", "task", "model", "method", "source", "target", "seed", "metric"]).any()
+    assert (results / "config.resolved.yaml").is_file()
     # The demo must show learning: Vanilla's English beats the majority-label baseline clearly.
     english = primary[(primary["target"] == "en") & (primary["method"] == "vanilla") & (primary["model"] != "mt5")]
     assert len(english) == 4 and (english["value"] > english["majority_baseline"] + 0.1).all(), english

@@ -1,18 +1,90 @@
-"""Per-language bar charts of the primary metric."""
+"""Per-language bar charts of a table's metric, and ToPro's gain per language group.
+
+One hue per method and one shade of it per model, the majority-label baseline drawn per
+language, display names on axes and legends; many languages are split into stacked panels
+so a figure stays under ``MAX_WIDTH_IN`` inches wide.
+"""
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from xlie.tables import _primary_rows, seed_summary  # noqa: E402
+from xlie.tables import cell_summary, row_label  # noqa: E402
+
+MAX_WIDTH_IN = 10.0
+BAR_IN = 0.09  # width of one bar
+MARGIN_IN = 1.6  # axis labels and padding
+DEMO_NOTE = "DEMO: tiny random-init models"
+HATCH = "////"
+
+
+def series_colours(methods: list[str], models: list[str]) -> dict[tuple[str, str], tuple]:
+    """(method, model) -> colour: the method's tab10 hue, darker to lighter across models."""
+    colours = {}
+    for i, method in enumerate(methods):
+        base = np.array(mcolors.to_rgb(f"C{i % 10}"))
+        for j, model in enumerate(models):
+            # Mix with black (first model) ... white (last): shades a reader can tell apart.
+            t = 0.0 if len(models) == 1 else -0.35 + 0.8 * j / (len(models) - 1)
+            shade = base * (1 + t) if t < 0 else base + (1 - base) * t
+            colours[(method, model)] = tuple(np.clip(shade, 0, 1))
+    return colours
+
+
+def panels_for(n_targets: int, n_series: int) -> int:
+    """How many stacked panels keep each under MAX_WIDTH_IN."""
+    per_language = BAR_IN * max(n_series, 1) + 0.12
+    fits = max(1, int((MAX_WIDTH_IN - MARGIN_IN) // per_language))
+    return math.ceil(n_targets / fits)
+
+
+def _title(text: str, demo: bool, width_in: float) -> str:
+    text = f"{text} ({DEMO_NOTE})" if demo else text
+    return textwrap.fill(text, max(40, int(width_in * 11)))
+
+
+def _panels(n_targets: int, n_series: int):
+    """(figure, axes column, languages per panel, width in inches) for stacked panels."""
+    n_panels = panels_for(n_targets, n_series)
+    per_panel = math.ceil(n_targets / n_panels)
+    width = min(MAX_WIDTH_IN, max(6.0, MARGIN_IN + per_panel * (BAR_IN * max(n_series, 1) + 0.12)))
+    fig, axes = plt.subplots(n_panels, 1, figsize=(width, 1.0 + 2.6 * n_panels), sharey=True, squeeze=False)
+    return fig, axes[:, 0], per_panel, width
+
+
+def _finish(fig, axes, xlabel: str, title: str, demo: bool, width: float, out_png, out_pdf, flagged: bool) -> None:
+    """Shared x label, one legend under the panels, the title, and both files."""
+    axes[-1].set_xlabel(xlabel)
+    handles, labels = axes[0].get_legend_handles_labels()
+    # Plain swatches: a series' first bar may be hatched, which is no property of the series.
+    handles = [Patch(facecolor=h.patches[0].get_facecolor()) if isinstance(h, BarContainer) else h for h in handles]
+    if flagged:  # explain the hatching once
+        handles.append(Patch(facecolor="white", edgecolor="0.3", hatch=HATCH))
+        labels.append("flagged cell (table marks)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize="small", frameon=False)
+    fig.suptitle(_title(title, demo, width), fontsize="medium")
+    fig.set_layout_engine("constrained")
+    _save(fig, out_png, out_pdf)
+
+
+def _save(fig, out_png, out_pdf) -> None:
+    for out in (out_png, out_pdf):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=150, bbox_inches="tight")
+    # No CreationDate, so re-running the workflow yields identical PDFs.
+    fig.savefig(out_pdf, metadata={"CreationDate": None}, bbox_inches="tight")
 
 
 def plot_per_language(
@@ -24,40 +96,50 @@ def plot_per_language(
     out_png,
     out_pdf,
     demo: bool = False,
+    display: dict | None = None,
+    metric_label: str | None = None,
+    model_order: list[str] | None = None,
+    method_order: list[str] | None = None,
+    flagged: set[tuple[str, str, str]] | None = None,
 ) -> None:
-    """Grouped bars: x = target language, one bar per (method, model); seed mean x100 +- seed std."""
-    summ = seed_summary(metrics, paper, table)
-    metric_names = list(dict.fromkeys(_primary_rows(metrics, paper, table)["metric"].astype(str)))
-    targets = list(dict.fromkeys(summ["target"]))
-    series = list(dict.fromkeys(zip(summ["method"], summ["model"])))
-    x = np.arange(len(targets))
-    width = 0.8 / len(series)
-
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.3 * len(targets) * max(1, len(series)) ** 0.5 + 2), 4))
+    """Grouped bars: x = target language, one bar per (method, model); seed mean (%) +- seed std,
+    the majority-label baseline as a black tick across each language's bars."""
+    summ = cell_summary(metrics, paper, table)
+    targets = list(dict.fromkeys(summ["target"].astype(str)))
+    models = list(dict.fromkeys([*(model_order or []), *summ["model"]]))
+    methods = list(dict.fromkeys([*(method_order or []), *summ["method"]]))
+    present = set(zip(summ["method"], summ["model"]))
+    series = [(me, mo) for mo in models for me in methods if (me, mo) in present]
+    colours = series_colours([m for m in methods if any(m == s[0] for s in series)],
+                             [m for m in models if any(m == s[1] for s in series)])  # fmt: skip
+    fig, axes, per_panel, width = _panels(len(targets), len(series))
+    bar = 0.8 / len(series)
+    metric = metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
+    flagged = flagged or set()
     try:
-        for i, (method, model) in enumerate(series):
-            s = summ[(summ["method"] == method) & (summ["model"] == model)].set_index("target").reindex(targets)
-            # Error bars only where there are >=2 seeds (NaN draws no bar and no cap).
-            err = s["std"].where(s["n"] >= 2)
-            ax.bar(
-                x + (i - (len(series) - 1) / 2) * width,
-                s["mean"].to_numpy(dtype=float),
-                width,
-                yerr=None if err.isna().all() else err.to_numpy(dtype=float),
-                capsize=2 if len(targets) <= 20 else 0,
-                label=f"{method} / {model}",
-            )
-        ax.set_xticks(x, [str(t) for t in targets], rotation=90 if len(targets) > 12 else 0)
-        ax.set_xlabel("target language")
-        ax.set_ylabel(f"{' / '.join(metric_names)} (x100)")
-        ax.set_title(textwrap.fill(f"{title} - DEMO - tiny random-init models" if demo else title, 80), fontsize="medium")
-        ax.legend(fontsize="small")
-        fig.tight_layout()
-        for out in (out_png, out_pdf):
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out_png, dpi=150)
-        # No CreationDate, so re-running the workflow yields identical PDFs.
-        fig.savefig(out_pdf, metadata={"CreationDate": None})
+        for p, ax in enumerate(axes):
+            chunk = targets[p * per_panel:(p + 1) * per_panel]
+            x = np.arange(len(chunk))
+            for i, (method, model) in enumerate(series):
+                s = summ[(summ["method"] == method) & (summ["model"] == model)].set_index("target").reindex(chunk)
+                err = s["std"].where(s["n"] >= 2)  # error bars only where there are >=2 seeds
+                bars = ax.bar(x + (i - (len(series) - 1) / 2) * bar, s["mean"].to_numpy(dtype=float), bar,
+                              yerr=None if err.isna().all() else err.to_numpy(dtype=float), capsize=1.5,
+                              color=colours[(method, model)], edgecolor="white", linewidth=0.3,
+                              label=row_label(display, method, model))  # fmt: skip
+                for rect, target in zip(bars, chunk):
+                    if (method, model, target) in flagged:
+                        rect.set_hatch(HATCH)
+            if "baseline" in summ:
+                base = summ.groupby("target")["baseline"].mean().reindex(chunk).to_numpy(dtype=float)
+                ax.hlines(base, x - 0.45, x + 0.45, colors="black", linewidth=1.4, label="Majority label", zorder=3)
+            ax.set_xticks(x, chunk)
+            ax.set_xlim(-0.6, len(chunk) - 0.4)
+            ax.set_ylabel(metric)
+            ax.grid(axis="y", linewidth=0.3, alpha=0.6)
+            ax.set_axisbelow(True)
+        _finish(fig, axes, "target language", title, demo, width, out_png, out_pdf, bool(flagged & set(
+            zip(summ["method"], summ["model"], summ["target"].astype(str)))))
     finally:
         plt.close(fig)
 
@@ -74,11 +156,13 @@ def plot_gain_by_group(
     out_png,
     out_pdf,
     demo: bool = False,
+    display: dict | None = None,
+    flagged: set[tuple[str, str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Bars of ``method`` minus ``baseline`` (seed means x100) per language, languages ordered and
-    shaded by group (ToPro: gain over Vanilla against typological distance to English).
-    Returns the gains it plotted (model, target, group, gain)."""
-    summ = seed_summary(metrics, paper, table)
+    """Bars of ``method`` minus ``baseline`` (seed means, %) per language, languages ordered by group
+    with grey bands (never a bar colour) behind each group (ToPro: gain over Vanilla against
+    typological distance to English). Returns the gains it plotted (model, target, group, gain)."""
+    summ = cell_summary(metrics, paper, table)
     means = summ.pivot_table(index=["model", "target"], columns="method", values="mean", sort=False)
     if method not in means or baseline not in means:
         raise ValueError(f"{paper}/{table}: needs both {method!r} and {baseline!r} rows to plot a gain")
@@ -87,28 +171,39 @@ def plot_gain_by_group(
     group_order = list(dict.fromkeys(groups[t] for t in groups))
     targets = sorted(dict.fromkeys(gains["target"]), key=lambda t: (group_order.index(groups[t]), list(groups).index(t)))
     models = list(dict.fromkeys(gains["model"]))
-    x = np.arange(len(targets))
-    width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.3 * len(targets) + 2), 4))
+    names = display or {}
+    colours = series_colours([method], models)
+    fig, axes, per_panel, width = _panels(len(targets), len(models))
+    bar = 0.8 / len(models)
+    flagged = flagged or set()
+    hatched = False
     try:
-        start = 0
-        for k, group in enumerate(group_order):  # shade each group's span
-            span = [t for t in targets if groups[t] == group]
-            if span:
-                ax.axvspan(start - 0.5, start + len(span) - 0.5, color=f"C{k}", alpha=0.08, label=group)
-                start += len(span)
-        for i, model in enumerate(models):
-            g = gains[gains["model"] == model].set_index("target").reindex(targets)
-            ax.bar(x + (i - (len(models) - 1) / 2) * width, g["gain"].to_numpy(dtype=float), width, label=model)
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(x, targets, rotation=90 if len(targets) > 12 else 0)
-        ax.set_xlabel("target language (grouped by family)")
-        ax.set_ylabel(f"{method} - {baseline} (x100)")
-        ax.set_title(textwrap.fill(f"{title} - DEMO - tiny random-init models" if demo else title, 80), fontsize="medium")
-        ax.legend(fontsize="small")
-        fig.tight_layout()
-        fig.savefig(out_png, dpi=150)
-        fig.savefig(out_pdf, metadata={"CreationDate": None})
+        for p, ax in enumerate(axes):
+            chunk = targets[p * per_panel:(p + 1) * per_panel]
+            x = np.arange(len(chunk))
+            start = 0
+            for k, group in enumerate(group_order):
+                span = [t for t in chunk if groups[t] == group]
+                if span:
+                    ax.axvspan(start - 0.5, start + len(span) - 0.5, color="0.55" if k % 2 else "0.85", alpha=0.35, lw=0)
+                    ax.text(start + (len(span) - 1) / 2, 1.0, group, transform=ax.get_xaxis_transform(), ha="center",
+                            va="bottom", fontsize="small", color="0.25")  # fmt: skip
+                    start += len(span)
+            for i, model in enumerate(models):
+                g = gains[gains["model"] == model].set_index("target").reindex(chunk)
+                bars = ax.bar(x + (i - (len(models) - 1) / 2) * bar, g["gain"].to_numpy(dtype=float), bar,
+                              color=colours[(method, model)], label=names.get("models", {}).get(model, model))  # fmt: skip
+                for rect, target in zip(bars, chunk):  # a gain from or to a flagged cell measures nothing
+                    if {(method, model, target), (baseline, model, target)} & flagged:
+                        rect.set_hatch(HATCH)
+                        hatched = True
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xticks(x, chunk)
+            ax.set_xlim(-0.5, len(chunk) - 0.5)
+            method_name = names.get("methods", {}).get(method, method)
+            base_name = names.get("methods", {}).get(baseline, baseline)
+            ax.set_ylabel(f"{method_name} \u2212 {base_name} (points)")
+        _finish(fig, axes, "target language (grouped by family, Glottolog)", title, demo, width, out_png, out_pdf, hatched)
     finally:
         plt.close(fig)
     return gains

@@ -38,10 +38,29 @@ def git_commit(path: str | Path = ".") -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def hub_revision(repo_id: str) -> str | None:
+    """The commit of ``repo_id`` that from_pretrained resolved into the local HF cache (None if not cached).
+
+    Read from the cache only (never the network): the snapshot folder is named by the commit hash."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # an id that is not a valid repo name, or no huggingface_hub: nothing to record
+        return None
+    if not isinstance(cached, str):
+        return None
+    parts = Path(cached).parts
+    return parts[parts.index("snapshots") + 1] if "snapshots" in parts else None
+
+
 def model_identity(path: str) -> dict:
-    """A hub id or a local directory, with the local build record when the demo built it."""
+    """A hub id (with the commit it resolved to) or a local directory, with the local build record
+    when the demo built it."""
     local = Path(path)
     identity: dict = {"path": path, "kind": "local" if local.exists() else "hub"}
+    if identity["kind"] == "hub":
+        identity["revision"] = hub_revision(path)
     for record in ("xlie_build.json", "xlie_training.json"):
         if (local / record).is_file():
             identity[record.removesuffix(".json").removeprefix("xlie_")] = json.loads((local / record).read_text())

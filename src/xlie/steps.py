@@ -175,48 +175,51 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
               f"{payload['majority_baseline']['primary']:.4f}), counts {payload['counts']}")  # fmt: skip
 
 
-def collect_metrics(cells: pd.DataFrame, runs_root: str, out_csv: str) -> pd.DataFrame:
-    """Tidy CSV: one row per (cell, metric); ``primary`` marks the task's headline metric."""
+def collect_table_metrics(cells: list[dict], runs_root: str, *, metric: str | None, out_csv: str) -> None:
+    """One table's cells' metrics.json into a tidy CSV (see reporting.collect_table_metrics)."""
+    from xlie import reporting
+
+    frame = reporting.collect_table_metrics(cells, runs_root, metric, out_csv)
+    print(f"{len(cells)} cells, {len(frame)} metric rows")
+
+
+def collect_metrics(table_csvs: list[str], out_csv: str) -> None:
+    """Every table's metrics in one CSV, one row per (cell, metric)."""
+    from xlie import reporting
+
+    frame = reporting.merge_metrics(table_csvs, out_csv)
+    print(f"{len(frame)} rows, {frame.groupby(reporting.CELL_KEYS).ngroups} distinct cells")
+
+
+def save_resolved_config(config: dict, out_yaml: str) -> None:
+    """The resolved config beside the results, so every metrics.json's config_sha256 can be checked."""
+    import yaml
+
+    path = Path(out_yaml)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(json_roundtrip(config), sort_keys=True, allow_unicode=True)
+    path.write_text(f"# config_sha256: {config_hash(config)}\n{text}", encoding="utf-8")
+
+
+def json_roundtrip(config: dict) -> dict:
+    """Plain types only (config_hash serialises the same way)."""
     import json
 
-    rows = []
-    for cell in cells.itertuples(index=False):
-        path = Path(runs_root) / cell.run / "eval" / cell.target / "metrics.json"
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        scores = payload["scores"]
-        base = {c: getattr(cell, c) for c in ("paper", "table", "task", "model", "method", "source", "target", "seed")}
-        for name, value in scores.items():
-            if name in ("primary", "primary_name"):
-                continue
-            rows.append({**base, "metric": name, "value": value, "primary": name == scores["primary_name"],
-                         "majority_baseline": payload["majority_baseline"].get(name), "metrics_json": str(path)})  # fmt: skip
-    frame = pd.DataFrame(rows)
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out_csv, index=False)
-    return frame
+    return json.loads(json.dumps(config, sort_keys=True, default=str))
 
 
-def _table_caption(config: dict, paper: str, table: str) -> str:
-    table_cfg = config["papers"][paper]["tables"][table]
-    caption = table_cfg.get("caption") or f"{paper} {table}"
-    if table_cfg.get("metric"):
-        caption += f" Metric: {table_cfg['metric']}."
-    return f"{caption} Values x100; mean over seeds (with std when several); averages recomputed from the cells; group averages by language family (Glottolog)."
+def _table_groups(frame: pd.DataFrame) -> dict[str, str]:
+    from xlie.languages import LANGUAGES, family_group
+
+    return {t: family_group(t) for t in frame["target"].astype(str).unique() if t in LANGUAGES}
 
 
-def _table_groups(metrics: pd.DataFrame, paper: str, table: str) -> dict[str, str]:
-    from xlie.languages import family_group
-
-    targets = metrics.loc[(metrics["paper"] == paper) & (metrics["table"] == table), "target"].unique()
-    return {t: family_group(t) for t in targets}
-
-
-def baseline_reference(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
+def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
     """The majority-label baseline per target as a reference row: the floor every row must beat."""
-    primary = metrics[(metrics["paper"] == paper) & (metrics["table"] == table) & metrics["primary"].astype(bool)]
+    primary = frame[frame["primary"].astype(bool)]
     per_target = primary.groupby("target", sort=False)["majority_baseline"].mean() * 100
-    return pd.DataFrame({"row": "majority label", "target": per_target.index, "value": per_target.values,
-                         "source_note": "majority-label baseline (every word tagged with the most frequent training tag)"})  # fmt: skip
+    return pd.DataFrame({"row": "Majority label", "target": per_target.index, "value": per_target.values,
+                         "source_note": "the majority-label baseline (every word tagged with the most frequent training tag)"})  # fmt: skip
 
 
 def artifact_reference(config: dict, kind: str, task: str, models: list[str]) -> tuple[pd.DataFrame | None, str]:
@@ -228,19 +231,20 @@ def artifact_reference(config: dict, kind: str, task: str, models: list[str]) ->
 
     directory = Path(config["reference_dir"])
     if not directory.is_dir():
-        return None, f"No reference artifact: {directory} not found."
+        return None, "The ToPro repository's result files (config key reference_dir) are absent, so no repository reference rows."
+    display = config.get("display", {})
     if kind == "pt":
         frame, dropped = references.load_pt_reference(directory, task)
         frame = frame[frame["model"].isin(models)]
         rows = frame.groupby(["model", "target"], sort=False)["value"].mean().reset_index()
-        rows["row"] = "PT (repo artifact) / " + rows["model"]
+        rows["row"] = "PT (ToPro repo) / " + rows["model"].map(lambda m: display.get("models", {}).get(m, m))
         metric = {"panx": "seqeval F1 (default mode) on the target languages' DEV files",
                   "udpos": "seqeval F1 with each tag read as a chunk, not accuracy"}[task]  # fmt: skip
         note = f"prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds, in MPT's metric: {metric} (secondary reference, not the paper)"
     elif kind == "llm":
         frame, dropped = references.load_llm_reference(directory, task)
         rows = frame.copy()
-        rows["row"] = rows["model"] + " " + rows["mode"] + " P" + rows["pattern"].astype(str) + " (repo artifact)"
+        rows["row"] = rows["model"] + " " + rows["mode"] + " P" + rows["pattern"].astype(str) + " (ToPro repo)"
         note = "zero-shot LLM results from the ToPro repository's history, weighted token F1 of the authors' code (secondary reference, not the paper)"
     else:
         raise ValueError(f"unknown reference kind {kind!r}")
@@ -250,61 +254,135 @@ def artifact_reference(config: dict, kind: str, task: str, models: list[str]) ->
     return rows[["row", "target", "value", "source_note"]], ""
 
 
-def table_view(config: dict, metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
-    """The metrics with ``primary`` marking the metric this table shows (its ``metric`` key, else the task's)."""
-    metric = config["papers"][paper]["tables"][table].get("metric")
-    if not metric:
-        return metrics
-    chosen = (metrics["paper"] == paper) & (metrics["table"] == table)
-    return metrics.assign(primary=metrics["primary"].where(~chosen, metrics["metric"] == metric))
-
-
 def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_tex: str, out_html: str) -> None:
-    from html import escape
-
-    from xlie import tables
+    """One table (and its verdict and paired-test companions) in LaTeX and HTML."""
+    from xlie import reporting, tables, verdict
 
     table_cfg = config["papers"][paper]["tables"][table]
-    frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
-    caption = _table_caption(config, paper, table)
-    groups = _table_groups(frame, paper, table)
-    reference_parts = [baseline_reference(frame, paper, table)]
+    display = config.get("display", {})
+    rep_cfg = config.get("reporting", {})
+    frame = pd.read_csv(metrics_csv)
+    layout = tables.Layout.from_config(table_cfg.get("layout"))
+    summary = tables.cell_summary(frame, paper, table)
+    groups = _table_groups(frame) if layout.columns == "target" else {}
+    flags = reporting.cell_flags(frame, rep_cfg)
+
+    reference_parts = [baseline_reference(frame)] if frame["majority_baseline"].notna().any() else []
+    notes_after: list[str] = []
     if table_cfg.get("reference"):
         rows, missing = artifact_reference(config, table_cfg["reference"], table_cfg["task"], table_cfg["models"])
         reference_parts += [rows] if rows is not None else []
-        caption += f" {missing}" if missing else ""
-    reference = pd.concat(reference_parts, ignore_index=True)
-    tex = tables.render_table(frame, paper=paper, table=table, caption=caption, label=f"tab:{paper}-{table}",
-                              reference=reference, groups=groups, demo=config["demo"])  # fmt: skip
+        notes_after += [missing] if missing else []
+    reference = pd.concat(reference_parts, ignore_index=True) if reference_parts else None
+    reported = None
+    if table_cfg.get("reported"):
+        values = tables.read_reported(table_cfg["reported"]["file"], paper, table)
+        reported = tables.Reported(values, dict(table_cfg["reported"].get("compare", {})))
+
+    grid = tables.build_grid(summary, layout=layout, groups=groups, reference=reference, reported=reported, flags=flags,
+                             display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"])  # fmt: skip
+    metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
+    caption = table_cfg.get("caption") or f"{paper} {table}"
+    facts = [f"Metric: {reporting.metric_name(config, metric)}, in %.", reporting.seeds_note(summary, display),
+             reporting.average_note(layout, summary, groups), "Bold: best of our unflagged rows per column."]  # fmt: skip
+    notes = facts + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
+    if reference is not None:
+        notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")
+    notes += notes_after
+
+    settings = verdict.VerdictSettings(rep_cfg.get("confidence", 0.95), rep_cfg.get("bootstrap_resamples", 1000),
+                                       rep_cfg.get("bootstrap_seed", 0), rep_cfg.get("min_seeds_for_t", 3))  # fmt: skip
+    companions = []
+    if reported is not None and reported.compare:
+        verdicts = reporting.verdict_frame(frame, reported, layout, settings, display)
+        summary_text = verdict.verdict_summary(verdicts)
+        notes.append(f"Reproduction verdict: {summary_text} (paper's number inside our {settings.confidence:.0%} interval; see the verdict table).")
+        Path(out_tex).with_suffix(".verdict.csv").write_text(verdicts.to_csv(index=False), encoding="utf-8")
+        companions.append((reporting.verdict_grid(verdicts, layout, settings.confidence),
+                           f"Reproduction verdict for {caption.rstrip('.')}: {summary_text}. Interval: t over seeds when a cell has "
+                           f"at least {settings.min_seeds_for_t}, else bootstrap over test examples ({settings.resamples} resamples).",
+                           f"tab:{paper}-{table}-verdict", tables.Layout()))  # fmt: skip
+    if table_cfg.get("paired_tests"):
+        paired = reporting.paired_grid(frame, table_cfg["paired_tests"], layout, settings, display)
+        if paired is not None:
+            companions.append((paired, f"Paired bootstrap tests for {caption.rstrip('.')}: difference in % and two-sided "
+                               f"p-value over {settings.resamples} resamples of the test examples (bold: p < {1 - settings.confidence:.2f}).",
+                               f"tab:{paper}-{table}-paired", layout))  # fmt: skip
+
+    demo = config["demo"]
+    full_caption = tables.caption_with_notes(caption, notes, demo)
+    tex = [tables.render_grid_latex(grid, caption=full_caption, label=f"tab:{paper}-{table}", layout=layout)]
+    html = [tables.render_grid_html(grid, caption=full_caption, layout=layout)]
+    for comp_grid, comp_caption, label, comp_layout in companions:
+        text = tables.caption_with_notes(comp_caption, [], demo)
+        tex.append(tables.render_grid_latex(comp_grid, caption=text, label=label, layout=comp_layout))
+        html.append(tables.render_grid_html(comp_grid, caption=text, layout=comp_layout))
     Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_tex).write_text(tex, encoding="utf-8")
-    shown = tables.table_frame(frame, paper=paper, table=table, reference=reference, groups=groups)
-    heading = (tables.DEMO_PREFIX + " " if config["demo"] else "") + caption
-    notes = "; ".join(dict.fromkeys(reference["source_note"]))
-    Path(out_html).write_text(
-        f"<!doctype html><meta charset='utf-8'><title>{escape(paper)} {escape(table)}</title>"
-        f"<p><b>{escape(heading)}</b></p>{shown.to_html(escape=True)}<p><i>Last rows: {escape(notes)}.</i></p>\n",
-        encoding="utf-8",
-    )
+    Path(out_tex).write_text("\n\n".join(tex) + "\n", encoding="utf-8")
+    Path(out_html).write_text(tables.html_page(f"{paper} {table}", html), encoding="utf-8")
+
+
+def render_diagnostics(config: dict, metrics_csvs: list[str], *, paper: str, out_tex: str, out_html: str) -> None:
+    """Per paper and task: the share of fallback / unparsed / truncated predictions per cell."""
+    from xlie import reporting, tables
+
+    rep_cfg = config.get("reporting", {})
+    grids = reporting.diagnostics_grids([pd.read_csv(p) for p in metrics_csvs], rep_cfg, config.get("display", {}))
+    tex, html = [], []
+    for task, grid in grids.items():
+        caption = tables.caption_with_notes(
+            f"Diagnostics of {paper}, {task}: share (%) of each cell's predictions that fell back to a default label, "
+            f"went unparsed or were truncated, mean over seeds; only counts that occur are listed. Bold: above the flag "
+            f"threshold ({rep_cfg.get('flag_share', 0.05):.0%}), marked {tables.MARK_DEGENERATE} in the result tables.",
+            [], config["demo"])  # fmt: skip
+        tex.append(tables.render_grid_latex(grid, caption=caption, label=f"tab:{paper}-{task}-diagnostics",
+                                            layout=tables.Layout(orientation="columns")))  # fmt: skip
+        html.append(tables.render_grid_html(grid, caption=caption))
+    Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_tex).write_text("\n\n".join(tex) + "\n", encoding="utf-8")
+    Path(out_html).write_text(tables.html_page(f"{paper} diagnostics", html), encoding="utf-8")
 
 
 def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
     from xlie.plots import plot_per_language
 
-    frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
-    title = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
+    table_cfg = config["papers"][paper]["tables"][table]
+    frame = pd.read_csv(metrics_csv)
+    metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    plot_per_language(frame, paper=paper, table=table, title=title, out_png=out_png, out_pdf=out_pdf, demo=config["demo"])
+    plot_per_language(frame, paper=paper, table=table, title=_short_title(config, paper, table), out_png=out_png,
+                      out_pdf=out_pdf, demo=config["demo"], display=config.get("display", {}),
+                      metric_label=_metric_label(config, metric), model_order=table_cfg["models"],
+                      method_order=table_cfg["methods"], flagged=_flagged(config, frame))  # fmt: skip
+
+
+def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """(method, model, target) of the cells the tables mark (plots hatch them)."""
+    from xlie import reporting
+
+    flags = reporting.cell_flags(frame, config.get("reporting", {}))
+    return {(f.method, f.model, str(f.target)) for f in flags.itertuples() if f.marks}
+
+
+def _metric_label(config: dict, metric: str) -> str:
+    return f"{config.get('display', {}).get('metrics', {}).get(metric, metric)} (%)"
+
+
+def _short_title(config: dict, paper: str, table: str) -> str:
+    """The caption's first clause (before ':' or ','), short enough for a plot title."""
+    caption = config["papers"][paper]["tables"][table].get("caption") or f"{paper} {table}"
+    return caption.split(":")[0].strip()
 
 
 def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str, out_csv: str) -> None:
     """ToPro's gain over Vanilla per language, against the language's family group."""
     from xlie.plots import plot_gain_by_group
 
-    frame = table_view(config, pd.read_csv(metrics_csv), paper, table)
-    groups = _table_groups(frame, paper, table)
+    frame = pd.read_csv(metrics_csv)
+    groups = _table_groups(frame)
+    display = config.get("display", {})
     gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
-                               title=f"ToPro gain over Vanilla ({paper} {table})", out_png=out_png, out_pdf=out_pdf,
-                               demo=config["demo"])  # fmt: skip
+                               title=f"ToPro minus Vanilla: {_short_title(config, paper, table)}", out_png=out_png,
+                               out_pdf=out_pdf, demo=config["demo"], display=display, flagged=_flagged(config, frame))  # fmt: skip
     gains.to_csv(out_csv, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())

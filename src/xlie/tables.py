@@ -1,7 +1,10 @@
-"""LaTeX result tables built from the tidy metrics frame.
+"""Result tables: one layout engine for every paper, rendered to LaTeX (booktabs) and HTML.
 
-Input columns: paper, table, task, model, method, source, target, seed, metric,
-value, primary. Only primary rows (the task's headline metric) are tabulated.
+The engine takes per-cell seed statistics (``cell_summary``), the table's layout (columns are
+target languages, source->target pairs or datasets; optionally transposed), the paper's own
+numbers (reported rows) and per-cell flags, and builds one ``Grid`` that both renderers draw.
+Wide grids are split into blocks of columns at the largest font (10, 9 or 8 pt) that keeps the
+number of blocks smallest, instead of shrinking the whole table with ``\\resizebox``.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -16,23 +20,38 @@ import pandas as pd
 
 DEMO_PREFIX = "DEMO (tiny random-init models on small samples; not comparable to the papers):"
 MISSING = "--"
-PLUS_MINUS = "\u00b1"  # kept renderer-neutral in table_frame; latex_escape turns it into $\pm$
+PLUS_MINUS = "\u00b1"  # kept renderer-neutral in the grid; latex_escape turns it into $\pm$
 CORNER = "Method / model"
+AVG = "Avg"
+
+# Cell marks, explained in the caption when they occur.
+MARK_DEGENERATE = "\u2020"  # dagger: too many fallback / unparsed / truncated predictions
+MARK_AT_BASELINE = "\u2021"  # double dagger: does not beat the majority-label baseline
+MARK_PRINTED_AVG = "*"  # a paper's printed average differs from the mean of its printed row
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
     PLUS_MINUS: r"$\pm$",
+    "\u2212": "$-$",
+    "\u0394": r"$\Delta$",
+    "\u2192": r"$\to$",
+    MARK_DEGENERATE: r"\textsuperscript{\dag}",
+    MARK_AT_BASELINE: r"\textsuperscript{\ddag}",
     **{c: "\\" + c for c in "&%$#_{}"},
 }
 # One pass over the text, so the braces introduced by \textbackslash{} are never re-escaped.
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
 _BAD_LABEL = re.compile(r"[\\{}%#&~^$\s]")
 
+# Font sizes of the standard 10pt classes: \normalsize, \small, \footnotesize (never below 8 pt).
+FONT_COMMANDS = {10.0: r"\normalsize", 9.0: r"\small", 8.0: r"\footnotesize"}
+TABCOLSEP_PT = 6.0
+
 
 def latex_escape(text: str) -> str:
-    """Escape the LaTeX specials ``\\ & % $ # _ { } ~ ^`` (and ``±`` -> ``$\\pm$``)."""
+    """Escape the LaTeX specials ``\\ & % $ # _ { } ~ ^`` (and ``±`` -> ``$\\pm$``, marks)."""
     return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], str(text))
 
 
@@ -57,36 +76,60 @@ def latex_environment() -> jinja2.Environment:
     return env
 
 
+@functools.cache
+def html_environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("xlie", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cell statistics
+
+
 def _primary_rows(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
     sel = metrics[
         (metrics["paper"] == paper) & (metrics["table"] == table) & metrics["primary"].astype(bool)
     ]
     if sel.empty:
         raise ValueError(f"no primary metric rows for paper={paper!r} table={table!r}")
-    # Two primary rows for one cell and seed (another metric or source) would be silently averaged.
-    dup = sel.duplicated(["method", "model", "target", "seed"], keep=False)
+    # Two primary rows for one cell and seed (another metric) would be silently averaged.
+    keys = ["method", "model", "source", "target", "seed"] + (["variant"] if "variant" in sel else [])
+    dup = sel.duplicated(keys, keep=False)
     if dup.any():
         raise ValueError(
-            f"{paper}/{table}: several primary rows per (method, model, target, seed):\n"
-            + sel.loc[dup, ["method", "model", "source", "target", "seed", "metric"]].to_string()
+            f"{paper}/{table}: several primary rows per ({', '.join(keys)}):\n"
+            + sel.loc[dup, keys + ["metric"]].to_string()
         )
     return sel
 
 
-def seed_summary(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
-    """Per (method, model, target) seed statistics of the primary metric, on the x100 scale.
+def cell_summary(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
+    """Per (method, model, source, target) seed statistics of the primary metric, x100.
 
-    Columns: method, model, target, mean, std (sample, ddof=1; NaN for one seed), n.
-    Rows are in first-appearance order.
-    """
+    Columns: method, model, source, target, mean, std (sample, ddof=1; NaN for one seed), n,
+    and ``baseline`` (the majority-label baseline, x100) when the metrics carry it. Rows are
+    in first-appearance order."""
     sel = _primary_rows(metrics, paper, table)
     scaled = sel.assign(value=sel["value"].astype(float) * 100)
-    out = (
-        scaled.groupby(["method", "model", "target"], sort=False)["value"]
-        .agg(mean="mean", std=lambda v: v.std(ddof=1), n="count")
-        .reset_index()
-    )
-    return out
+    keys = ["method", "model", "source", "target"]
+    aggs = {"mean": ("value", "mean"), "std": ("value", lambda v: v.std(ddof=1)), "n": ("value", "count")}
+    if "majority_baseline" in scaled:
+        scaled["baseline"] = scaled["majority_baseline"].astype(float) * 100
+        aggs["baseline"] = ("baseline", "mean")
+    return scaled.groupby(keys, sort=False).agg(**aggs).reset_index()
+
+
+def seed_summary(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
+    """Per (method, model, target) seed statistics of a single-source table (see cell_summary)."""
+    summ = cell_summary(metrics, paper, table)
+    if summ["source"].nunique() > 1:
+        raise ValueError(f"{paper}/{table}: several source languages; use cell_summary")
+    return summ[["method", "model", "target", "mean", "std", "n"]]
 
 
 def _fmt(mean: float, std: float = math.nan, n: int = 1) -> str:
@@ -97,18 +140,303 @@ def _fmt(mean: float, std: float = math.nan, n: int = 1) -> str:
     return f"{mean:.1f}"
 
 
-def _avg(values: pd.Series) -> float:
-    # Any missing language makes the average undefined rather than silently partial.
+def _avg(values) -> float:
+    # Any missing column makes the average undefined rather than silently partial.
+    values = pd.Series(values, dtype=float)
     return math.nan if values.empty or values.isna().any() else float(values.mean())
 
 
-def _format_block(means: pd.DataFrame, cells: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
-    """Append Avg / group-average columns (recomputed from the per-language means) to `cells`."""
-    out = cells.copy()
-    out["Avg"] = [_fmt(_avg(means.loc[r])) for r in means.index]
-    for name, targets in groups.items():
-        out[f"Avg {name}"] = [_fmt(_avg(means.loc[r, targets])) for r in means.index]
-    return out
+# ---------------------------------------------------------------------------------------------
+# Layout
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a table is laid out (config: ``papers.<paper>.tables.<table>.layout``)."""
+
+    columns: str = "target"  # target | pair | dataset
+    orientation: str = "auto"  # columns: languages across; transposed: languages down; auto: what fits a page
+    height_pt: float = 550.0  # the height a float may take (article's \textheight is 550 pt)
+    float_env: str = "table"  # table (one column) | table* (full width)
+    width_pt: float = 345.0  # the width the float must fit (article's \textwidth)
+    exclude_source: bool = True  # zero-shot averages leave out the source language / monolingual pairs
+    order: tuple[str, ...] = ()  # column keys in display order (default: first appearance)
+
+    @classmethod
+    def from_config(cls, cfg: dict | None) -> Layout:
+        cfg = dict(cfg or {})
+        if "float" in cfg:
+            cfg["float_env"] = cfg.pop("float")
+        if "order" in cfg:
+            cfg["order"] = tuple(cfg["order"])
+        return cls(**cfg)
+
+
+def column_key(layout: Layout, source: str, target: str) -> str:
+    return f"{source}-{target}" if layout.columns == "pair" else str(target)
+
+
+def column_header(layout: Layout, key: str) -> str:
+    if layout.columns == "pair":
+        return "-".join(part.capitalize() for part in key.split("-"))
+    return key
+
+
+def _is_source_column(layout: Layout, key: str, sources: set[str]) -> bool:
+    if layout.columns == "pair":
+        src, _, tgt = key.partition("-")
+        return src == tgt
+    return layout.columns == "target" and key in sources
+
+
+@dataclass
+class Cell:
+    text: str
+    bold: bool = False
+    italic: bool = False
+    marks: str = ""
+
+
+@dataclass
+class Row:
+    header: Cell
+    cells: list[Cell]
+
+
+@dataclass
+class Grid:
+    """What a reader sees: headers, sections of rows (a rule between sections), notes."""
+
+    corner: str
+    headers: list[str]
+    sections: list[list[Row]]
+    notes: list[str] = field(default_factory=list)
+
+    def transposed(self, corner: str) -> Grid:
+        rows = [r for s in self.sections for r in s]
+        data_sections = [[Row(Cell(h), [r.cells[j] for r in rows])] for j, h in enumerate(self.headers)]
+        avg_start = next((j for j, h in enumerate(self.headers) if h.startswith(AVG)), len(self.headers))
+        sections = [[s[0] for s in data_sections[:avg_start]], [s[0] for s in data_sections[avg_start:]]]
+        # Row labels become column headers, broken after "/" so that they are no wider than the numbers.
+        headers = [r.header.text.replace(" / ", " /\n") for r in rows]
+        return Grid(corner, headers, [s for s in sections if s], self.notes)
+
+    def frame(self) -> pd.DataFrame:
+        """The cells' text as a DataFrame (index: row headers, columns: headers)."""
+        rows = [r for s in self.sections for r in s]
+        frame = pd.DataFrame([[c.text for c in r.cells] for r in rows],
+                             index=[r.header.text for r in rows], columns=self.headers)  # fmt: skip
+        return frame
+
+
+@dataclass
+class Reported:
+    """The paper's own numbers for one table (rows as the paper prints them)."""
+
+    values: pd.DataFrame  # columns: row, column, value, source
+    compare: dict[str, str] = field(default_factory=dict)  # our row key -> reported row name
+
+
+def read_reported(path, paper: str, table: str) -> pd.DataFrame:
+    """Rows of ``resources/reported/<paper>.tsv`` for one table (columns: row, column, value, source).
+
+    Errors name the file and line."""
+    path = Path(path)
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    expected = ["paper", "table", "row", "column", "value", "source"]
+    if list(frame.columns) != expected:
+        raise ValueError(f"{path}:1: header must be {' '.join(expected)}, found {' '.join(frame.columns)}")
+    for i, value in enumerate(frame["value"], start=2):
+        try:
+            float(value)
+        except ValueError:
+            raise ValueError(f"{path}:{i}: value {value!r} is not a number") from None
+    frame["column"] = frame["column"].str.strip().str.lower()
+    dup = frame.duplicated(["paper", "table", "row", "column"], keep=False)
+    if dup.any():
+        line = int(dup.to_numpy().nonzero()[0][0]) + 2
+        raise ValueError(f"{path}:{line}: duplicate (paper, table, row, column)")
+    sel = frame[(frame["paper"] == paper) & (frame["table"] == table)]
+    return sel.assign(value=sel["value"].astype(float))[["row", "column", "value", "source"]].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class RowKey:
+    method: str
+    model: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}/{self.model}"
+
+
+def _display(names: dict | None, kind: str, raw: str) -> str:
+    return str(((names or {}).get(kind) or {}).get(raw, raw))
+
+
+def row_label(display: dict | None, method: str, model: str) -> str:
+    return f"{_display(display, 'methods', method)} / {_display(display, 'models', model)}"
+
+
+def build_grid(
+    summary: pd.DataFrame,
+    *,
+    layout: Layout = Layout(),
+    groups: dict[str, str] | None = None,
+    reference: pd.DataFrame | None = None,
+    reported: Reported | None = None,
+    flags: pd.DataFrame | None = None,
+    display: dict | None = None,
+    model_order: list[str] | None = None,
+    method_order: list[str] | None = None,
+) -> Grid:
+    """Lay out one table.
+
+    ``summary``: cell_summary rows. ``groups``: column key -> group name (group averages).
+    ``reference``: secondary reference rows (row, target, value[, source_note]) shown italic.
+    ``reported``: the paper's numbers, shown italic with ``Δ`` rows (ours - paper).
+    ``flags``: (method, model, source, target, marks) marks per cell.
+    """
+    summ = summary.copy()
+    summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
+    summ["rowkey"] = summ["method"].astype(str) + "/" + summ["model"].astype(str)
+    cols = list(dict.fromkeys(summ["col"]))
+    if layout.order:
+        unknown = [c for c in cols if c not in layout.order]
+        cols = [c for c in layout.order if c in cols] + unknown
+    elif layout.columns == "pair":  # monolingual pairs first, as the papers print them
+        cols = sorted(cols, key=lambda c: c.split("-")[0] != c.split("-")[1])
+    sources = set(summ["source"].astype(str))
+    avg_cols = [c for c in cols if not (layout.exclude_source and _is_source_column(layout, c, sources))] or cols
+    group_cols: dict[str, list[str]] = {}
+    for col, name in (groups or {}).items():
+        if col in avg_cols:
+            group_cols.setdefault(name, []).append(col)
+
+    # Rows grouped by model (a rule between models), methods in config order within a model.
+    models = list(dict.fromkeys(model_order or [])) + [m for m in dict.fromkeys(summ["model"]) if m not in (model_order or [])]
+    methods = list(dict.fromkeys(method_order or [])) + [m for m in dict.fromkeys(summ["method"]) if m not in (method_order or [])]
+    present = set(summ["rowkey"])
+    ordered = [RowKey(me, mo) for mo in models for me in methods if f"{me}/{mo}" in present]
+
+    stat = summ.set_index(["rowkey", "col"])
+    marks = {}
+    if flags is not None and not flags.empty:
+        for f in flags.itertuples(index=False):
+            if f.marks:
+                marks[(f"{f.method}/{f.model}", column_key(layout, f.source, f.target))] = f.marks
+
+    def mean(rk: str, col: str) -> float:
+        return float(stat.at[(rk, col), "mean"]) if (rk, col) in stat.index else math.nan
+
+    avg_headers = [AVG] + [f"{AVG} {name}" for name in group_cols]
+
+    def averages(values: dict[str, float]) -> list[float]:
+        return [_avg([values.get(c, math.nan) for c in avg_cols])] + [
+            _avg([values.get(c, math.nan) for c in members]) for members in group_cols.values()
+        ]
+
+    our_means = {rk.key: {c: mean(rk.key, c) for c in cols} for rk in ordered}
+    our_avgs = {k: averages(v) for k, v in our_means.items()}
+    # Best per column (higher is better) in bold, among our rows, when there is a choice.
+    # Flagged cells (fallbacks, no better than the majority label) measure nothing: never "best".
+    # A row with a flagged cell is left out of the best average too.
+    best: dict[int, float] = {}
+    if len(ordered) >= 2:
+        table_values = []
+        for rk in ordered:
+            flagged = [bool(marks.get((rk.key, c))) for c in cols]
+            cells = [math.nan if f else v for f, v in zip(flagged, our_means[rk.key].values())]
+            table_values.append(cells + ([math.nan] * len(avg_headers) if any(flagged) else our_avgs[rk.key]))
+        for j in range(len(cols) + len(avg_headers)):
+            column = [row[j] for row in table_values if not pd.isna(row[j])]
+            if column:
+                best[j] = max(round(v, 1) for v in column)
+
+    def our_cell(j: int, value: float, text: str, mark: str = "") -> Cell:
+        return Cell(text, bold=not mark and j in best and not pd.isna(value) and round(value, 1) == best[j], marks=mark)
+
+    sections: list[list[Row]] = []
+    for model in models:
+        section = []
+        for rk in (r for r in ordered if r.model == model):
+            cells = []
+            for j, c in enumerate(cols):
+                if (rk.key, c) in stat.index:
+                    s = stat.loc[(rk.key, c)]
+                    cells.append(our_cell(j, s["mean"], _fmt(s["mean"], s["std"], int(s["n"])), marks.get((rk.key, c), "")))
+                else:
+                    cells.append(Cell(MISSING))
+            cells += [our_cell(len(cols) + k, v, _fmt(v)) for k, v in enumerate(our_avgs[rk.key])]
+            section.append(Row(Cell(row_label(display, rk.method, rk.model)), cells))
+        if section:
+            sections.append(section)
+    # One row per model and several models: one section, not a rule under every row.
+    if all(len(s) == 1 for s in sections):
+        sections = [[s[0] for s in sections]]
+    notes: list[str] = []
+
+    if reported is not None and not reported.values.empty:
+        rep = reported.values
+        rep_rows = list(dict.fromkeys(rep["row"]))
+        section = []
+        rep_means: dict[str, dict[str, float]] = {}
+        for name in rep_rows:
+            vals = rep[rep["row"] == name].set_index("column")["value"]
+            rep_means[name] = {c: float(vals[c]) if c in vals.index else math.nan for c in cols}
+            recomputed = averages(rep_means[name])
+            cells = [Cell(_fmt(v), italic=True) for v in rep_means[name].values()]
+            avg_cells = [Cell(_fmt(v), italic=True) for v in recomputed]
+            if "avg" in vals.index:
+                printed = float(vals["avg"])
+                row_mean = _avg([rep_means[name][c] for c in avg_cols])
+                avg_cells[0] = Cell(_fmt(printed), italic=True)
+                if not pd.isna(row_mean) and round(row_mean, 1) != round(printed, 1):
+                    avg_cells[0].marks = MARK_PRINTED_AVG
+                    notes.append(f"{MARK_PRINTED_AVG} The paper prints {AVG} {printed:.1f} for {name}; "
+                                 f"the mean of its printed row is {row_mean:.1f}.")  # fmt: skip
+            section.append(Row(Cell(name, italic=True), cells + avg_cells))
+        sections.append(section)
+        sources_text = "; ".join(dict.fromkeys(rep["source"].astype(str)))
+        notes.insert(0, f"Italic rows: the paper's numbers ({sources_text}).")
+        diffs = []
+        for ours in (rk.key for rk in ordered):  # in our row order
+            theirs = reported.compare.get(ours)
+            if theirs not in rep_means:
+                continue
+            values = [our_means[ours][c] - rep_means[theirs][c] for c in cols]
+            our_avg = our_avgs[ours][0]
+            values.append(our_avg - rep_means_avg(rep, theirs, rep_means[theirs], avg_cols))
+            cells = [Cell(MISSING if pd.isna(v) else f"{v:+.1f}".replace("-", "\u2212")) for v in values]
+            cells += [Cell("")] * (len(avg_headers) - 1)
+            rk = RowKey(*ours.split("/", 1))
+            diffs.append(Row(Cell(f"\u0394 {row_label(display, rk.method, rk.model)} \u2212 {theirs}"), cells))
+        if diffs:
+            sections.append(diffs)
+            notes.append("\u0394 rows: ours minus the paper, per cell (Avg: our average minus the paper's printed one).")
+
+    if reference is not None and not reference.empty:
+        ref = reference.assign(col=reference["target"].astype(str))
+        ref = ref[ref["col"].isin(cols)]
+        if ref.duplicated(["row", "col"]).any():
+            raise ValueError("duplicate (row, target) in reference values")
+        section = []
+        for name in dict.fromkeys(reference["row"]):
+            vals = ref[ref["row"] == name].set_index("col")["value"].astype(float)
+            values = {c: float(vals[c]) if c in vals.index else math.nan for c in cols}
+            cells = [Cell(_fmt(v), italic=True) for v in values.values()]
+            cells += [Cell(_fmt(v), italic=True) for v in averages(values)]
+            section.append(Row(Cell(str(name), italic=True), cells))
+        sections.append(section)
+
+    headers = [column_header(layout, c) for c in cols] + avg_headers
+    return Grid(CORNER, headers, sections, notes)
+
+
+def rep_means_avg(rep: pd.DataFrame, name: str, values: dict[str, float], avg_cols: list[str]) -> float:
+    """The paper's average for a row: its printed Avg when it prints one, else the row mean."""
+    printed = rep[(rep["row"] == name) & (rep["column"] == "avg")]["value"]
+    return float(printed.iloc[0]) if len(printed) else _avg([values[c] for c in avg_cols])
 
 
 def table_frame(
@@ -118,52 +446,232 @@ def table_frame(
     table: str,
     reference: pd.DataFrame | None = None,
     groups: dict[str, str] | None = None,
+    **grid_options,
 ) -> pd.DataFrame:
     """The formatted strings shown in the table (index = row headers, columns = headers).
 
     Cells use a Unicode plus-minus (``12.3±0.4``); latex_escape renders it as ``$\\pm$``.
-    ``frame.attrs["n_reference"]`` counts the trailing reference rows.
-    """
-    summ = seed_summary(metrics, paper, table)
-    summ["row"] = summ["method"].astype(str) + " / " + summ["model"].astype(str)
-    rows = list(dict.fromkeys(summ["row"]))
-    targets = list(dict.fromkeys(summ["target"]))
-
-    # Group name -> its targets present in this table, groups in mapping order.
-    group_targets: dict[str, list[str]] = {}
-    for tgt, name in (groups or {}).items():
-        if tgt in targets:
-            group_targets.setdefault(name, []).append(tgt)
-
-    def grid(col: str) -> pd.DataFrame:
-        return summ.pivot(index="row", columns="target", values=col).reindex(index=rows, columns=targets)
-
-    means, stds, ns = grid("mean"), grid("std"), grid("n")
-    cells = pd.DataFrame(
-        [[_fmt(means.at[r, t], stds.at[r, t], ns.at[r, t]) for t in targets] for r in rows],
-        index=rows,
-        columns=targets,
-    )
-    frame = _format_block(means, cells, group_targets)
-
-    n_ref = 0
-    if reference is not None:
-        ref = reference[reference["target"].isin(targets)]
-        if ref.duplicated(["row", "target"]).any():
-            raise ValueError(f"{paper}/{table}: duplicate (row, target) in reference values")
-        ref_rows = list(dict.fromkeys(reference["row"]))
-        ref_means = (
-            ref.pivot(index="row", columns="target", values="value")
-            .reindex(index=ref_rows, columns=targets)
-            .astype(float)
-        )
-        ref_cells = ref_means.map(_fmt)
-        frame = pd.concat([frame, _format_block(ref_means, ref_cells, group_targets)])
-        n_ref = len(ref_rows)
-    frame.index.name = None
-    frame.columns.name = None
-    frame.attrs["n_reference"] = n_ref
+    ``frame.attrs["n_reference"]`` counts the trailing reference rows."""
+    grid = build_grid(cell_summary(metrics, paper, table), groups=groups, reference=reference, **grid_options)
+    frame = grid.frame()
+    frame.attrs["n_reference"] = 0 if reference is None else reference["row"].nunique()
     return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting the page: font size and blocks of columns
+
+
+@functools.cache
+def _roman_width_em(text: str) -> float:
+    """Width of ``text`` in Computer Modern Roman 10 (Latin Modern's metrics), in em, measured with
+    the cmr10 font matplotlib ships: a table's width is known before LaTeX sets it."""
+    import os
+
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    if not text:
+        return 0.0
+    font = FontProperties(fname=os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "cmr10.ttf"), size=10)
+    for glyph, same_width in ((PLUS_MINUS, "+"), ("\u2212", "+"), ("\u0394", "O"), ("\u2192", "+")):
+        text = text.replace(glyph, same_width)  # math glyphs cmr10 lacks, as a letter of their width
+    width, _, _ = TextToPath().get_text_width_height_descent(text, font, ismath=False)
+    return width / 10
+
+
+# Smaller design sizes are relatively wider (cmr8 digits 0.531 em, cmr9 0.514 em, cmr10 0.5 em).
+DESIGN_SIZE_WIDTH = {10.0: 1.0, 9.0: 1.028, 8.0: 1.062}
+
+
+def _text_width_em(cell: Cell) -> float:
+    widest = max(_roman_width_em(line) for line in cell.text.split("\n"))
+    return widest * (1.15 if cell.bold else 1.0) + 0.4 * len(cell.marks)  # marks are superscripts
+
+
+def column_widths_em(grid: Grid) -> tuple[float, list[float]]:
+    """(row-header width, data column widths) in em."""
+    rows = [r for s in grid.sections for r in s]
+    header_w = max([_text_width_em(Cell(grid.corner))] + [_text_width_em(r.header) for r in rows])
+    widths = []
+    for j, h in enumerate(grid.headers):
+        widths.append(max([_text_width_em(Cell(h))] + [_text_width_em(r.cells[j]) for r in rows]))
+    return header_w, widths
+
+
+@dataclass(frozen=True)
+class Fit:
+    font_pt: float
+    blocks: list[list[int]]  # data-column indices of each block
+    natural_width_pt: float  # the whole table in one block at 10 pt
+    tabcolsep_pt: float = TABCOLSEP_PT
+
+    @property
+    def font_command(self) -> str:
+        return FONT_COMMANDS[self.font_pt]
+
+    def block_width_pt(self, header_em: float, widths_em: list[float], block: list[int]) -> float:
+        pad = 2 * self.tabcolsep_pt
+        em = self.font_pt * DESIGN_SIZE_WIDTH[self.font_pt]
+        return header_em * em + pad + sum(widths_em[j] * em + pad for j in block)
+
+
+SAFETY = 0.97  # leave 3% of the width for what the estimate misses (kerning, rule widths)
+
+
+def fit_grid(grid: Grid, width_pt: float) -> Fit:
+    """The font (10, 9 or 8 pt), column padding (6 or 4 pt) and column blocks that fit ``width_pt``:
+    fewest blocks first, then the largest font, then the wider padding. A column too wide even
+    alone at 8 pt still gets its own block."""
+    header_em, widths_em = column_widths_em(grid)
+    width_pt = width_pt * SAFETY
+    natural = Fit(10.0, [], 0.0).block_width_pt(header_em, widths_em, list(range(len(widths_em))))
+
+    def blocks_at(fit: Fit) -> list[list[int]]:
+        blocks: list[list[int]] = [[]]
+        for j in range(len(widths_em)):
+            if blocks[-1] and fit.block_width_pt(header_em, widths_em, blocks[-1] + [j]) > width_pt:
+                blocks.append([])
+            blocks[-1].append(j)
+        return blocks
+
+    options = [Fit(size, [], natural, sep) for size in FONT_COMMANDS for sep in (TABCOLSEP_PT, 4.0)]
+    best = min(options, key=lambda f: (len(blocks_at(f)), -f.font_pt, -f.tabcolsep_pt))
+    greedy = blocks_at(best)
+    # Same number of blocks with the columns spread evenly, when that still fits.
+    balanced = _balanced(len(widths_em), len(greedy))
+    fits = all(best.block_width_pt(header_em, widths_em, b) <= width_pt for b in balanced)
+    return replace(best, blocks=balanced if fits else greedy)
+
+
+def _balanced(n: int, k: int) -> list[list[int]]:
+    base, extra = divmod(n, k)
+    out, start = [], 0
+    for i in range(k):
+        size = base + (1 if i < extra else 0)
+        out.append(list(range(start, start + size)))
+        start += size
+    return out
+
+
+def _block_grid(grid: Grid, columns: list[int]) -> Grid:
+    sections = [[Row(r.header, [r.cells[j] for j in columns]) for r in s] for s in grid.sections]
+    return replace(grid, headers=[grid.headers[j] for j in columns], sections=sections)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _latex_header(text: str) -> str:
+    lines = [latex_escape(line) for line in text.split("\n")]
+    if len(lines) == 1:
+        return lines[0]
+    return r"\begin{tabular}[b]{@{}r@{}}" + r" \\ ".join(lines) + r"\end{tabular}"
+
+
+def _latex_cell(cell: Cell) -> str:
+    text = latex_escape(cell.text)
+    if cell.italic and cell.text:
+        text = rf"\textit{{{text}}}"
+    if cell.bold:
+        text = rf"\textbf{{{text}}}"
+    if cell.marks:
+        text += "".join(
+            r"\textsuperscript{*}" if m == MARK_PRINTED_AVG else latex_escape(m) for m in cell.marks
+        )
+    return text
+
+
+def caption_with_notes(caption: str, notes: list[str], demo: bool) -> str:
+    text = caption.strip()
+    if demo:
+        text = f"{DEMO_PREFIX} {text}"
+    for note in notes:
+        if text and not text.endswith((".", "!", "?")):
+            text += "."
+        text = f"{text} {note}"
+    return text
+
+
+def height_pt(grid: Grid, fit: Fit) -> float:
+    """Estimated height of the tabulars: rows at 1.2 x the font size, rules and gaps between blocks."""
+    rows = 1 + sum(len(s) for s in grid.sections)
+    return len(fit.blocks) * (rows * 1.2 * fit.font_pt + 4 * (len(grid.sections) + 2)) + 10 * (len(fit.blocks) - 1)
+
+
+def oriented(grid: Grid, layout: Layout) -> tuple[Grid, Fit]:
+    """The grid in the layout's orientation, with its fit. ``auto``: languages across when that fits
+    the page height, else languages down when that does, else whichever is shorter."""
+    if layout.orientation == "columns":
+        return grid, fit_grid(grid, layout.width_pt)
+    down = grid.transposed("Language")
+    if layout.orientation == "transposed":
+        return down, fit_grid(down, layout.width_pt)
+    across_fit, down_fit = fit_grid(grid, layout.width_pt), fit_grid(down, layout.width_pt)
+    if height_pt(grid, across_fit) <= layout.height_pt:
+        return grid, across_fit
+    if height_pt(down, down_fit) <= layout.height_pt or height_pt(down, down_fit) < height_pt(grid, across_fit):
+        return down, down_fit
+    return grid, across_fit
+
+
+def pages(grid: Grid, fit: Fit, max_height_pt: float) -> list[tuple[Grid, list[list[int]]]]:
+    """Split a table taller than a page into floats: whole blocks of columns per float when one
+    block fits, else runs of rows (languages down) with every block. Sections are kept."""
+    if height_pt(grid, fit) <= max_height_pt:
+        return [(grid, fit.blocks)]
+    one = replace(fit, blocks=fit.blocks[:1])
+    if len(fit.blocks) > 1 and height_pt(grid, one) <= max_height_pt:
+        per = max(1, int((max_height_pt + 10) // (height_pt(grid, one) + 10)))
+        return [(grid, fit.blocks[i:i + per]) for i in range(0, len(fit.blocks), per)]
+    n_blocks, n_sections = len(fit.blocks), len(grid.sections)
+    per_block = (max_height_pt - 10 * (n_blocks - 1)) / n_blocks - 4 * (n_sections + 2)
+    rows_per_page = max(1, int(per_block // (1.2 * fit.font_pt)) - 1)  # less the header row
+    tagged = [(k, row) for k, section in enumerate(grid.sections) for row in section]
+    out = []
+    for start in range(0, len(tagged), rows_per_page):
+        chunk = tagged[start:start + rows_per_page]
+        sections = [[row for k, row in chunk if k == key] for key in dict.fromkeys(k for k, _ in chunk)]
+        out.append((replace(grid, sections=sections), fit.blocks))
+    return out
+
+
+def render_grid_latex(grid: Grid, *, caption: str, label: str, layout: Layout = Layout()) -> str:
+    if _BAD_LABEL.search(label):
+        raise ValueError(f"label {label!r} must not contain spaces or LaTeX specials")
+    grid, fit = oriented(grid, layout)
+    floats = []
+    for number, (part, block_columns) in enumerate(pages(grid, fit, layout.height_pt)):
+        blocks = []
+        for columns in block_columns:
+            block = _block_grid(part, columns)
+            blocks.append({
+                "colspec": "l" + "r" * len(columns),
+                "corner": latex_escape(block.corner),
+                "headers": [_latex_header(h) for h in block.headers],
+                "sections": [[{"header": _latex_cell(r.header), "cells": [_latex_cell(c) for c in r.cells]} for r in s]
+                             for s in block.sections],
+            })  # fmt: skip
+        floats.append(latex_environment().get_template("results_table.tex.j2").render(
+            float_env=layout.float_env,
+            caption=latex_escape(caption),
+            label=label,
+            continued=number > 0,
+            font=fit.font_command,
+            font_pt=fit.font_pt,
+            tabcolsep=f"{fit.tabcolsep_pt:g}pt",
+            blocks=blocks,
+        ))  # fmt: skip
+    return "\n\n".join(f.rstrip("\n") for f in floats) + "\n"
+
+
+def render_grid_html(grid: Grid, *, caption: str, layout: Layout = Layout()) -> str:
+    """An HTML fragment styled like the LaTeX table (see templates/results_table.html.j2)."""
+    if layout.orientation == "transposed":
+        grid = grid.transposed("Language")
+    return html_environment().get_template("results_table.html.j2").render(grid=grid, caption=caption)
 
 
 def render_table(
@@ -176,49 +684,62 @@ def render_table(
     reference: pd.DataFrame | None = None,
     groups: dict[str, str] | None = None,
     demo: bool = False,
+    layout: Layout = Layout(),
+    **grid_options,
 ) -> str:
-    """A booktabs ``table`` float (tabular inside \\resizebox) for one paper table."""
+    """A booktabs float for one paper table, sized to fit ``layout.width_pt``."""
     if _BAD_LABEL.search(label):
         raise ValueError(f"label {label!r} must not contain spaces or LaTeX specials")
-    frame = table_frame(metrics, paper=paper, table=table, reference=reference, groups=groups)
-    n_main = len(frame) - frame.attrs["n_reference"]
-    as_rows = [{"header": h, "cells": list(r)} for h, r in zip(frame.index, frame.itertuples(index=False))]
-
-    text = caption.strip()
-    if demo:
-        text = f"{DEMO_PREFIX} {text}"
-    if reference is not None:
-        notes = []
+    grid = build_grid(cell_summary(metrics, paper, table), layout=layout, groups=groups, reference=reference,
+                      **grid_options)  # fmt: skip
+    notes = list(grid.notes)
+    if reference is not None and not reference.empty:
+        ref_notes = []
         if "source_note" in reference.columns:
-            notes = list(dict.fromkeys(str(n).strip() for n in reference["source_note"].dropna() if str(n).strip()))
-        note = "; ".join(notes) or "reference values"
-        if text and not text.endswith((".", "!", "?")):
-            text += "."
-        text = f"{text} Italic rows: {note}" + ("" if note.endswith(".") else ".")
+            ref_notes = list(dict.fromkeys(str(n).strip() for n in reference["source_note"].dropna() if str(n).strip()))
+        note = "; ".join(ref_notes) or "reference values"
+        notes.append(f"Italic rows: {note}" + ("" if note.endswith(".") else "."))
+    return render_grid_latex(grid, caption=caption_with_notes(caption, notes, demo), label=label, layout=layout)
 
-    return latex_environment().get_template("results_table.tex.j2").render(
-        caption=text,
-        label=label,
-        colspec="l" + "r" * len(frame.columns),
-        corner=CORNER,
-        columns=list(frame.columns),
-        rows=as_rows[:n_main],
-        reference_rows=as_rows[n_main:],
-    )
+
+HTML_STYLE = """
+body { font-family: "Latin Modern Roman", "CMU Serif", Georgia, serif; margin: 1.5em; }
+figure.xlie-table { margin: 0 0 2em 0; }
+figure.xlie-table figcaption { max-width: 60em; margin-bottom: .6em; line-height: 1.35; }
+figure.xlie-table table { border-collapse: collapse; border-top: 2px solid #000; border-bottom: 2px solid #000;
+  font-variant-numeric: tabular-nums; }
+figure.xlie-table thead th { border-bottom: 1px solid #000; padding: .25em .6em; text-align: right; font-weight: normal; }
+figure.xlie-table tbody + tbody { border-top: 1px solid #000; }
+figure.xlie-table th.rowhead { text-align: left; font-weight: normal; white-space: nowrap; }
+figure.xlie-table td { text-align: right; padding: .15em .6em; white-space: nowrap; }
+figure.xlie-table .ref { font-style: italic; }
+figure.xlie-table .best { font-weight: bold; }
+"""
+
+
+def html_page(title: str, fragments: list[str]) -> str:
+    """A standalone HTML page holding table fragments (for the report)."""
+    from html import escape
+
+    body = "\n".join(fragments)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{HTML_STYLE}</style></head><body>\n{body}\n</body></html>\n")  # fmt: skip
+
+
+LATEX_PREAMBLE = (
+    "\\documentclass{article}\n"
+    # Scalable Type 1 fonts only: T1 without lmodern makes pdflatex embed Type 3 bitmaps, which
+    # venues' PDF checks reject; without lmodern installed, OT1 Computer Modern is Type 1 too.
+    "\\IfFileExists{lmodern.sty}{\\usepackage[T1]{fontenc}\\usepackage{lmodern}}{}\n"
+    "\\usepackage[utf8]{inputenc}\n"
+    "\\usepackage{booktabs}\n"
+)
 
 
 def write_latex_document(fragments: list[str], path) -> Path:
-    """Write a minimal compilable article holding the table fragments."""
+    """Write a compilable article holding the table fragments (Type 1 fonts only)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n\n".join(f.strip() for f in fragments)
-    path.write_text(
-        "\\documentclass{article}\n"
-        "\\usepackage[T1]{fontenc}\n"
-        "\\usepackage{booktabs,graphicx}\n"
-        "\\begin{document}\n\n"
-        f"{body}\n\n"
-        "\\end{document}\n",
-        encoding="utf-8",
-    )
+    path.write_text(f"{LATEX_PREAMBLE}\\begin{{document}}\n\n{body}\n\n\\end{{document}}\n", encoding="utf-8")
     return path

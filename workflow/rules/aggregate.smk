@@ -1,5 +1,6 @@
-# From cells to what a reader sees: the cell sheet, a tidy metrics CSV, LaTeX tables beside
-# the papers' numbers, plots.
+# From cells to what a reader sees: the cell sheet, per-table and global metrics CSVs, LaTeX
+# and HTML tables beside the papers' numbers, diagnostics, plots. Each table reads only its own
+# cells' metrics and declares its config fragment as params, so a table builds (and reruns) alone.
 
 
 # The cell sheet: exactly what this config will run, one row per table cell.
@@ -9,6 +10,7 @@ rule write_cell_sheet:
             "results/cells.tsv",
             caption="../report/cells.rst",
             category="Provenance",
+            subcategory="Inputs",
             labels={"file": "cell sheet"},
         ),
     log:
@@ -22,16 +24,55 @@ rule write_cell_sheet:
         "../scripts/write_cell_sheet.py"
 
 
-# Every cell's metrics.json into one tidy CSV (one row per cell and metric).
+# The resolved config (preset + user keys + schema defaults) whose sha256 every metrics.json names.
+rule save_resolved_config:
+    output:
+        report(
+            "results/config.resolved.yaml",
+            caption="../report/config.rst",
+            category="Provenance",
+            subcategory="Inputs",
+            labels={"file": "resolved config"},
+        ),
+    log:
+        "logs/save_resolved_config.log",
+    localrule: True
+    conda:
+        "../../envs/xlie.yaml"
+    params:
+        config=config,
+    script:
+        "../scripts/save_resolved_config.py"
+
+
+# One table's cells' metrics.json into a tidy CSV (one row per cell and metric).
+rule collect_table_metrics:
+    input:
+        evals=table_eval_dirs,
+    output:
+        "results/metrics/{paper}_{table}.csv",
+    log:
+        "logs/collect_table_metrics/{paper}_{table}.log",
+    localrule: True
+    conda:
+        "../../envs/xlie.yaml"
+    params:
+        cells=table_cells,
+        metric=table_metric,
+    script:
+        "../scripts/collect_table_metrics.py"
+
+
+# Every table's metrics in one CSV: one row per (cell, metric), shared cells once.
 rule collect_metrics:
     input:
-        cells="results/cells.tsv",
-        evals=eval_dirs,
+        [f"results/metrics/{row.paper}_{row.table}.csv" for row in TABLES.itertuples()],
     output:
         report(
             "results/metrics.csv",
             caption="../report/metrics.rst",
             category="Provenance",
+            subcategory="Metrics",
             labels={"file": "all metrics"},
         ),
     log:
@@ -46,37 +87,71 @@ rule collect_metrics:
 # One table in LaTeX (booktabs) and HTML, beside the paper's numbers where it has them.
 rule render_table:
     input:
-        metrics="results/metrics.csv",
+        metrics="results/metrics/{paper}_{table}.csv",
+        reported=reported_file,
     output:
         tex=report(
             "results/tables/{paper}_{table}.tex",
             caption="../report/table_tex.rst",
-            category="Tables",
-            subcategory="LaTeX source",
-            labels={"paper": "{paper}", "table": "{table}"},
+            category="{paper} tables",
+            subcategory="LaTeX sources",
+            labels={"table": "{table}", "format": "LaTeX"},
         ),
         html=report(
             "results/tables/{paper}_{table}.html",
             caption="../report/table.rst",
-            category="Tables",
-            subcategory="Rendered",
-            labels={"paper": "{paper}", "table": "{table}"},
+            category="{paper} tables",
+            subcategory="{table}",
+            labels={"table": "{table}", "format": "HTML"},
         ),
     log:
         "logs/render_table/{paper}_{table}.log",
     localrule: True
     conda:
         "../../envs/xlie.yaml"
+    params:
+        table=table_config,
     script:
         "../scripts/render_table.py"
 
 
-# All tables in one LaTeX document that compiles with pdflatex.
+# Per paper: the share of fallback / unparsed / truncated predictions of every cell.
+rule render_diagnostics:
+    input:
+        paper_table_metrics,
+    output:
+        tex="results/tables/{paper}_diagnostics.tex",
+        html=report(
+            "results/tables/{paper}_diagnostics.html",
+            caption="../report/diagnostics.rst",
+            category="{paper} tables",
+            subcategory="diagnostics",
+            labels={"table": "diagnostics", "format": "HTML"},
+        ),
+    log:
+        "logs/render_diagnostics/{paper}.log",
+    localrule: True
+    conda:
+        "../../envs/xlie.yaml"
+    params:
+        paper=paper_config,
+    script:
+        "../scripts/render_diagnostics.py"
+
+
+# All tables in one LaTeX document that compiles with pdflatex (Type 1 fonts only).
 rule assemble_tables_document:
     input:
         table_outputs("tex"),
+        [f"results/tables/{p}_diagnostics.tex" for p in TABLES["paper"].unique()],
     output:
-        "results/tables/tables.tex",
+        report(
+            "results/tables/tables.tex",
+            caption="../report/tables_document.rst",
+            category="Provenance",
+            subcategory="LaTeX",
+            labels={"file": "tables.tex"},
+        ),
     log:
         "logs/assemble_tables_document.log",
     localrule: True
@@ -89,20 +164,29 @@ rule assemble_tables_document:
 # One bar chart per table: the headline metric per target language.
 rule plot_table:
     input:
-        metrics="results/metrics.csv",
+        metrics="results/metrics/{paper}_{table}.csv",
     output:
         png=report(
             "results/plots/{paper}_{table}.png",
             caption="../report/plot.rst",
-            category="Plots",
-            labels={"paper": "{paper}", "table": "{table}"},
+            category="{paper} plots",
+            subcategory="{table}",
+            labels={"table": "{table}", "plot": "per language"},
         ),
-        pdf="results/plots/{paper}_{table}.pdf",
+        pdf=report(
+            "results/plots/{paper}_{table}.pdf",
+            caption="../report/plot.rst",
+            category="{paper} plots",
+            subcategory="PDF (for papers)",
+            labels={"table": "{table}", "plot": "per language"},
+        ),
     log:
         "logs/plot_table/{paper}_{table}.log",
     localrule: True
     conda:
         "../../envs/xlie.yaml"
+    params:
+        table=table_config,
     script:
         "../scripts/plot_table.py"
 
@@ -110,14 +194,14 @@ rule plot_table:
 # ToPro's gain over Vanilla per language, languages grouped by family (tables with both).
 rule plot_method_gain:
     input:
-        metrics="results/metrics.csv",
+        metrics="results/metrics/{paper}_{table}.csv",
     output:
         png=report(
             "results/plots/{paper}_{table}_gain.png",
             caption="../report/gain.rst",
-            category="Plots",
-            subcategory="ToPro gain",
-            labels={"paper": "{paper}", "table": "{table}"},
+            category="{paper} plots",
+            subcategory="ToPro gain over Vanilla",
+            labels={"table": "{table}", "plot": "gain"},
         ),
         pdf="results/plots/{paper}_{table}_gain.pdf",
         gains="results/plots/{paper}_{table}_gain.csv",
@@ -126,5 +210,7 @@ rule plot_method_gain:
     localrule: True
     conda:
         "../../envs/xlie.yaml"
+    params:
+        table=table_config,
     script:
         "../scripts/plot_method_gain.py"

@@ -175,6 +175,59 @@ def table_outputs(ext):
     ]
 
 
+def table_key(wildcards):
+    return (CELLS["paper"] == wildcards.paper) & (CELLS["table"] == wildcards.table)
+
+
+def table_cells(wildcards):
+    """One table's cells (plain dicts: a params change reruns only this table's collection)."""
+    return CELLS[table_key(wildcards)].to_dict("records")
+
+
+def table_eval_dirs(wildcards):
+    """The eval directories of one table's runs only: a table builds alone."""
+    runs = dict.fromkeys(CELLS.loc[table_key(wildcards), "run"])
+    return [f"results/runs/{run}/eval" for run in runs]
+
+
+def table_metric(wildcards):
+    """The metric a table shows (None: the task's own); its metrics CSV depends on nothing else."""
+    return config["papers"][wildcards.paper]["tables"][wildcards.table].get("metric")
+
+
+def table_config(wildcards):
+    """What a table's rendering reads from config: editing it reruns only that table."""
+    return {
+        "table": config["papers"][wildcards.paper]["tables"][wildcards.table],
+        "display": config.get("display", {}),
+        "reporting": config.get("reporting", {}),
+        "demo": config["demo"],
+    }
+
+
+def reported_file(wildcards):
+    reported = config["papers"][wildcards.paper]["tables"][wildcards.table].get(
+        "reported"
+    )
+    return [reported["file"]] if reported else []
+
+
+def paper_table_metrics(wildcards):
+    return [
+        f"results/metrics/{row.paper}_{row.table}.csv"
+        for row in TABLES.itertuples()
+        if row.paper == wildcards.paper
+    ]
+
+
+def paper_config(wildcards):
+    return {
+        "display": config.get("display", {}),
+        "reporting": config.get("reporting", {}),
+        "demo": config["demo"],
+    }
+
+
 def plot_outputs(ext):
     return [
         f"results/plots/{row.paper}_{row.table}.{ext}" for row in TABLES.itertuples()
@@ -198,7 +251,9 @@ def get_final_output():
     return [
         "results/cells.tsv",
         "results/metrics.csv",
+        "results/config.resolved.yaml",
         "results/tables/tables.tex",
+        *[f"results/tables/{p}_diagnostics.html" for p in TABLES["paper"].unique()],
         *table_outputs("tex"),
         *table_outputs("html"),
         *plot_outputs("png"),

@@ -1,10 +1,7 @@
-"""Snakemake script: gather every cell's metrics.json into one tidy CSV."""
-
-import pandas as pd
+"""Snakemake script: every table's metrics into one CSV (one row per cell and metric)."""
 
 from xlie.runtime import log_to
 from xlie.steps import collect_metrics
 
 with log_to(snakemake.log[0]):
-    cells = pd.read_csv(snakemake.input.cells, sep="\t")
-    collect_metrics(cells, "results/runs", snakemake.output[0])
+    collect_metrics(list(snakemake.input), snakemake.output[0])

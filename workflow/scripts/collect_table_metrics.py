@@ -1,0 +1,12 @@
+"""Snakemake script: one table's cells' metrics.json into a tidy CSV."""
+
+from xlie.runtime import log_to
+from xlie.steps import collect_table_metrics
+
+with log_to(snakemake.log[0]):
+    collect_table_metrics(
+        snakemake.params.cells,
+        "results/runs",
+        metric=snakemake.params.metric,
+        out_csv=snakemake.output[0],
+    )

@@ -1,0 +1,13 @@
+"""Snakemake script: one paper's diagnostics table (fallback / unparsed / truncated shares)."""
+
+from xlie.runtime import log_to
+from xlie.steps import render_diagnostics
+
+with log_to(snakemake.log[0]):
+    render_diagnostics(
+        snakemake.config,
+        list(snakemake.input),
+        paper=snakemake.wildcards.paper,
+        out_tex=snakemake.output.tex,
+        out_html=snakemake.output.html,
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from xlie import metrics, provenance
+from xlie.config import config_hash
 from xlie.data.xtreme import Sentence, load_xtreme
 
 

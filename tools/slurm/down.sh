@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Stop the single-node SLURM that tools/slurm/up.sh started: cancel its jobs, stop slurmd
 # and slurmctld, and munged when up.sh started it (--keep-munge leaves it running). The
-# packages and /etc/slurm stay, so up.sh starts again quickly. Every wait is bounded.
+# packages stay, so up.sh starts again quickly; the config files up.sh wrote go: with a
+# slurm.conf naming a controller that no longer runs, every `scontrol show config` waits 10 s,
+# and the SLURM executor plugin runs it each time Snakemake starts. Every wait is bounded.
 set -uo pipefail
 
 STATE=${XLIE_SLURM_STATE:-/var/lib/xlie-slurm}
-keep_munge=0
-[ "${1:-}" = "--keep-munge" ] && keep_munge=1
+keep_munge=0 keep_config=0
+for arg in "$@"; do
+    case $arg in
+        --keep-munge) keep_munge=1 ;;
+        --keep-config) keep_config=1 ;;  # up.sh restarting the daemons on a new config
+        *) echo "usage: $0 [--keep-munge] [--keep-config]" >&2; exit 2 ;;
+    esac
+done
 
 stop() {  # stop <name> <pid file>: TERM, wait up to 15 s, then KILL
     local pidfile=$2 pid
@@ -30,5 +38,9 @@ stop slurmctld "$STATE/run/slurmctld.pid"
 if [ $keep_munge = 0 ] && [ -e "$STATE/run/munged.ours" ]; then
     stop munged /run/munge/munged.pid
     rm -f "$STATE/run/munged.ours"
+fi
+CONF_DIR=/etc/slurm
+if [ $keep_config = 0 ] && grep -qsF "# written by xlie tools/slurm/up.sh" "$CONF_DIR/slurm.conf"; then
+    rm -f "$CONF_DIR/slurm.conf" "$CONF_DIR/gres.conf"
 fi
 echo "SLURM stopped"

@@ -107,7 +107,7 @@ for f in slurm.conf gres.conf; do
 done
 if [ $changed = 1 ] && { alive "$STATE/run/slurmctld.pid" || alive "$STATE/run/slurmd.pid"; }; then
     echo "configuration changed: restarting the daemons"
-    "$(dirname "$0")/down.sh" --keep-munge
+    "$(dirname "$0")/down.sh" --keep-munge --keep-config
 fi
 
 if ! alive /run/munge/munged.pid; then

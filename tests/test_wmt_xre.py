@@ -196,3 +196,12 @@ def test_hub_rows_become_pairs_without_touching_the_hub(monkeypatch):
     pairs = list(load_wmt17_zh_en("train", max_pairs=3))
     assert calls == [(HUB_DATASET, HUB_CONFIG, "train", True)] and HUB_DATASET == "wmt/wmt17" and HUB_CONFIG == "zh-en"
     assert pairs == [ParallelPair(i, f"Sentence {i}.", f"句子{i}。") for i in range(3)]
+
+
+def test_a_bad_split_line_is_named_by_file_and_line(tmp_path):
+    from xlie.data.wmt_xre import read_xre_split
+
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"nope": 1}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"train\.jsonl:1: not a WMT17-EnZh XRE instance"):
+        read_xre_split(path)

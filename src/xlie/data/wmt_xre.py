@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import Counter, defaultdict
 from itertools import islice
 from dataclasses import asdict, dataclass
@@ -460,13 +459,13 @@ def write_dataset(dataset: WmtXreDataset, out_dir: str | Path) -> None:
 def read_xre_split(path: str | Path) -> list[XreInstance]:
     """Read a split file :func:`write_dataset` wrote."""
     path = Path(path)
+    instances = []
     with path.open(encoding="utf-8") as handle:
-        try:
-            return [XreInstance(**json.loads(line)) for line in handle if line.strip()]
-        except (json.JSONDecodeError, TypeError) as error:
-            raise ValueError(f"{path}: not a WMT17-EnZh XRE split file ({error})") from None
-
-
-def label_text(label: str) -> str:
-    """``?a_live_in_?b`` -> ``live in`` (for display)."""
-    return re.sub(r"^\?a_|_\?b$", "", label).replace("_", " ")
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                instances.append(XreInstance(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError) as error:
+                raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance ({error})") from None
+    return instances

@@ -15,7 +15,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
-include: "workflow/rules/sequence_labelling.smk"
+include: "workflow/rules/training.smk"
 include: "workflow/rules/aggregate.smk"
 
 

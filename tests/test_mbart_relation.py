@@ -198,7 +198,7 @@ def test_train_resume_and_predict_zero_shot(mbart_dir, ace05, tmp_path, selectio
     splits, root = ace05
     params = {**FAST, "selection": selection}
     out, ckpt = tmp_path / "model", tmp_path / "checkpoints"
-    summary = mr.train(str(mbart_dir), splits["train"], splits["dev"], out, ckpt, params, seed=222)
+    summary = mr.train(str(mbart_dir), "ace05", splits["train"], splits["dev"], out, ckpt, params, seed=222)
     saved = json.loads((out / mr.SUMMARY_FILE).read_text())
     assert saved["train_lang"] == "en" and saved["template"] == "7" and saved["selection"] == selection
     history = summary["dev_history"]
@@ -213,17 +213,17 @@ def test_train_resume_and_predict_zero_shot(mbart_dir, ace05, tmp_path, selectio
     if selection == "loss":
         return  # resume and prediction do not depend on the selection metric: once is enough
     # resume: one more epoch continues from the newest checkpoint instead of starting over
-    resumed = mr.train(str(mbart_dir), splits["train"], splits["dev"], out, ckpt, {**params, "epochs": 3}, seed=222)
+    resumed = mr.train(str(mbart_dir), "ace05", splits["train"], splits["dev"], out, ckpt, {**params, "epochs": 3}, seed=222)
     assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith(f"checkpoint-{summary['global_steps']}")
     assert resumed["global_steps"] > summary["global_steps"]
 
-    predict = mr.load_predictor(out, params)
+    predict = mr.load_predictor(out, "ace05", params)
     zh_test = read_split(root, "zh", "test")[0]
     prediction = predict(zh_test)
     assert len(prediction.labels) == len(zh_test) and set(prediction.labels) <= set(LABELS)
     assert prediction.counts == {"instances": len(zh_test), "truncated_inputs": 0}
     with pytest.raises(ValueError, match="template"):
-        mr.load_predictor(out, {**params, "template": "1"})
+        mr.load_predictor(out, "ace05", {**params, "template": "1"})
 
 
 def test_zero_shot_uses_the_training_language_id(mbart_dir, tokenizer, monkeypatch, tmp_path):
@@ -241,7 +241,7 @@ def test_zero_shot_uses_the_training_language_id(mbart_dir, tokenizer, monkeypat
     (tmp_path / mr.SUMMARY_FILE).write_text(json.dumps({"template": "3", "train_lang": "ar"}))
     monkeypatch.setattr(mr, "encode", spy)
     zh = RelationInstance("甲在乙。", "甲", "乙", "PHYS:Located", "D", "1", "R", "zh", "test")
-    mr.load_predictor(tmp_path, {"template": "3"})([zh, INSTANCE])
+    mr.load_predictor(tmp_path, "ace05", {"template": "3"})([zh, INSTANCE])
     assert seen == ["ar"]
 
 

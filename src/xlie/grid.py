@@ -1,8 +1,10 @@
-"""The cell grid: every (paper, table, task, model, method, source, target, seed) cell, from config.
+"""The cell grid: every (paper, table, task, model, method, variant, source, target, seed) cell, from config.
 
 This is the ONE place that turns config into work items. Rules, aggregation and tests all
 read the cell sheet it returns; training runs are the cells without table and target
-(train once, evaluate on every target). Zero-shot methods get one run under the first seed.
+(train once, evaluate on every target). A method's variants (Prompt-XRE's templates, the LLM
+study's scoring modes) are rows of one method, each its own run. Zero-shot methods get one run
+under the first seed.
 """
 
 from __future__ import annotations
@@ -11,19 +13,46 @@ import pandas as pd
 
 from xlie.config import ConfigError
 from xlie.languages import LANGUAGES
-from xlie.methods import families_for, method_spec
+from xlie.methods import families_for, known_methods, method_spec
+from xlie.tasks import known_tasks, task_type
 
-CELL_COLUMNS = ["paper", "table", "task", "model", "method", "source", "target", "seed", "run"]
-RUN_COLUMNS = ["paper", "task", "model", "method", "source", "seed"]
+CELL_COLUMNS = ["paper", "table", "task", "model", "method", "variant", "source", "target", "seed", "run"]
+RUN_COLUMNS = ["paper", "task", "model", "method", "variant", "source", "seed"]
 
-def run_id(paper: str, task: str, model: str, method: str, source: str, seed: int) -> str:
+
+def run_id(paper: str, task: str, model: str, method: str, variant: str, source: str, seed: int) -> str:
     """Path fragment of a training run: results/runs/<run_id>/."""
-    return f"{paper}/{task}/{model}/{method}/{source}/seed{seed}"
+    return f"{paper}/{task}/{model}/{method}/{variant}/{source}/seed{seed}"
 
 
 def _check_language(code: str, key: str) -> None:
     if code not in LANGUAGES:
         raise ConfigError(f"config key {key}: unknown language {code!r}; known: {' '.join(sorted(LANGUAGES))}")
+
+
+def table_variants(table_cfg: dict, method: str, spec, key: str) -> list[str]:
+    """The variants of ``method`` a table shows: its ``variants`` entry, else all the method has."""
+    chosen = [str(v) for v in (table_cfg.get("variants") or {}).get(method, spec.variants)]
+    unknown = [v for v in chosen if v not in spec.variants]
+    if unknown:
+        raise ConfigError(f"config key {key}.variants.{method}: unknown variant(s) {unknown}; {method!r} has: {', '.join(spec.variants)}")
+    return chosen
+
+
+def _check_table(key: str, table_cfg: dict, models: dict) -> None:
+    if table_cfg["task"] not in known_tasks():
+        raise ConfigError(f"config key {key}.task: unknown task {table_cfg['task']!r}; known: {', '.join(known_tasks())}")
+    for i, target in enumerate(table_cfg["targets"]):
+        _check_language(target, f"{key}.targets[{i}]")
+    for i, model in enumerate(table_cfg["models"]):
+        if model not in models:
+            raise ConfigError(f"config key {key}.models[{i}]: unknown model {model!r}; defined under models: {', '.join(sorted(models))}")
+    for i, method in enumerate(table_cfg["methods"]):
+        if method not in known_methods():
+            raise ConfigError(f"config key {key}.methods[{i}]: unknown method {method!r}; known: {', '.join(known_methods())}")
+    for method in table_cfg.get("variants") or {}:
+        if method not in table_cfg["methods"]:
+            raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
 
 
 def build_cells(config: dict) -> pd.DataFrame:
@@ -34,33 +63,38 @@ def build_cells(config: dict) -> pd.DataFrame:
         if not paper_cfg.get("enabled", True):
             continue
         seeds = paper_cfg.get("seeds", [42])
-        sources = paper_cfg.get("source_langs", ["en"])
-        for i, source in enumerate(sources):
+        for i, source in enumerate(paper_cfg.get("source_langs", ["en"])):
             _check_language(source, f"papers.{paper}.source_langs[{i}]")
         for table, table_cfg in paper_cfg.get("tables", {}).items():
             key = f"papers.{paper}.tables.{table}"
-            for i, target in enumerate(table_cfg["targets"]):
-                _check_language(target, f"{key}.targets[{i}]")
-            for i, model in enumerate(table_cfg["models"]):
-                if model not in models:
-                    raise ConfigError(f"config key {key}.models[{i}]: unknown model {model!r}; defined under models: {', '.join(sorted(models))}")
+            _check_table(key, table_cfg, models)
+            task = task_type(table_cfg["task"])
+            sources = table_cfg.get("sources") or paper_cfg.get("source_langs", ["en"])
+            for i, source in enumerate(sources):
+                _check_language(source, f"{key}.sources[{i}]")
             for method in table_cfg["methods"]:
                 for model in table_cfg["models"]:
                     family = models[model]["family"]
-                    allowed = families_for(method)
-                    if method_spec(method, family) is None:
+                    spec = method_spec(method, family)
+                    if spec is None:
                         raise ConfigError(
                             f"config key {key}.methods: method {method!r} does not run on model {model!r} "
-                            f"(family {family}); it needs one of: {', '.join(sorted(allowed))}"
+                            f"(family {family}); it needs one of: {', '.join(sorted(families_for(method)))}"
+                        )
+                    if task.kind not in spec.task_kinds:
+                        raise ConfigError(
+                            f"config key {key}.methods: method {method!r} does not do {task.kind} tasks "
+                            f"(task {task.name!r}); it does: {', '.join(sorted(spec.task_kinds))}"
                         )
                     # Zero-shot cells (no training, greedy decoding) do not depend on the seed:
                     # evaluated once, under the first seed, instead of once per seed.
-                    run_seeds = seeds[:1] if method_spec(method, family).zero_shot else seeds
-                    for source in sources:
-                        for seed in run_seeds:
-                            run = run_id(paper, table_cfg["task"], model, method, source, seed)
-                            for target in table_cfg["targets"]:
-                                rows.append((paper, table, table_cfg["task"], model, method, source, target, seed, run))
+                    run_seeds = seeds[:1] if spec.zero_shot else seeds
+                    for variant in table_variants(table_cfg, method, spec, key):
+                        for source in sources:
+                            for seed in run_seeds:
+                                run = run_id(paper, task.name, model, method, variant, source, seed)
+                                for target in table_cfg["targets"]:
+                                    rows.append((paper, table, task.name, model, method, variant, source, target, seed, run))
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     if cells.empty:
         raise ConfigError("config key papers: no enabled paper has any table cell to run")

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from xlie import metrics, provenance
+from xlie import provenance
 from xlie.config import config_hash
-from xlie.data.xtreme import Sentence, load_xtreme
+from xlie.tasks import task_type
 
 
-def load_split(data: dict, task: str, split: str, lang: str) -> tuple[list[Sentence], dict]:
-    """One split of one language; ``data`` is a job's ``options["data"]`` (source and dir)."""
-    return load_xtreme(task, split, lang, data["source"], data["dir"])
+def load_split(data: dict, task: str, split: str, lang: str) -> tuple[list, dict]:
+    """One split of one language; ``data`` is a job's ``options["data"]`` (what the task's reader uses)."""
+    return task_type(task).load(data, split, lang)
 
 
 TINY_SIZE_KEYS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_positions")
@@ -45,17 +45,21 @@ def build_tiny_models(corpus_dir: str, options: dict, out_dirs: dict[str, str]) 
 WORKFLOW_KEYS = ("max_train_sentences", "by_task")
 
 
-def method_params(config: dict, method: str, model: str, task: str) -> tuple[dict, int | None]:
-    """(params for the method, training-sentence limit) from ``training.<block>`` and its ``by_task``."""
+def method_params(config: dict, run: dict) -> tuple[dict, int | None]:
+    """(params for the method, training-sentence limit) of one run: its paper's ``training.<block>``,
+    that block's ``by_task`` entry, and the run's variant (the method's ``variant_param``).
+
+    The method's ``Params`` dataclass fills every other value with its documented default (and
+    refuses unknown keys, naming them) when the job starts: it is the single source of truth."""
     from xlie.methods import method_spec
 
-    spec = method_spec(method, config["models"][model]["family"])
-    block = {**config["training"].get(spec.params_key, {})}
-    block.update(block.get("by_task", {}).get(task, {}))
+    spec = method_spec(run["method"], config["models"][run["model"]]["family"])
+    block = {**config["papers"][run["paper"]].get("training", {}).get(spec.params_key, {})}
+    block.update(block.get("by_task", {}).get(run["task"], {}))
     limit = block.get("max_train_sentences")
     params = {k: v for k, v in block.items() if k not in WORKFLOW_KEYS}
-    if spec.module == "llm_zero_shot":
-        params["mode"] = method.removeprefix("llm_")  # llm_logits / llm_generate
+    if spec.variant_param:
+        params[spec.variant_param] = run["variant"]
     return params, limit
 
 
@@ -64,38 +68,34 @@ def _canonical(value):
     return json.loads(json.dumps(value, sort_keys=True))
 
 
-def data_options(config: dict) -> dict:
-    xtreme = config["data"]["xtreme"]
-    return {"source": xtreme["source"], "dir": xtreme["dir"]}
-
-
 def _method_options(config: dict, run: dict) -> tuple[dict, int | None]:
-    """(what every job of ``run`` reads: run, method, its resolved params, model; training-sentence limit)."""
+    """(what every job of ``run`` reads: run, method, its params, model, data; training-sentence limit)."""
     from xlie.methods import method_spec
 
     model = config["models"][run["model"]]
-    params, limit = method_params(config, run["method"], run["model"], run["task"])
+    params, limit = method_params(config, run)
     options = {"run": run, "method": method_spec(run["method"], model["family"]).module, "params": params,
-               "model": {"path": model["path"], "family": model["family"]}}  # fmt: skip
+               "model": {"path": model["path"], "family": model["family"]},
+               "data": task_type(run["task"]).data_options(config)}  # fmt: skip
     return options, limit
 
 
 def train_options(config: dict, run: dict) -> dict:
-    """Every config value a training job uses, resolved (by_task applied): the job's Snakemake
-    params, so that changing any of them reruns this run's training and what depends on it."""
+    """Every config value a training job uses: the job's Snakemake params, so that changing any
+    of them reruns this run's training and what depends on it."""
     options, limit = _method_options(config, run)
-    return _canonical({**options, "max_train_sentences": limit, "data": data_options(config)})
+    return _canonical({**options, "max_train_sentences": limit})
 
 
 def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
     """Every config value an evaluation job uses (its Snakemake params); see :func:`train_options`."""
     options, _ = _method_options(config, run)
-    split = config["data"]["xtreme"]["eval_split"][run["task"]]
-    return _canonical({**options, "targets": list(targets), "data": {**data_options(config), "eval_split": split}})
+    split = task_type(run["task"]).eval_split(config)
+    return _canonical({**options, "targets": list(targets), "data": {**options["data"], "eval_split": split}})
 
 
 def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict) -> None:
-    """Fine-tune one training run (any trainable method) and record its provenance.
+    """Fine-tune one training run (any trainable method, any task type) and record its provenance.
 
     ``options`` (:func:`train_options`) is all the job computes from; ``context`` (config hash,
     preset, demo flag) is only recorded."""
@@ -104,6 +104,7 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
 
     started = time.monotonic()
     run = options["run"]
+    task = task_type(run["task"])
     spec = method_spec(run["method"], options["model"]["family"])
     train_fn, _ = implementation(spec)
     train, train_id = load_split(options["data"], run["task"], "train", run["source"])
@@ -116,7 +117,7 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
     expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)})
     with checkpoints.training_checkpoints(checkpoint_dir, expected, keep=keep_checkpoints):
         summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
-                           options["params"], int(run["seed"]))  # fmt: skip
+                           options["params"], int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
     provenance.write_json(
         Path(output_dir) / "xlie_provenance.json",
         provenance.record(
@@ -129,14 +130,16 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
     print(f"best dev: {summary.get('best_dev')}")
 
 
-def write_predictions(path: Path, sentences: list[Sentence], predicted: list[list[str]]) -> None:
-    """word<TAB>gold<TAB>predicted, blank line between sentences (XTREME-like, diffable)."""
-    lines = []
-    for sentence, tags in zip(sentences, predicted):
-        lines.extend(f"{w}\t{g}\t{p}" for w, g, p in zip(sentence.words, sentence.tags, tags))
-        lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
+def dev_selection(model_dir: str, task) -> dict | None:
+    """The source-dev score the run's model was selected on (None for a base model): what a
+    table's dev-selected row compares variants by, never the test score."""
+    path = Path(model_dir) / "xlie_training.json"
+    if not path.is_file():
+        return None
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    metric = summary.get("selection") if isinstance(summary.get("selection"), str) else task.primary_metric
+    value = (summary.get("best_dev") or {}).get(metric)
+    return {"metric": metric, "value": value} if value is not None else None
 
 
 def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) -> None:
@@ -146,30 +149,34 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
     from xlie.methods import implementation, method_spec
 
     run, data, params = options["run"], options["data"], options["params"]
+    task = task_type(run["task"])
     spec = method_spec(run["method"], options["model"]["family"])
     _, load_predictor = implementation(spec)
     # Read every target file before predicting anything: a bad file fails the job at once,
     # with its file:line, instead of after minutes of work that the failure would discard.
     target_data = {target: load_split(data, run["task"], data["eval_split"], target) for target in options["targets"]}
     train, _ = load_split(data, run["task"], "train", run["source"])
-    train_tags = [s.tags for s in train]
     predict = load_predictor(model_dir, run["task"], params)
-    for target, (sentences, data_id) in target_data.items():
+    selection = dev_selection(model_dir, task)
+    for target, (examples, data_id) in target_data.items():
         started = time.monotonic()
-        prediction = predict(sentences, desc=target)
-        gold = [s.tags for s in sentences]
+        prediction = predict(examples, desc=target)
+        predicted = task.predicted(prediction)
+        gold = task.gold(examples)
         cell_dir = Path(out_dir) / target
-        write_predictions(cell_dir / "predictions.tsv", sentences, prediction.tags)
+        task.write_predictions(cell_dir / "predictions.tsv", examples, predicted)
         payload = {
             "cell": {**run, "target": target},
-            "scores": metrics.score(run["task"], gold, prediction.tags),
-            "majority_baseline": metrics.majority_baseline(run["task"], train_tags, gold),
-            "counts": {"sentences": len(sentences), "words": sum(len(g) for g in gold), **prediction.counts},
+            "scores": task.score(gold, predicted),
+            "majority_baseline": task.majority_baseline(train, gold),
+            "counts": {**task.counts(examples), **prediction.counts},
             "provenance": provenance.record(
                 **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data_id,
                 model={**provenance.model_identity(model_dir), "method": spec.module, "params": params}, options=options,
             ),
         }  # fmt: skip
+        if selection is not None:
+            payload["dev_selection"] = selection
         provenance.write_json(cell_dir / "metrics.json", payload)
         s = payload["scores"]
         print(f"{target}: {s['primary_name']}={s['primary']:.4f} (majority baseline "

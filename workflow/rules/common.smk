@@ -7,9 +7,9 @@ from snakemake.utils import validate
 from xlie import steps
 from xlie.config import check_model_paths, resolve
 from xlie.data.ud import UD27_LANGUAGES, treebank_files
-from xlie.data.xtreme import LOCAL_ONLY, local_path
 from xlie.grid import build_cells, training_runs
 from xlie.methods import method_spec
+from xlie.tasks import task_type
 
 # The preset underneath, the user's keys on top; errors name the key before any job runs.
 _resolved = resolve(
@@ -53,22 +53,26 @@ wildcard_constraints:
     task="|".join(sorted(CELLS["task"].unique())),
     model="|".join(sorted(config["models"])),
     method="|".join(sorted(CELLS["method"].unique())),
+    variant="|".join(sorted(CELLS["variant"].unique())),
     source="[a-z]{2,3}",
     seed=r"\d+",
     table="|".join(sorted(TABLES["table"].unique())),
 
 
+# A training run's path below results/runs/, logs/ and benchmarks/ (one place: the rules use it).
+RUN_PATH = "{paper}/{task}/{model}/{method}/{variant}/{source}/seed{seed}"
+
+
 def run_of(wildcards):
     """The training run (one row of RUNS) a job's wildcards name."""
-    key = f"{wildcards.paper}/{wildcards.task}/{wildcards.model}/{wildcards.method}/{wildcards.source}/seed{wildcards.seed}"
-    return RUNS.loc[key]
+    return RUNS.loc[RUN_PATH.format(**wildcards)]
 
 
 def run_dict(wildcards):
     row = run_of(wildcards)
     return {
         k: (int(row[k]) if k == "seed" else str(row[k]))
-        for k in ("paper", "task", "model", "method", "source", "seed")
+        for k in ("paper", "task", "model", "method", "variant", "source", "seed")
     }
 
 
@@ -85,6 +89,15 @@ def eval_options(wildcards):
     return steps.eval_options(config, run_dict(wildcards), run_targets(wildcards))
 
 
+def run_spec(wildcards):
+    return method_spec(wildcards.method, config["models"][wildcards.model]["family"])
+
+
+def run_gpus(wildcards):
+    """GPUs one job of this method asks for (the method's registered resources)."""
+    return dict(run_spec(wildcards).resources).get("gpu", 0)
+
+
 def model_path(wildcards):
     return config["models"][wildcards.model]["path"]
 
@@ -96,12 +109,11 @@ def model_input(wildcards):
 
 
 def is_zero_shot(wildcards):
-    family = config["models"][wildcards.model]["family"]
-    return method_spec(wildcards.method, family).zero_shot
+    return run_spec(wildcards).zero_shot
 
 
 def trained_model_dir(wildcards):
-    return f"results/runs/{wildcards.paper}/{wildcards.task}/{wildcards.model}/{wildcards.method}/{wildcards.source}/seed{wildcards.seed}/model"
+    return f"results/runs/{RUN_PATH.format(**wildcards)}/model"
 
 
 def evaluated_model(wildcards):
@@ -125,22 +137,6 @@ def tiny_model_dir(family):
     return f"results/models/tiny/{family}"
 
 
-def local_data_files(task, split, langs):
-    """Local XTREME files a job reads, declared as inputs so that editing one reruns its jobs."""
-    xtreme = config["data"]["xtreme"]
-    if xtreme["source"] == "hub":
-        return []
-    # 'auto' falls back to the hub for files that are not there, except for languages the hub
-    # lacks: those are always declared, so that convert_ud makes them.
-    return [
-        str(local_path(xtreme["dir"], task, split, lang))
-        for lang in langs
-        if xtreme["source"] == "local"
-        or local_path(xtreme["dir"], task, split, lang).is_file()
-        or lang in LOCAL_ONLY.get(task, ())
-    ]
-
-
 XTREME_DIR = config["data"]["xtreme"]["dir"]
 
 
@@ -152,17 +148,18 @@ def ud_test_treebanks(wildcards):
 
 
 def train_data(wildcards):
-    source = [wildcards.source]
-    return local_data_files(wildcards.task, "train", source) + local_data_files(
-        wildcards.task, "dev", source
+    """The data files a training job reads (the task type names them), declared as inputs."""
+    task = task_type(wildcards.task)
+    return task.input_files(config, "train", [wildcards.source]) + task.input_files(
+        config, "dev", [wildcards.source]
     )
 
 
 def eval_data(wildcards):
-    split = config["data"]["xtreme"]["eval_split"][wildcards.task]
-    return local_data_files(
-        wildcards.task, split, run_targets(wildcards)
-    ) + local_data_files(wildcards.task, "train", [wildcards.source])
+    task = task_type(wildcards.task)
+    return task.input_files(
+        config, task.eval_split(config), run_targets(wildcards)
+    ) + task.input_files(config, "train", [wildcards.source])
 
 
 def eval_dirs(wildcards=None):

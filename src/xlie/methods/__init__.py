@@ -2,12 +2,13 @@
 
 Every method exposes the same two functions, so the workflow treats them alike:
 
-    train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> summary dict
+    train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed, **task_kwargs) -> summary
         fine-tune from ``model_path`` (hub id or local dir), keep the best source-dev model in
         ``output_dir`` (loadable by ``load_predictor``), checkpoints in ``checkpoint_dir``
-        (resumed from when present); ``params`` is the method's config dict.
-    load_predictor(model_dir, task, params) -> predict(sentences) -> Prediction
-        load once, then tag any number of sentence lists.
+        (resumed from when present); ``params`` is the method's config dict; ``task_kwargs`` are
+        what the task type adds (``TaskType.method_kwargs``, e.g. a label list read from data).
+    load_predictor(model_dir, task, params) -> predict(examples, desc=...) -> prediction record
+        load once, then predict any number of example lists (``Prediction`` for tagging).
 
 Zero-shot methods (the LLM study) have ``train = None`` and predict with the base model.
 """
@@ -31,25 +32,45 @@ class Prediction:
 
 @dataclass(frozen=True)
 class MethodSpec:
-    module: str  # xlie.methods.<module> holds train / load_predictor
-    params_key: str  # config key under training:
+    """One implementation of a method on a kind of model: the single source of truth for it.
+
+    ``module``: xlie.methods.<module> holds ``train`` / ``load_predictor`` and its ``Params``
+    dataclass (every option, its default and its meaning; ``params_class``). ``params_key``: the
+    block of a paper's ``training:`` config that sets them. ``task_kinds``: the task types
+    (``xlie.tasks``) it can run. ``variants``: named settings of one ``Params`` field
+    (``variant_param``) that are rows of one method, e.g. Prompt-XRE's templates; the first is the
+    default; a method without variants has the single variant ``default``. ``resources``: what one
+    of its jobs asks the scheduler for by default."""
+
+    module: str
+    params_key: str
     families: frozenset[str]
+    task_kinds: frozenset[str] = frozenset({"tagging"})
     zero_shot: bool = False
+    variant_param: str | None = None
+    variants: tuple[str, ...] = ("default",)
+    resources: tuple[tuple[str, int], ...] = (("gpu", 1),)
 
 
-# (method, family kind) -> implementation. Family kinds: encoder (bert, xlmr), seq2seq (mt5), causal.
+# Family kinds: encoder (bert, xlmr), seq2seq (mt5, mbart), causal.
 FAMILY_KIND = {"bert": "encoder", "xlmr": "encoder", "mt5": "seq2seq", "mbart": "seq2seq", "causal": "causal"}
 
+_LLM = dict(zero_shot=True, variant_param="mode", variants=("logits", "generate"))
+PROMPT_XRE_TEMPLATES = ("none", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+
+# (method, family kind) -> implementation.
 METHODS: dict[tuple[str, str], MethodSpec] = {
     ("vanilla", "encoder"): MethodSpec("token_classification", "vanilla_token", frozenset({"bert", "xlmr"})),
     ("vanilla", "seq2seq"): MethodSpec("vanilla_seq2seq", "vanilla_seq2seq", frozenset({"mt5"})),
     ("topro", "encoder"): MethodSpec("topro_encoder", "topro_encoder", frozenset({"bert", "xlmr"})),
     ("topro", "seq2seq"): MethodSpec("topro_seq2seq", "topro_seq2seq", frozenset({"mt5"})),
     ("pt", "encoder"): MethodSpec("prefix_tuning", "prefix_tuning", frozenset({"bert", "xlmr"})),
-    ("llm_logits", "causal"): MethodSpec("llm_zero_shot", "llm", frozenset({"causal"}), zero_shot=True),
-    ("llm_logits", "seq2seq"): MethodSpec("llm_zero_shot", "llm", frozenset({"mt5"}), zero_shot=True),
-    ("llm_generate", "causal"): MethodSpec("llm_zero_shot", "llm", frozenset({"causal"}), zero_shot=True),
-    ("llm_generate", "seq2seq"): MethodSpec("llm_zero_shot", "llm", frozenset({"mt5"}), zero_shot=True),
+    # ToPro's zero-shot LLM study: verbalizer logits or generation + label matching.
+    ("llm", "causal"): MethodSpec("llm_zero_shot", "llm", frozenset({"causal"}), **_LLM),
+    ("llm", "seq2seq"): MethodSpec("llm_zero_shot", "llm", frozenset({"mt5"}), **_LLM),
+    # Prompt-XRE: mBART relation classification, baseline ("none") and the nine Table I templates.
+    ("prompt", "seq2seq"): MethodSpec("mbart_relation", "mbart_relation", frozenset({"mbart"}), frozenset({"relation"}),
+                                      variant_param="template", variants=PROMPT_XRE_TEMPLATES),  # fmt: skip
 }
 
 
@@ -58,8 +79,19 @@ def method_spec(method: str, family: str) -> MethodSpec | None:
     return spec if spec is not None and family in spec.families else None
 
 
+def known_methods() -> list[str]:
+    return sorted({m for m, _ in METHODS})
+
+
 def families_for(method: str) -> set[str]:
     return {f for (m, _), spec in METHODS.items() if m == method for f in spec.families}
+
+
+def params_class(spec: MethodSpec):
+    """The method's ``Params`` dataclass (imports its module: torch-heavy)."""
+    import importlib
+
+    return importlib.import_module(f"xlie.methods.{spec.module}").Params
 
 
 def implementation(spec: MethodSpec) -> tuple[Callable | None, Callable]:
@@ -80,12 +112,24 @@ def strict_from_dict(cls, values: dict | None):
     if unknown:
         raise TypeError(f"{cls.__module__}.{cls.__qualname__}: unknown parameter(s) {unknown}; known: {sorted(known)}")
     for name, value in values.items():
-        if str(known[name].type).startswith("float") and isinstance(value, (int, str)) and not isinstance(value, bool):
-            try:
-                values[name] = float(value)
-            except ValueError:
-                raise TypeError(f"{cls.__qualname__}.{name}: expected a number, got {value!r}") from None
+        values[name] = _coerce(cls, name, str(known[name].type), value)
     return cls(**values)
+
+
+def _coerce(cls, name: str, annotation: str, value):
+    """Command-line values arrive as strings (``--config``): read them as the field's type."""
+    if isinstance(value, str) and "None" in annotation and value in ("null", "None"):
+        return None
+    try:
+        if annotation.startswith("float") and isinstance(value, (int, str)) and not isinstance(value, bool):
+            return float(value)
+        if annotation.startswith("int") and isinstance(value, str):
+            return int(value)
+        if annotation.startswith("bool") and isinstance(value, str):
+            return {"true": True, "false": False}[value.lower()]
+    except (ValueError, KeyError):
+        raise TypeError(f"{cls.__qualname__}.{name}: expected {annotation}, got {value!r}") from None
+    return value
 
 
 def load_for_inference(auto_class, model_dir: str | Path):

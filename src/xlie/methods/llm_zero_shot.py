@@ -25,7 +25,6 @@ kept), counting them as ``truncated_prompts``. The module has no ``train`` (zero
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import re
@@ -39,6 +38,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
+from xlie.methods.training import autocast
 from xlie.methods import Prediction, strict_from_dict
 from xlie.prompt_templates import llm_prompt
 from xlie.verbalizers import LLM_VERBALIZER_STYLES, llm_verbalizer, verbalizer
@@ -243,9 +243,7 @@ class LLM:
         return min(max_length, limit - new_tokens)
 
     def _autocast(self):
-        if self.bf16:
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.bf16)
 
     def _batch(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
         batch = pad_batch(ids, self.pad_id, left=not self.seq2seq)

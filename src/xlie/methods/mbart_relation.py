@@ -58,10 +58,11 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from xlie.data.ace05 import LABELS, RelationInstance
 from xlie.methods import load_for_inference, strict_from_dict
+from xlie.methods.training import SUMMARY_FILE, autocast, dev_history, write_training_summary
+from xlie.methods.training import training_arguments as shared_training_arguments
 
 # mBART-cc25 language codes of the three ACE05 languages.
 LANG_CODES = {"en": "en_XX", "zh": "zh_CN", "ar": "ar_AR"}
-SUMMARY_FILE = "xlie_training.json"
 
 # --------------------------------------------------------------------------- templates (Table I)
 
@@ -294,43 +295,18 @@ class Params:
 
 
 def training_arguments(hp: Params, checkpoint_dir: Path, seed: int) -> TrainingArguments:
-    """The one place the Trainer is configured (to be unified with the other methods')."""
-    gpu = torch.cuda.is_available()
-    strategy = "steps" if hp.eval_steps else "epoch"
-    return TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        learning_rate=hp.learning_rate,
-        adam_beta1=hp.adam_beta1,
-        adam_beta2=hp.adam_beta2,
-        adam_epsilon=hp.adam_epsilon,
-        weight_decay=hp.weight_decay,
-        lr_scheduler_type="polynomial",
-        lr_scheduler_kwargs={"lr_end": 0.0, "power": 1.0},  # fairseq polynomial_decay defaults
+    """The authors' fairseq optimiser: Adam (0.9, 0.98), polynomial decay to 0 after warm-up, no clipping."""
+    return shared_training_arguments(
+        checkpoint_dir, seed, learning_rate=hp.learning_rate, batch_size=hp.batch_size, epochs=hp.epochs,
+        selection_metric=hp.selection, greater_is_better=hp.selection == "accuracy", eval_steps=hp.eval_steps,
+        grad_accum=hp.grad_accum, weight_decay=hp.weight_decay,
         warmup_steps=hp.warmup_ratio,  # a float < 1 is a ratio of the total steps (transformers 5)
-        max_grad_norm=hp.max_grad_norm,
-        per_device_train_batch_size=hp.batch_size,
-        per_device_eval_batch_size=hp.eval_batch_size,
-        gradient_accumulation_steps=hp.grad_accum,
-        num_train_epochs=hp.epochs,
+        adam_epsilon=hp.adam_epsilon, max_grad_norm=hp.max_grad_norm, precision=hp.mixed_precision,
+        save_total_limit=hp.save_total_limit, adam_beta1=hp.adam_beta1, adam_beta2=hp.adam_beta2,
+        lr_scheduler_type="polynomial", lr_scheduler_kwargs={"lr_end": 0.0, "power": 1.0},  # fairseq polynomial_decay
+        per_device_eval_batch_size=hp.eval_batch_size, logging_steps=hp.logging_steps, remove_unused_columns=False,
         train_sampling_strategy="group_by_length" if hp.group_by_length else "random",
-        eval_strategy=strategy,
-        save_strategy=strategy,
-        eval_steps=hp.eval_steps,
-        save_steps=hp.eval_steps,
-        save_total_limit=hp.save_total_limit,
-        load_best_model_at_end=True,
-        metric_for_best_model=hp.selection,
-        greater_is_better=hp.selection == "accuracy",
-        logging_steps=hp.logging_steps,
-        seed=seed,
-        data_seed=seed,
-        fp16=gpu and hp.mixed_precision == "fp16",
-        bf16=gpu and hp.mixed_precision == "bf16",
-        use_cpu=not gpu,
-        report_to=[],
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-    )
+    )  # fmt: skip
 
 
 def accuracy(eval_prediction) -> dict[str, float]:
@@ -351,8 +327,8 @@ def load_for_training(model_path: str, labels: Sequence[str], hp: Params) -> MBa
     )
 
 
-def train(model_path: str, train: Sequence[RelationInstance], dev: Sequence[RelationInstance], output_dir: Path,
-          checkpoint_dir: Path, params: dict, seed: int, labels: Sequence[str] = LABELS) -> dict:  # fmt: skip
+def train(model_path: str, task: str, train: Sequence[RelationInstance], dev: Sequence[RelationInstance],
+          output_dir: Path, checkpoint_dir: Path, params: dict, seed: int, labels: Sequence[str] = LABELS) -> dict:  # fmt: skip
     """Fine-tune ``model_path`` on ``train`` (one language), select on ``dev`` (same language) by
     ``params['selection']``; best model, tokenizer and ``xlie_training.json`` to ``output_dir``;
     checkpoints in ``checkpoint_dir``, resumed from its newest when present."""
@@ -384,11 +360,7 @@ def train(model_path: str, train: Sequence[RelationInstance], dev: Sequence[Rela
     output_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(output_dir))  # the best model: load_best_model_at_end reloaded it
     tokenizer.save_pretrained(str(output_dir))
-    dev_history = [
-        {k.removeprefix("eval_"): v for k, v in e.items() if k.startswith("eval_") or k in ("step", "epoch")}
-        for e in trainer.state.log_history
-        if "eval_loss" in e
-    ]
+    history = dev_history(trainer)
     best_step = trainer.state.best_global_step
     summary = {
         "template": hp.template,
@@ -397,16 +369,15 @@ def train(model_path: str, train: Sequence[RelationInstance], dev: Sequence[Rela
         "selection": hp.selection,
         "best_step": best_step,
         "best_checkpoint": trainer.state.best_model_checkpoint,
-        "best_dev": next((e for e in dev_history if e["step"] == best_step), None),
-        "dev_history": dev_history,
+        "best_dev": next((e for e in history if e["step"] == best_step), None),
+        "dev_history": history,
         "global_steps": trainer.state.global_step,
         "resumed_from": resume,
         "counts": {"train_instances": len(train), "train_truncated": train_cut, "dev_instances": len(dev),
                    "dev_truncated": dev_cut},  # fmt: skip
         "params": dataclasses.asdict(hp),
     }
-    (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return summary
+    return write_training_summary(output_dir, summary)
 
 
 # --------------------------------------------------------------------------- prediction
@@ -420,7 +391,7 @@ class RelationPrediction:
     counts: dict[str, int]
 
 
-def load_predictor(model_dir: str | Path, params: dict) -> Callable[[Sequence[RelationInstance]], RelationPrediction]:
+def load_predictor(model_dir: str | Path, task: str, params: dict) -> Callable[..., RelationPrediction]:
     """Load once; the returned function labels any list of instances of ANY language with the
     training language's id (zero-shot), the template the model was trained with."""
     hp = Params.from_dict(params)
@@ -431,17 +402,15 @@ def load_predictor(model_dir: str | Path, params: dict) -> Callable[[Sequence[Re
     train_lang = summary["train_lang"]
     id2label = {int(k): v for k, v in model.config.id2label.items()}
     device = next(model.parameters()).device
-    use_amp = device.type == "cuda" and hp.mixed_precision != "none"
-    amp_dtype = torch.bfloat16 if hp.mixed_precision == "bf16" else torch.float16
 
-    def predict(instances: Sequence[RelationInstance]) -> RelationPrediction:
+    def predict(instances: Sequence[RelationInstance], desc: str = "predict") -> RelationPrediction:
         features, cut = encode(tokenizer, hp.template, instances, train_lang, hp.max_length)
         order = sorted(range(len(features)), key=lambda k: len(features[k]["input_ids"]))  # less padding
         predicted: list[str] = [""] * len(features)
         for start in range(0, len(order), hp.eval_batch_size):
             chunk = order[start : start + hp.eval_batch_size]
             batch = {k: v.to(device) for k, v in collate([features[k] for k in chunk], model.config.pad_token_id).items()}
-            with torch.inference_mode(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            with torch.inference_mode(), autocast(hp.mixed_precision if device.type == "cuda" else "none"):
                 logits = model(**batch).logits
             for k, label_id in zip(chunk, logits.argmax(-1).tolist()):
                 predicted[k] = id2label[label_id]

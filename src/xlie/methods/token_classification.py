@@ -9,7 +9,6 @@ source-language dev set. Sentences longer than the window are split into chunks 
 from __future__ import annotations
 
 import functools
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from transformers import (
     AutoTokenizer,
     DataCollatorForTokenClassification,
     Trainer,
-    TrainingArguments,
     set_seed,
 )
 
@@ -31,13 +29,14 @@ from xlie import metrics
 from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
+from xlie.methods.training import training_arguments, write_training_summary
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
 
 IGNORE = -100
 
 
 @dataclass
-class TokenClassificationParams:
+class Params:
     """Hyper-parameters of Vanilla fine-tuning (defaults: the ToPro/XTREME scripts)."""
 
     learning_rate: float = 1e-5
@@ -52,7 +51,7 @@ class TokenClassificationParams:
     bf16: bool = False
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TokenClassificationParams":
+    def from_dict(cls, values: dict) -> "Params":
         return strict_from_dict(cls, values)
 
 
@@ -133,7 +132,7 @@ def train_token_classifier(
     dev: Sequence[Sentence],
     output_dir: Path,
     checkpoint_dir: Path,
-    params: TokenClassificationParams,
+    params: Params,
     seed: int,
 ) -> dict:
     """Fine-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``."""
@@ -164,8 +163,7 @@ def train_token_classifier(
         "truncated_words": {"train": train_truncated, "dev": dev_truncated},
         "dev_history": dev_history,
     }
-    (Path(output_dir) / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
+    return write_training_summary(output_dir, summary)
 
 
 def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, checkpoint_dir: Path, params, *,
@@ -176,34 +174,13 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
     MPT's ExponentialLR stepped once per epoch."""
     primary = metrics.PRIMARY_METRIC[task]
     strategy = "steps" if params.eval_steps else "epoch"
-    args = TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        learning_rate=params.learning_rate,
-        per_device_train_batch_size=params.batch_size,
-        per_device_eval_batch_size=params.eval_batch_size,
-        gradient_accumulation_steps=grad_accum,
-        num_train_epochs=params.epochs,
-        weight_decay=params.weight_decay,
-        warmup_steps=params.warmup_steps,
-        adam_epsilon=1e-8,
-        max_grad_norm=1.0,
-        eval_strategy=strategy,
-        eval_steps=params.eval_steps,
-        save_strategy=strategy,
-        save_steps=params.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model=primary,
-        greater_is_better=True,
-        logging_strategy=strategy,
+    args = training_arguments(
+        checkpoint_dir, seed, learning_rate=params.learning_rate, batch_size=params.batch_size, epochs=params.epochs,
+        selection_metric=primary, eval_steps=params.eval_steps, grad_accum=grad_accum,
+        weight_decay=params.weight_decay, warmup_steps=params.warmup_steps, precision=params.bf16,
+        per_device_eval_batch_size=params.eval_batch_size, logging_strategy=strategy,
         logging_steps=max(1, (params.eval_steps or 4) // 4),
-        seed=seed,
-        data_seed=seed,
-        bf16=params.bf16 and torch.cuda.is_available(),
-        use_cpu=not torch.cuda.is_available(),
-        report_to=[],
-        dataloader_num_workers=0,
-    )
+    )  # fmt: skip
     gamma = getattr(params, "lr_gamma", None)
     trainer_class = functools.partial(_EpochExponentialTrainer, gamma=gamma) if gamma else Trainer
     return trainer_class(
@@ -281,12 +258,12 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
           checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
     """The uniform method entry point (see xlie.methods)."""
     return train_token_classifier(model_path, task, train, dev, Path(output_dir), Path(checkpoint_dir),
-                                  TokenClassificationParams.from_dict(params), seed)  # fmt: skip
+                                  Params.from_dict(params), seed)  # fmt: skip
 
 
 def load_predictor(model_dir: str, task: str, params: dict):
     """Load once; the returned function tags any list of sentences (see xlie.methods)."""
-    hp = TokenClassificationParams.from_dict(params)
+    hp = Params.from_dict(params)
     model, tokenizer = load_token_classifier(model_dir)
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:

@@ -49,12 +49,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from transformers import AutoModelForMaskedLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
+from transformers import AutoModelForMaskedLM, AutoTokenizer, Trainer, set_seed
 
 from xlie import metrics
 from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
+from xlie.methods.training import autocast, training_arguments, write_training_summary
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
 from xlie.prompt_templates import TOPRO_ENCODER, topro_encoder_prompt
 from xlie.verbalizers import verbalizer
@@ -290,11 +291,10 @@ def predict_fast(model, tokenizer, task: str, sentences: Sequence[Sentence], *, 
     device = next(model.parameters()).device
     verbal = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
     mask_id, pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 and device.type == "cuda" else contextlib.nullcontext()
     counts = _new_counts(len(first_piece))
     tags: list[list[str]] = []
     total = sum(len(s.words) for s in sentences)
-    with _eval_mode(model), autocast, tqdm(total=total, desc=desc, unit="word", leave=False) as progress:
+    with _eval_mode(model), autocast(bf16 and device.type == "cuda"), tqdm(total=total, desc=desc, unit="word", leave=False) as progress:
         for start in range(0, len(sentences), chunk_sentences):
             chunk = sentences[start : start + chunk_sentences]
             lengths = np.fromiter((len(s.words) for s in chunk), dtype=np.int64, count=len(chunk))
@@ -490,33 +490,12 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
     if len(train_set) == 0:
         raise ValueError(f"no ToPro training prompt fits in max_length={hp.max_length} ({dict(train_counts)})")
     primary = metrics.PRIMARY_METRIC[task]
-    use_cuda = torch.cuda.is_available()
-    args = TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        learning_rate=hp.learning_rate,
-        per_device_train_batch_size=hp.batch_size,
-        gradient_accumulation_steps=hp.grad_accum,
-        num_train_epochs=hp.epochs,
-        weight_decay=hp.weight_decay,
-        warmup_steps=hp.warmup_steps,
-        lr_scheduler_type="linear",
-        adam_epsilon=1e-8,
-        max_grad_norm=1.0,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,  # the best and the last (resume point) are kept
-        load_best_model_at_end=True,
-        metric_for_best_model=primary,
-        greater_is_better=True,
-        logging_steps=hp.logging_steps,
-        seed=seed,
-        data_seed=seed,
-        bf16=hp.bf16 and use_cuda,
-        use_cpu=not use_cuda,
-        remove_unused_columns=False,
-        report_to=[],
-        dataloader_num_workers=0,
-    )
+    args = training_arguments(
+        checkpoint_dir, seed, learning_rate=hp.learning_rate, batch_size=hp.batch_size, epochs=hp.epochs,
+        selection_metric=primary, grad_accum=hp.grad_accum, weight_decay=hp.weight_decay,
+        warmup_steps=hp.warmup_steps, precision=hp.bf16, lr_scheduler_type="linear",
+        logging_steps=hp.logging_steps, remove_unused_columns=False,
+    )  # fmt: skip
     trainer = ToProTrainer(
         model=model,
         args=args,
@@ -564,8 +543,7 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
         "params": asdict(hp),
         "seed": seed,
     }
-    (output_dir / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
+    return write_training_summary(output_dir, summary)
 
 
 def load_topro(model_dir: str | Path):

@@ -32,7 +32,6 @@ parameter parsing and the Trainer that selects epochs by a task metric computed 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,15 +52,12 @@ from xlie import metrics
 from xlie.checkpoints import resume_point
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
+from xlie.methods.training import autocast, write_training_summary
+from xlie.methods.training import training_arguments as shared_training_arguments
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
 from xlie.prompt_templates import topro_seq2seq_prompt
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def autocast(bf16: bool):
-    """bf16 autocast on GPU when asked; a no-op context otherwise."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=bool(bf16) and torch.cuda.is_available())
 
 
 def numeric_scores(scores: dict) -> dict[str, float]:
@@ -93,36 +89,14 @@ class DevSelectionTrainer(Trainer):
 
 
 def training_arguments(params, checkpoint_dir: Path, task: str, seed: int, eval_steps: int | None = None) -> TrainingArguments:
-    """The authors' optimiser settings (AdamW eps 1e-8, clip 1.0), epoch-end (or every ``eval_steps``)
-    selection by the task's primary metric, checkpoints in ``checkpoint_dir``."""
-    strategy = "steps" if eval_steps else "epoch"
-    return TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        learning_rate=params.learning_rate,
-        per_device_train_batch_size=params.batch_size,
-        gradient_accumulation_steps=params.grad_accum,
-        num_train_epochs=params.epochs,
-        weight_decay=params.weight_decay,
-        warmup_steps=params.warmup_steps,
-        lr_scheduler_type="linear",
-        adam_epsilon=1e-8,
-        max_grad_norm=1.0,
-        eval_strategy=strategy,
-        save_strategy=strategy,
-        eval_steps=eval_steps,
-        save_steps=eval_steps,
-        save_total_limit=2,  # the best and the latest
-        load_best_model_at_end=True,
-        metric_for_best_model=metrics.PRIMARY_METRIC[task],
-        greater_is_better=True,
-        logging_steps=params.logging_steps,
-        seed=seed,
-        data_seed=seed,
-        bf16=params.bf16 and torch.cuda.is_available(),
-        use_cpu=not torch.cuda.is_available(),
-        report_to=[],
-        dataloader_num_workers=0,
-    )
+    """The authors' optimiser settings (AdamW eps 1e-8, clip 1.0, linear decay), epoch-end (or every
+    ``eval_steps``) selection by the task's primary metric, checkpoints in ``checkpoint_dir``."""
+    return shared_training_arguments(
+        checkpoint_dir, seed, learning_rate=params.learning_rate, batch_size=params.batch_size, epochs=params.epochs,
+        selection_metric=metrics.PRIMARY_METRIC[task], eval_steps=eval_steps, grad_accum=params.grad_accum,
+        weight_decay=params.weight_decay, warmup_steps=params.warmup_steps, precision=params.bf16,
+        lr_scheduler_type="linear", logging_steps=params.logging_steps,
+    )  # fmt: skip
 
 
 def load_for_training(model_path: str, dropout: float | None):
@@ -163,8 +137,7 @@ def finish_training(trainer: Trainer, task: str, output_dir: Path, resume: str |
         "train_loss_history": [{"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e],
         **extra,
     }
-    (output_dir / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
+    return write_training_summary(output_dir, summary)
 
 
 # --------------------------------------------------------------------------- ToPro instances

@@ -7,7 +7,7 @@ from xlie.steps import evaluate_run
 
 die_with_driver()
 with log_to(snakemake.log[0]):
-    gpu_pool.acquire(count=int(snakemake.resources.get("gpu", 1)))
+    gpu_pool.acquire(count=int(snakemake.resources.get("gpu", 0)))
     config = snakemake.config  # recorded in the provenance only; options are params
     evaluate_run(
         snakemake.params.options,

@@ -7,7 +7,7 @@ from xlie.steps import train_run
 
 die_with_driver()
 with log_to(snakemake.log[0]):
-    gpu_pool.acquire(count=int(snakemake.resources.get("gpu", 1)))
+    gpu_pool.acquire(count=int(snakemake.resources.get("gpu", 0)))
     config = snakemake.config
     train_run(
         snakemake.params.options,

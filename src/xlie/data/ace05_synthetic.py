@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlie.data.ace05 import LABELS, LANGUAGE_DIRS, SPLITS
+from xlie.data.ace05 import LABELS, LANGUAGE_DIRS, SPLITS, SYNTHETIC_MARKER
 
 # Slot types of each label's two arguments.
 SLOTS = {
@@ -344,5 +344,5 @@ def write_synthetic_ace05(
                 # ACE05-Processor writes each JSON on one line with json.dump's defaults
                 (directory / f"{doc_id}.v1.json").write_text(json.dumps(v1), encoding="utf-8")
                 (directory / f"{doc_id}.v2.json").write_text(json.dumps(v2), encoding="utf-8")
-    (root / "README.SYNTHETIC.md").write_text(README.format(seed=seed, bad=", ".join(BAD_MENTIONS)), encoding="utf-8")
+    (root / SYNTHETIC_MARKER).write_text(README.format(seed=seed, bad=", ".join(BAD_MENTIONS)), encoding="utf-8")
     return root

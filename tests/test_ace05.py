@@ -271,3 +271,13 @@ def test_processed_files_are_every_document_and_parse(synthetic, tmp_path):
     assert {f.name.split(".", 1)[1] for f in files} == {"v2.json", "conllu"}
     with pytest.raises(Ace05DirError, match=CONFIG_KEY.replace(".", r"\.")):
         processed_files(tmp_path / "missing")
+
+
+def test_synthetic_data_is_never_written_over_other_data(tmp_path, synthetic):
+    from xlie.data.ace05 import check_synthetic_target
+
+    check_synthetic_target(tmp_path / "new")  # absent: fine
+    check_synthetic_target(synthetic)  # SYNTHETIC already: may be rewritten
+    (tmp_path / "real" / "English").mkdir(parents=True)
+    with pytest.raises(Ace05DirError, match=r"data\.ace05\.dir = .*real' holds data that is not SYNTHETIC"):
+        check_synthetic_target(tmp_path / "real")

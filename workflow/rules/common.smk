@@ -295,6 +295,9 @@ ACE05_OUT = "results/data/ace05"
 WMT_XRE_OUT = "results/data/wmt_xre"
 WMT_XRE_SPLITS = ("train", "valid", "test")
 
+if config["data"]["ace05"]["synthetic"]:
+    _ace05.check_synthetic_target(config["data"]["ace05"]["dir"])
+
 
 def ace05_split_file(lang, split):
     """results/data/ace05/<lang>.<split>.jsonl (lang en zh ar; split train dev test)."""

@@ -186,6 +186,18 @@ def is_synthetic(root: str | Path) -> bool:
     return (Path(root) / SYNTHETIC_MARKER).is_file()
 
 
+def check_synthetic_target(root: str | Path) -> None:
+    """Refuse to let the workflow write SYNTHETIC data over a directory that holds other data:
+    Snakemake deletes a directory output before its job runs."""
+    root = Path(root)
+    if root.exists() and not is_synthetic(root) and (not root.is_dir() or any(root.iterdir())):
+        raise Ace05DirError(
+            f"{CONFIG_KEY} = {str(root)!r} holds data that is not SYNTHETIC (no {SYNTHETIC_MARKER}), and "
+            "data.ace05.synthetic is true: the make_synthetic_ace05 rule would delete it. Set data.ace05.synthetic "
+            f"to false to read it, or point {CONFIG_KEY} at a new directory for the SYNTHETIC data."
+        )
+
+
 def processed_files(
     root: str | Path, languages: Iterable[str] = tuple(LANGUAGE_DIRS), splits: Iterable[str] = SPLITS
 ) -> list[Path]:

@@ -18,6 +18,10 @@ The chain, each step a pure function:
    ``valid_per_label`` (200) before them, train = the rest, capped at ``train_cap_per_label``
    (10,500; the first ones). An instance = Chinese sentence + English ?a text + ?b text + label.
 
+The workflow's ``build_wmt_xre`` rule runs :func:`build_step` on ``config["data"]["wmt_xre"]``;
+training reads the splits with :func:`read_relation_split` (as :class:`xlie.data.ace05.RelationInstance`)
+and the classifier's labels, in ``labels.tsv`` order, with :func:`read_labels`.
+
 Patterns extracted (UD v2 relations; a predicate is a word with an ``nsubj``/``nsubj:pass`` child,
 or one that inherits its subject as the ``conj`` of such a word):
 

@@ -18,9 +18,13 @@ from xlie.data.ace05 import (
     check_processed_dir,
     compare_with_paper,
     describe_comparison,
+    describe_ingestion,
     ingest,
+    ingest_step,
     instances_path,
+    is_synthetic,
     normalise_mention_text,
+    processed_files,
     read_document,
     read_instances,
 )
@@ -71,7 +75,8 @@ def test_generator_is_deterministic(tmp_path):
 
 def test_ingestion_keeps_every_good_mention_and_counts_each_bad_one(ingested):
     out, stats = ingested
-    assert list(stats.columns) == ["lang", "split", "kept", *DROP_REASONS]
+    assert list(stats.columns) == ["data", "lang", "split", "kept", *DROP_REASONS]
+    assert (stats["data"] == "SYNTHETIC (not ACE 2005)").all()
     assert pd.read_csv(out / "stats.tsv", sep="\t").equals(stats)
     per_cell = stats.set_index(["lang", "split"])
     for lang in ("en", "zh", "ar"):
@@ -134,6 +139,7 @@ def test_missing_or_incomplete_directory_names_the_key_the_path_and_the_processo
 
 
 def _document(tmp_path: Path, relations: list, sentences: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "DOC.conllu").write_text(sentences, encoding="utf-8")
     path = tmp_path / "DOC.v2.json"
     path.write_text(json.dumps({"entities": [], "events": [], "relations": relations}), encoding="utf-8")
@@ -165,6 +171,13 @@ def test_each_kind_of_bad_mention_is_counted_with_an_example(tmp_path):
         swapped,
         "not an object",
     ]
+    timed = _relation()
+    timed["arguments"].append({"text": "yesterday", "sent_id": "1", "position": [6, 6], "role": "Time-Within"})
+    three = _relation()
+    three["arguments"].append(dict(three["arguments"][1]))
+    one = _relation()
+    one["arguments"].pop()
+    relations += [timed, three, one]
     instances, report = read_document(_document(tmp_path, relations, CONLLU), "en", "train")
     assert [(i.sentence, i.e1, i.e2, i.label) for i in instances] == [
         ("Terrorists started firing at the hotel.", "Terrorists", "hotel", "PHYS:Located")
@@ -173,6 +186,7 @@ def test_each_kind_of_bad_mention_is_counted_with_an_example(tmp_path):
     assert dict(report.dropped) == {
         "label_unknown": 1, "sent_id_missing": 1, "argument_other_sentence": 1,
         "entity_not_in_sentence": 1, "roles_not_arg1_arg2": 1, "malformed_relation": 1,
+        "time_argument": 1, "not_two_arguments": 2,
     }  # fmt: skip
     assert len(report.examples) == 3 and "PHYS:Teleported" in report.examples[0]
 
@@ -226,3 +240,44 @@ def test_synthetic_labels_are_learnable_by_a_bag_of_words(ingested):
         accuracy = sum(predict(i) == i.label for i in test) / len(test)
         majority = Counter(i.label for i in train).most_common(1)[0][0]
         assert accuracy > sum(i.label == majority for i in test) / len(test) + 0.5, lang
+
+
+def test_the_step_summary_sets_kept_counts_beside_the_paper_and_says_synthetic(synthetic, tmp_path):
+    summary = ingest_step(synthetic, tmp_path / "out")
+    assert summary.startswith("*** SYNTHETIC DATA, NOT ACE 2005 ***")
+    assert "en   train      72   6653   -6581  time_argument 1, not_two_arguments 1" in summary
+    assert "9 of 9" in summary and "ar/test 18 vs 305 (-287)" in summary
+    comparison = pd.read_csv(tmp_path / "out" / "paper_comparison.tsv", sep="\t")
+    assert list(comparison.columns) == ["data", "lang", "split", "kept", "paper", "difference"]
+    assert (comparison["data"] == "SYNTHETIC (not ACE 2005)").all()
+
+
+def test_real_data_is_not_called_synthetic(tmp_path):
+    path = _document(tmp_path / "English" / "train", [_relation()], CONLLU)
+    assert not is_synthetic(tmp_path)
+    from xlie.data.ace05 import read_split, stats_table
+
+    _, reports = read_split(tmp_path, "en", "train")
+    stats = stats_table(reports, synthetic=is_synthetic(tmp_path))
+    assert stats["data"].tolist() == ["ACE 2005 (ACE05-Processor)"]
+    summary = describe_ingestion(stats, tmp_path)
+    assert "SYNTHETIC" not in summary and "en/train 1 vs 6653 (-6652)" in summary
+    assert path.is_file()
+
+
+def test_processed_files_are_every_document_and_parse(synthetic, tmp_path):
+    files = processed_files(synthetic)
+    assert len(files) == 3 * (8 + 2 + 2) * 2  # languages x documents x (.v2.json, .conllu)
+    assert {f.name.split(".", 1)[1] for f in files} == {"v2.json", "conllu"}
+    with pytest.raises(Ace05DirError, match=CONFIG_KEY.replace(".", r"\.")):
+        processed_files(tmp_path / "missing")
+
+
+def test_synthetic_data_is_never_written_over_other_data(tmp_path, synthetic):
+    from xlie.data.ace05 import check_synthetic_target
+
+    check_synthetic_target(tmp_path / "new")  # absent: fine
+    check_synthetic_target(synthetic)  # SYNTHETIC already: may be rewritten
+    (tmp_path / "real" / "English").mkdir(parents=True)
+    with pytest.raises(Ace05DirError, match=r"data\.ace05\.dir = .*real' holds data that is not SYNTHETIC"):
+        check_synthetic_target(tmp_path / "real")

@@ -205,3 +205,81 @@ def test_a_bad_split_line_is_named_by_file_and_line(tmp_path):
     path.write_text('{"nope": 1}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"train\.jsonl:1: not a WMT17-EnZh XRE instance"):
         read_xre_split(path)
+
+
+DEMO_OPTIONS = {
+    "source": "local", "pairs": str(DEMO / "pairs.tsv"), "hub_split": "train", "max_pairs": None,
+    "parser": "conllu", "conllu": str(DEMO / "en.conllu"), "parser_model": None,
+    # the demo preset's values: 9 labels, train/valid/test 53/18/27 from the shipped sample
+    "max_en_tokens": 50, "top_labels": 106, "test_per_label": 3, "valid_per_label": 2, "train_cap_per_label": 10500,
+}  # fmt: skip
+
+
+def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
+    from xlie.data.ace05 import RelationInstance
+    from xlie.data.wmt_xre import build_step, read_labels, read_relation_split
+
+    summary = build_step(DEMO_OPTIONS, tmp_path)
+    assert "labels_kept" in summary and "?a_visit_?b 18" in summary
+    stats = json.loads((tmp_path / "stats.json").read_text(encoding="utf-8"))
+    assert (stats["labels_kept"], stats["train_instances"], stats["valid_instances"], stats["test_instances"]) == (
+        9, 53, 18, 27,
+    )  # fmt: skip
+    labels = read_labels(tmp_path / "labels.tsv")
+    assert len(labels) == 9 and labels[0] == "?a_visit_?b"
+    splits = {name: read_relation_split(tmp_path / f"{name}.jsonl") for name in ("train", "valid", "test")}
+    assert {name: len(split) for name, split in splits.items()} == {"train": 53, "valid": 18, "test": 27}
+    first = splits["test"][0]
+    raw = read_xre_split(tmp_path / "test.jsonl")[0]
+    assert first == RelationInstance(
+        sentence=raw.zh, e1=raw.a, e2=raw.b, label=raw.label, doc_id=str(raw.pair_index), sent_id="0",
+        relation_id=f"{raw.pair_index}-0", lang="zh", split="test",
+    )  # fmt: skip
+    for split in splits.values():
+        assert {i.label for i in split} <= set(labels)
+        ids = [i.relation_id for i in split]
+        assert len(ids) == len(set(ids))  # conjoined arguments of one pair get their own ids
+
+
+def test_labels_file_errors_name_file_and_line(tmp_path):
+    from xlie.data.wmt_xre import read_labels
+
+    path = tmp_path / "labels.tsv"
+    for text, message in [
+        ("", r"labels\.tsv:1: expected the header"),
+        ("label\tcount\n", r"labels\.tsv: no label"),
+        ("label\tcount\n?a_x_?b\t3\n?a_y_?b three\n", r"labels\.tsv:3: expected"),
+        ("label\tcount\n?a_x_?b\t3\n?a_x_?b\t2\n", r"labels\.tsv:3: label '\?a_x_\?b' listed twice"),
+    ]:
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            read_labels(path)
+
+
+def test_config_errors_name_the_key(tmp_path, monkeypatch):
+    from xlie.data.wmt_xre import WmtXreConfigError, build_step, input_files
+
+    assert input_files(DEMO_OPTIONS) == [DEMO_OPTIONS["pairs"], DEMO_OPTIONS["conllu"]]
+    assert input_files({**DEMO_OPTIONS, "source": "hub", "parser": "stanza"}) == []
+    with pytest.raises(WmtXreConfigError, match=r"data\.wmt_xre\.parser: 'conllu'.*source 'hub'"):
+        input_files({**DEMO_OPTIONS, "source": "hub"})
+    with pytest.raises(WmtXreConfigError, match=r"data\.wmt_xre\.pairs: .*nowhere\.tsv' not found"):
+        input_files({**DEMO_OPTIONS, "pairs": str(tmp_path / "nowhere.tsv")})
+    with pytest.raises(WmtXreConfigError, match=r"data\.wmt_xre\.conllu: "):
+        input_files({**DEMO_OPTIONS, "conllu": str(tmp_path / "nowhere.conllu")})
+
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_parsers(name, *args, **kwargs):
+        if name in ("spacy", "stanza"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_parsers)
+    for parser, install in (("spacy", "pip install spacy"), ("stanza", "pip install stanza")):
+        options = {**DEMO_OPTIONS, "parser": parser, "parser_model": "en_udv25_englishewt_trf"}
+        with pytest.raises(WmtXreConfigError, match=rf"data\.wmt_xre\.parser = '{parser}'.*{install}"):
+            build_step(options, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # failed before any work

@@ -92,6 +92,9 @@ DROP_REASONS = (
     "entity_not_in_sentence",  # an argument's text does not occur in the sentence text
 )
 EXAMPLES_PER_FILE = 3
+# Written by xlie.data.ace05_synthetic into the root of SYNTHETIC data: its presence marks the
+# data (and every table made from it) as synthetic, whatever the config says.
+SYNTHETIC_MARKER = "README.SYNTHETIC.md"
 
 
 class Ace05DirError(FileNotFoundError):
@@ -176,6 +179,39 @@ def check_processed_dir(
                     root,
                     "no <DOC>.v2.json file in the split directory (ACE05-Processor's extract.py step has not run?)",
                 )
+
+
+def is_synthetic(root: str | Path) -> bool:
+    """Whether ``root`` holds SYNTHETIC data written by :mod:`xlie.data.ace05_synthetic`."""
+    return (Path(root) / SYNTHETIC_MARKER).is_file()
+
+
+def check_synthetic_target(root: str | Path) -> None:
+    """Refuse to let the workflow write SYNTHETIC data over a directory that holds other data:
+    Snakemake deletes a directory output before its job runs."""
+    root = Path(root)
+    if root.exists() and not is_synthetic(root) and (not root.is_dir() or any(root.iterdir())):
+        raise Ace05DirError(
+            f"{CONFIG_KEY} = {str(root)!r} holds data that is not SYNTHETIC (no {SYNTHETIC_MARKER}), and "
+            "data.ace05.synthetic is true: the make_synthetic_ace05 rule would delete it. Set data.ace05.synthetic "
+            f"to false to read it, or point {CONFIG_KEY} at a new directory for the SYNTHETIC data."
+        )
+
+
+def processed_files(
+    root: str | Path, languages: Iterable[str] = tuple(LANGUAGE_DIRS), splits: Iterable[str] = SPLITS
+) -> list[Path]:
+    """Every ``*.v2.json`` and ``*.conllu`` that ingestion reads, after :func:`check_processed_dir`
+    (the workflow declares them as inputs: editing one reruns the ingestion)."""
+    languages, splits = list(languages), list(splits)
+    check_processed_dir(root, languages, splits)
+    return [
+        path
+        for lang in languages
+        for split in splits
+        for pattern in ("*.v2.json", "*.conllu")
+        for path in sorted(split_dir(root, lang, split).glob(pattern))
+    ]
 
 
 def _conllu_sentences(path: Path) -> dict[str, str]:
@@ -314,18 +350,29 @@ def read_instances(path: str | Path) -> list[RelationInstance]:
     return instances
 
 
-def stats_table(reports: Iterable[FileReport]) -> pd.DataFrame:
-    """One row per (lang, split): ``lang, split, kept`` and one column per drop reason."""
+def data_label(synthetic: bool) -> str:
+    """What the ``data`` column of the tables says: synthetic data can never pass for ACE 2005."""
+    return "SYNTHETIC (not ACE 2005)" if synthetic else "ACE 2005 (ACE05-Processor)"
+
+
+def stats_table(reports: Iterable[FileReport], synthetic: bool = False) -> pd.DataFrame:
+    """One row per (lang, split): ``data, lang, split, kept`` and one column per drop reason."""
     rows: dict[tuple[str, str], Counter] = {}
     for report in reports:
         counts = rows.setdefault((report.lang, report.split), Counter())
         counts["kept"] += report.kept
         counts.update(report.dropped)
     records = [
-        {"lang": lang, "split": split, "kept": counts["kept"], **{reason: counts[reason] for reason in DROP_REASONS}}
+        {
+            "data": data_label(synthetic),
+            "lang": lang,
+            "split": split,
+            "kept": counts["kept"],
+            **{reason: counts[reason] for reason in DROP_REASONS},
+        }
         for (lang, split), counts in rows.items()
     ]
-    return pd.DataFrame(records, columns=["lang", "split", "kept", *DROP_REASONS])
+    return pd.DataFrame(records, columns=["data", "lang", "split", "kept", *DROP_REASONS])
 
 
 def problems_table(reports: Iterable[FileReport]) -> pd.DataFrame:
@@ -345,8 +392,8 @@ def problems_table(reports: Iterable[FileReport]) -> pd.DataFrame:
 
 
 def compare_with_paper(stats: pd.DataFrame) -> pd.DataFrame:
-    """``lang, split, kept, paper, difference`` for every (lang, split) of ``stats`` the paper reports."""
-    frame = stats[["lang", "split", "kept"]].copy()
+    """``[data,] lang, split, kept, paper, difference`` for every (lang, split) of ``stats`` the paper reports."""
+    frame = stats[[c for c in ("data", "lang", "split", "kept") if c in stats.columns]].copy()
     frame["paper"] = [PAPER_KEPT.get((lang, split)) for lang, split in zip(frame["lang"], frame["split"])]
     frame = frame.dropna(subset=["paper"]).astype({"paper": int})
     frame["difference"] = frame["kept"] - frame["paper"]
@@ -387,8 +434,39 @@ def ingest(
             instances, split_reports = read_split(root, lang, split)
             write_instances(instances, instances_path(out_dir, lang, split))
             reports.extend(split_reports)
-    stats = stats_table(reports)
+    stats = stats_table(reports, synthetic=is_synthetic(root))
     stats.to_csv(out_dir / "stats.tsv", sep="\t", index=False)
     problems_table(reports).to_csv(out_dir / "problems.tsv", sep="\t", index=False)
     compare_with_paper(stats).to_csv(out_dir / "paper_comparison.tsv", sep="\t", index=False)
     return stats
+
+
+SYNTHETIC_BANNER = (
+    "*** SYNTHETIC DATA, NOT ACE 2005 ***: {root} was written by xlie.data.ace05_synthetic "
+    f"(it holds {SYNTHETIC_MARKER}); its counts and every score made from it say nothing about the paper."
+)
+
+
+def describe_ingestion(stats: pd.DataFrame, root: str | Path) -> str:
+    """Kept counts next to the paper's per language and split, the drops, the differing ones named."""
+    synthetic = is_synthetic(root)
+    comparison = compare_with_paper(stats).set_index(["lang", "split"])
+    lines = [SYNTHETIC_BANNER.format(root=root)] if synthetic else []
+    lines.append(f"ACE05 relation mentions from {root} (kept by the authors' rule: exactly Arg-1 and Arg-2):")
+    lines.append(f"  {'lang':<5}{'split':<6}{'kept':>7}{'paper':>7}{'diff':>8}  dropped")
+    for row in stats.itertuples(index=False):
+        drops = {reason: getattr(row, reason) for reason in DROP_REASONS if getattr(row, reason)}
+        dropped = ", ".join(f"{reason} {count}" for reason, count in drops.items()) or "none"
+        paper = comparison["paper"].get((row.lang, row.split))
+        paper_text, diff_text = ("-", "-") if paper is None else (str(paper), f"{row.kept - paper:+d}")
+        lines.append(f"  {row.lang:<5}{row.split:<6}{row.kept:>7}{paper_text:>7}{diff_text:>8}  {dropped}")
+    lines.append(describe_comparison(comparison.reset_index()))
+    if synthetic:
+        lines.append("(expected: SYNTHETIC data is tiny; the comparison only shows the ingestion ran.)")
+    return "\n".join(lines)
+
+
+def ingest_step(root: str | Path, out_dir: str | Path) -> str:
+    """The workflow's ``ingest_ace05`` step: :func:`ingest`, then the summary for log and stdout."""
+    stats = ingest(root, out_dir)
+    return describe_ingestion(stats, root)

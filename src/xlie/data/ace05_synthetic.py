@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlie.data.ace05 import LABELS, LANGUAGE_DIRS, SPLITS
+from xlie.data.ace05 import LABELS, LANGUAGE_DIRS, SPLITS, SYNTHETIC_MARKER
 
 # Slot types of each label's two arguments.
 SLOTS = {
@@ -326,6 +326,9 @@ def write_synthetic_ace05(
     """
     root = Path(root)
     docs = docs or {"train": 8, "dev": 2, "test": 2}
+    # the marker first: a directory left half-written is still recognisably SYNTHETIC
+    root.mkdir(parents=True, exist_ok=True)
+    (root / SYNTHETIC_MARKER).write_text(README.format(seed=seed, bad=", ".join(BAD_MENTIONS)), encoding="utf-8")
     for lang, language_dir in LANGUAGE_DIRS.items():
         for split in SPLITS:
             rng = random.Random(f"{seed}-{lang}-{split}")
@@ -344,5 +347,4 @@ def write_synthetic_ace05(
                 # ACE05-Processor writes each JSON on one line with json.dump's defaults
                 (directory / f"{doc_id}.v1.json").write_text(json.dumps(v1), encoding="utf-8")
                 (directory / f"{doc_id}.v2.json").write_text(json.dumps(v2), encoding="utf-8")
-    (root / "README.SYNTHETIC.md").write_text(README.format(seed=seed, bad=", ".join(BAD_MENTIONS)), encoding="utf-8")
     return root

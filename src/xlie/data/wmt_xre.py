@@ -18,6 +18,10 @@ The chain, each step a pure function:
    ``valid_per_label`` (200) before them, train = the rest, capped at ``train_cap_per_label``
    (10,500; the first ones). An instance = Chinese sentence + English ?a text + ?b text + label.
 
+The workflow's ``build_wmt_xre`` rule runs :func:`build_step` on ``config["data"]["wmt_xre"]``;
+training reads the splits with :func:`read_relation_split` (as :class:`xlie.data.ace05.RelationInstance`)
+and the classifier's labels, in ``labels.tsv`` order, with :func:`read_labels`.
+
 Patterns extracted (UD v2 relations; a predicate is a word with an ``nsubj``/``nsubj:pass`` child,
 or one that inherits its subject as the ``conj`` of such a word):
 
@@ -60,6 +64,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
+from xlie.data.ace05 import RelationInstance
 from xlie.data.conllu import ConlluSentence, Word, read_conllu
 
 HUB_DATASET = "wmt/wmt17"
@@ -469,3 +474,131 @@ def read_xre_split(path: str | Path) -> list[XreInstance]:
             except (json.JSONDecodeError, TypeError) as error:
                 raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance ({error})") from None
     return instances
+
+
+# ---------------------------------------------------------------- the workflow's step and readers
+
+CONFIG_PREFIX = "data.wmt_xre"
+INSTALL = {
+    "spacy": "pip install spacy, then install a UD-trained English pipeline and name it in data.wmt_xre.parser_model",
+    "stanza": "pip install stanza, then python -c \"import stanza; stanza.download('en')\"",
+}
+
+
+class WmtXreConfigError(ValueError):
+    """A ``data.wmt_xre`` setting that cannot work; the message names the key."""
+
+
+def config_from_options(options: dict) -> WmtXreConfig:
+    return WmtXreConfig(**{name: int(options[name]) for name in WmtXreConfig.__dataclass_fields__})
+
+
+def input_files(options: dict) -> list[str]:
+    """The local files ``build_wmt_xre`` reads (none from the hub), checked when the DAG is built."""
+    source, parser = options["source"], options["parser"]
+    if source == "hub" and parser == "conllu":
+        raise WmtXreConfigError(
+            f"config key {CONFIG_PREFIX}.parser: 'conllu' reads a given parse of a local pairs file; "
+            f"with {CONFIG_PREFIX}.source 'hub' use 'spacy' or 'stanza'"
+        )
+    files = []
+    if source == "local":
+        files.append((options["pairs"], "pairs", "parallel-text file (.tsv with en/zh columns or .jsonl)"))
+    if parser == "conllu":
+        files.append((options["conllu"], "conllu", "CoNLL-U parse of the English side"))
+    for path, key, what in files:
+        if not Path(path).is_file():
+            raise WmtXreConfigError(f"config key {CONFIG_PREFIX}.{key}: {what} {path!r} not found")
+    return [path for path, _, _ in files]
+
+
+def parser_from_options(options: dict) -> UDParser:
+    """The configured parser; a missing package or model fails naming the key and what to install."""
+    name, model = options["parser"], options.get("parser_model")
+    key = f"config key {CONFIG_PREFIX}.parser = {name!r}"
+    try:
+        return make_parser(name, model, options.get("conllu"))
+    except ImportError as error:
+        raise WmtXreConfigError(f"{key}: {error}. Install it: {INSTALL.get(name, '')}") from error
+    except (OSError, ValueError) as error:
+        # spaCy: OSError for a pipeline that is not installed; stanza: its models not downloaded
+        raise WmtXreConfigError(
+            f"{key}, {CONFIG_PREFIX}.parser_model = {model!r}: {error}. {INSTALL.get(name, '')}"
+        ) from error
+    except Exception as error:  # stanza raises its own ResourcesFileNotFoundError (not an OSError)
+        if type(error).__module__.startswith("stanza"):
+            raise WmtXreConfigError(f"{key}: {error}. {INSTALL['stanza']}") from error
+        raise
+
+
+def describe_stats(dataset: WmtXreDataset) -> str:
+    stats = dataset.stats
+    lines = ["WMT17-EnZh XRE construction:"]
+    lines += [f"  {name:<36}{value:>10}" for name, value in stats.items()]
+    lines.append(f"  kept labels (most frequent first): {', '.join(f'{label} {count}' for label, count in dataset.labels[:10])}"
+                 + (" ..." if len(dataset.labels) > 10 else ""))  # fmt: skip
+    lines.append("  paper: 106 labels, train/valid/test 888k/21.2k/31.8k instances")
+    return "\n".join(lines)
+
+
+def build_step(options: dict, out_dir: str | Path) -> str:
+    """The workflow's ``build_wmt_xre`` step: the parser first (a missing one fails before any
+    work), then the pairs (local file or hub), the chain, and the files; returns the summary."""
+    input_files(options)
+    parser = parser_from_options(options)
+    if options["source"] == "hub":
+        pairs: Iterable[ParallelPair] = load_wmt17_zh_en(options["hub_split"], options.get("max_pairs"))
+    else:
+        pairs = read_parallel_file(options["pairs"])
+    dataset = build_dataset(pairs, parser, config_from_options(options))
+    write_dataset(dataset, out_dir)
+    return describe_stats(dataset)
+
+
+def read_relation_split(path: str | Path, split: str | None = None) -> list[RelationInstance]:
+    """A split file as relation instances for the classifier (the ACE05 reader's type).
+
+    sentence = the Chinese sentence, e1/e2 = the English ?a/?b texts, doc_id = the pair's index
+    in the corpus, relation_id = ``<pair index>-<n>`` (n-th instance of that pair in this file),
+    lang "zh", split = ``split`` or the file's stem (train, valid, test).
+    """
+    split = split or Path(path).name.split(".")[0]
+    seen: Counter = Counter()
+    relations = []
+    for instance in read_xre_split(path):
+        number = seen[instance.pair_index]
+        seen[instance.pair_index] += 1
+        relations.append(
+            RelationInstance(
+                sentence=instance.zh,
+                e1=instance.a,
+                e2=instance.b,
+                label=instance.label,
+                doc_id=str(instance.pair_index),
+                sent_id="0",
+                relation_id=f"{instance.pair_index}-{number}",
+                lang="zh",
+                split=split,
+            )
+        )
+    return relations
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """The labels of ``labels.tsv`` in file order (most frequent first): the classifier head's labels."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if not lines or lines[0].split("\t") != ["label", "count"]:
+        raise ValueError(f"{path}:1: expected the header 'label<TAB>count'")
+    labels = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0] or not fields[1].isdigit():
+            raise ValueError(f"{path}:{lineno}: expected '<label><TAB><count>', found {line!r}")
+        if fields[0] in labels:
+            raise ValueError(f"{path}:{lineno}: label {fields[0]!r} listed twice")
+        labels.append(fields[0])
+    if not labels:
+        raise ValueError(f"{path}: no label")
+    return labels

@@ -123,25 +123,18 @@ class WmtXreRelations(RelationTask):
         return [str(self._path(WMT_XRE_DIR, split, lang)) for lang in langs] + [f"{WMT_XRE_DIR}/labels.tsv"]
 
     def load(self, data: dict, split: str, lang: str):
-        from xlie.data.ace05 import RelationInstance
-        from xlie.data.wmt_xre import read_xre_split
+        from xlie.data.wmt_xre import read_relation_split
         from xlie.data.xtreme import _sha256
 
         path = self._path(data["dir"], split, lang)
-        instances = [
-            RelationInstance(sentence=i.zh, e1=i.a, e2=i.b, label=i.label, doc_id=str(i.pair_index), sent_id="0",
-                             relation_id=f"{i.a}|{i.b}", lang="zh", split=split)  # fmt: skip
-            for i in read_xre_split(path)
-        ]
+        instances = read_relation_split(path)
         return instances, {"source": "local", "path": str(path), "sha256": _sha256(path), "instances": len(instances)}
 
     def method_kwargs(self, data: dict) -> dict:
         """The classifier's label list: labels.tsv's, in file order (most frequent first)."""
-        path = Path(data["dir"]) / "labels.tsv"
-        lines = path.read_text(encoding="utf-8").splitlines()
-        if not lines or lines[0].split("\t")[0] != "label":
-            raise ValueError(f"{path}:1: expected a header 'label<TAB>count'")
-        return {"labels": [line.split("\t")[0] for line in lines[1:] if line.strip()]}
+        from xlie.data.wmt_xre import read_labels
+
+        return {"labels": read_labels(Path(data["dir"]) / "labels.tsv")}
 
 
 ACE05 = register(Ace05Relations("ace05", "ACE05 relation classification of gold argument pairs, 18 TYPE:SUBTYPE labels, accuracy"))

@@ -287,9 +287,8 @@ def print_summary():
 # Prompt-XRE data (rules in data.smk): the files training and evaluation declare as inputs,
 # and the input functions that check the configured sources when the DAG is built.
 from xlie.data import ace05 as _ace05, wmt_xre as _wmt_xre
+from xlie.tasks.relation import ACE05_DIR as ACE05_OUT, WMT_XRE_DIR as WMT_XRE_OUT
 
-ACE05_OUT = "results/data/ace05"
-WMT_XRE_OUT = "results/data/wmt_xre"
 WMT_XRE_SPLITS = ("train", "valid", "test")
 
 if config["data"]["ace05"]["synthetic"]:

@@ -21,7 +21,15 @@ from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from xlie.tables import cell_summary, row_label  # noqa: E402
+from xlie.tables import (  # noqa: E402
+    DEFAULT_VARIANT,
+    SELECTION_VARIANTS,
+    Layout,
+    cell_summary,
+    column_header,
+    column_key,
+    row_label,
+)
 
 MAX_WIDTH_IN = 10.0
 BAR_IN = 0.09  # width of one bar
@@ -30,8 +38,9 @@ DEMO_NOTE = "DEMO: tiny random-init models"
 HATCH = "////"
 
 
-def series_colours(methods: list[str], models: list[str]) -> dict[tuple[str, str], tuple]:
-    """(method, model) -> colour: the method's tab10 hue, darker to lighter across models."""
+def series_colours(methods: list, models: list[str]) -> dict[tuple, tuple]:
+    """(method, model) -> colour: the method's tab10 hue, darker to lighter across models (a method
+    may be a (method, variant) pair: each variant its own hue)."""
     colours = {}
     for i, method in enumerate(methods):
         base = np.array(mcolors.to_rgb(f"C{i % 10}"))
@@ -100,18 +109,33 @@ def plot_per_language(
     metric_label: str | None = None,
     model_order: list[str] | None = None,
     method_order: list[str] | None = None,
-    flagged: set[tuple[str, str, str]] | None = None,
+    flagged: set[tuple[str, str, str, str, str]] | None = None,
+    layout: Layout = Layout(),
+    variant_order: dict[str, list[str]] | None = None,
 ) -> None:
-    """Grouped bars: x = target language, one bar per (method, model); seed mean (%) +- seed std,
-    the majority-label baseline as a black tick across each language's bars."""
+    """Grouped bars: x = the table's columns (target language, or pair with ``layout.columns: pair``),
+    one bar per (method, variant, model); seed mean (%) +- seed std, the majority-label baseline as
+    a black tick across each column's bars. ``flagged``: (method, variant, model, source, target)
+    cells to hatch."""
     summ = cell_summary(metrics, paper, table)
-    targets = list(dict.fromkeys(summ["target"].astype(str)))
+    summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
+    targets = list(dict.fromkeys(summ["col"]))
     models = list(dict.fromkeys([*(model_order or []), *summ["model"]]))
     methods = list(dict.fromkeys([*(method_order or []), *summ["method"]]))
-    present = set(zip(summ["method"], summ["model"]))
-    series = [(me, mo) for mo in models for me in methods if (me, mo) in present]
-    colours = series_colours([m for m in methods if any(m == s[0] for s in series)],
-                             [m for m in models if any(m == s[1] for s in series)])  # fmt: skip
+
+    def variants_of(method: str) -> list[str]:
+        seen = list(dict.fromkeys(summ.loc[summ["method"] == method, "variant"]))
+        listed = [str(v) for v in (variant_order or {}).get(method, [])]
+        run = [v for v in dict.fromkeys([DEFAULT_VARIANT, *listed, *seen]) if v not in SELECTION_VARIANTS]
+        return run + [v for v in SELECTION_VARIANTS if v in seen]
+
+    hues = [(me, va) for me in methods for va in variants_of(me)]
+    present = set(zip(summ["method"], summ["variant"], summ["model"]))
+    series = [(me, va, mo) for mo in models for me, va in hues if (me, va, mo) in present]
+    colours = series_colours([h for h in hues if any(h == s[:2] for s in series)],
+                             [m for m in models if any(m == s[2] for s in series)])  # fmt: skip
+    cells = {(me, va, mo, c): (str(s), str(t)) for me, va, mo, c, s, t in
+             zip(summ["method"], summ["variant"], summ["model"], summ["col"], summ["source"], summ["target"])}  # fmt: skip
     fig, axes, per_panel, width = _panels(len(targets), len(series))
     bar = 0.8 / len(series)
     metric = metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
@@ -120,26 +144,28 @@ def plot_per_language(
         for p, ax in enumerate(axes):
             chunk = targets[p * per_panel:(p + 1) * per_panel]
             x = np.arange(len(chunk))
-            for i, (method, model) in enumerate(series):
-                s = summ[(summ["method"] == method) & (summ["model"] == model)].set_index("target").reindex(chunk)
+            for i, (method, variant, model) in enumerate(series):
+                rows = (summ["method"] == method) & (summ["variant"] == variant) & (summ["model"] == model)
+                s = summ[rows].set_index("col").reindex(chunk)
                 err = s["std"].where(s["n"] >= 2)  # error bars only where there are >=2 seeds
                 bars = ax.bar(x + (i - (len(series) - 1) / 2) * bar, s["mean"].to_numpy(dtype=float), bar,
                               yerr=None if err.isna().all() else err.to_numpy(dtype=float), capsize=1.5,
-                              color=colours[(method, model)], edgecolor="white", linewidth=0.3,
-                              label=row_label(display, method, model))  # fmt: skip
-                for rect, target in zip(bars, chunk):
-                    if (method, model, target) in flagged:
+                              color=colours[((method, variant), model)], edgecolor="white", linewidth=0.3,
+                              label=row_label(display, method, model, variant))  # fmt: skip
+                for rect, col in zip(bars, chunk):
+                    if (method, variant, model, col) in cells and (method, variant, model, *cells[(method, variant, model, col)]) in flagged:
                         rect.set_hatch(HATCH)
             if "baseline" in summ:
-                base = summ.groupby("target")["baseline"].mean().reindex(chunk).to_numpy(dtype=float)
+                base = summ.groupby("col")["baseline"].mean().reindex(chunk).to_numpy(dtype=float)
                 ax.hlines(base, x - 0.45, x + 0.45, colors="black", linewidth=1.4, label="Majority label", zorder=3)
-            ax.set_xticks(x, chunk)
+            ax.set_xticks(x, [column_header(layout, c) for c in chunk])
             ax.set_xlim(-0.6, len(chunk) - 0.4)
             ax.set_ylabel(metric)
             ax.grid(axis="y", linewidth=0.3, alpha=0.6)
             ax.set_axisbelow(True)
-        _finish(fig, axes, "target language", title, demo, width, out_png, out_pdf, bool(flagged & set(
-            zip(summ["method"], summ["model"], summ["target"].astype(str)))))
+        xlabel = {"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language")
+        shown = set(zip(summ["method"], summ["variant"], summ["model"], summ["source"].astype(str), summ["target"].astype(str)))
+        _finish(fig, axes, xlabel, title, demo, width, out_png, out_pdf, bool(flagged & shown))
     finally:
         plt.close(fig)
 

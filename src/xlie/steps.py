@@ -255,6 +255,22 @@ def artifact_reference(config: dict, kind: str, task: str, models: list[str]) ->
     return rows[["row", "target", "value", "source_note"]], ""
 
 
+def table_rows(config: dict, metrics_csv: str, *, paper: str, table: str) -> tuple[pd.DataFrame, list[str], set[str]]:
+    """A table's metrics as its rows show them: only the (source, target) pairs it shows (``pairs``),
+    with the rows selected from a method's variants (``variant_selection``). Returns (frame, caption
+    notes of the selection, row keys never bold)."""
+    from xlie import reporting, tables
+
+    table_cfg = config["papers"][paper]["tables"][table]
+    frame = tables.select_pairs(tables.with_variant(pd.read_csv(metrics_csv)), table_cfg.get("pairs", "all"))
+    selection = table_cfg.get("variant_selection")
+    if not selection:
+        return frame, [], set()
+    return reporting.select_variants(
+        frame, selection, layout=tables.Layout.from_config(table_cfg.get("layout")), display=config.get("display", {}),
+        variant_order=table_cfg.get("variants", {}).get(selection["method"], []))  # fmt: skip
+
+
 def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_tex: str, out_html: str) -> None:
     """One table (and its verdict and paired-test companions) in LaTeX and HTML."""
     from xlie import reporting, tables, verdict
@@ -262,7 +278,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     table_cfg = config["papers"][paper]["tables"][table]
     display = config.get("display", {})
     rep_cfg = config.get("reporting", {})
-    frame = pd.read_csv(metrics_csv)
+    frame, selection_notes, unranked = table_rows(config, metrics_csv, paper=paper, table=table)
     layout = tables.Layout.from_config(table_cfg.get("layout"))
     summary = tables.cell_summary(frame, paper, table)
     groups = _table_groups(frame) if layout.columns == "target" else {}
@@ -281,12 +297,15 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
         reported = tables.Reported(values, dict(table_cfg["reported"].get("compare", {})))
 
     grid = tables.build_grid(summary, layout=layout, groups=groups, reference=reference, reported=reported, flags=flags,
-                             display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"])  # fmt: skip
+                             display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"],
+                             variant_order=table_cfg.get("variants"), unranked=unranked)  # fmt: skip
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
     facts = [f"Metric: {reporting.metric_name(config, metric)}, in %.", reporting.seeds_note(summary, display),
              reporting.average_note(layout, summary, groups), "Bold: best of our unflagged rows per column."]  # fmt: skip
-    notes = facts + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
+    if len(grid.headers) == 1:
+        facts.remove(reporting.average_note(layout, summary, groups))  # one column, no Avg to explain
+    notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
     if reference is not None:
         notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")
     notes += notes_after
@@ -347,22 +366,26 @@ def render_diagnostics(config: dict, metrics_csvs: list[str], *, paper: str, out
 def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
     from xlie.plots import plot_per_language
 
+    from xlie import tables
+
     table_cfg = config["papers"][paper]["tables"][table]
-    frame = pd.read_csv(metrics_csv)
+    frame, _, _ = table_rows(config, metrics_csv, paper=paper, table=table)
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     plot_per_language(frame, paper=paper, table=table, title=_short_title(config, paper, table), out_png=out_png,
                       out_pdf=out_pdf, demo=config["demo"], display=config.get("display", {}),
                       metric_label=_metric_label(config, metric), model_order=table_cfg["models"],
-                      method_order=table_cfg["methods"], flagged=_flagged(config, frame))  # fmt: skip
+                      method_order=table_cfg["methods"], flagged=_flagged(config, frame),
+                      layout=tables.Layout.from_config(table_cfg.get("layout")),
+                      variant_order=table_cfg.get("variants"))  # fmt: skip
 
 
-def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str]]:
-    """(method, model, target) of the cells the tables mark (plots hatch them)."""
+def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str, str, str]]:
+    """(method, variant, model, source, target) of the cells the tables mark (plots hatch them)."""
     from xlie import reporting
 
     flags = reporting.cell_flags(frame, config.get("reporting", {}))
-    return {(f.method, f.model, str(f.target)) for f in flags.itertuples() if f.marks}
+    return {(f.method, str(f.variant), f.model, str(f.source), str(f.target)) for f in flags.itertuples() if f.marks}
 
 
 def _metric_label(config: dict, metric: str) -> str:
@@ -384,6 +407,7 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
     display = config.get("display", {})
     gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
                                title=f"ToPro minus Vanilla: {_short_title(config, paper, table)}", out_png=out_png,
-                               out_pdf=out_pdf, demo=config["demo"], display=display, flagged=_flagged(config, frame))  # fmt: skip
+                               out_pdf=out_pdf, demo=config["demo"], display=display,
+                               flagged={(me, mo, t) for me, _, mo, _, t in _flagged(config, frame)})  # fmt: skip
     gains.to_csv(out_csv, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())

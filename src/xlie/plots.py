@@ -1,4 +1,5 @@
-"""Per-language bar charts of a table's metric, and ToPro's gain per language group.
+"""Per-language bar charts of a table's metric, ToPro's gain per language group, and a heatmap of a
+method's variants (Prompt-XRE's templates) across source-target pairs.
 
 One hue per method and one shade of it per model, the majority-label baseline drawn per
 language, display names on axes and legends; many languages are split into stacked panels
@@ -28,7 +29,9 @@ from xlie.tables import (  # noqa: E402
     cell_summary,
     column_header,
     column_key,
+    column_order,
     row_label,
+    variant_label,
 )
 
 MAX_WIDTH_IN = 10.0
@@ -233,3 +236,77 @@ def plot_gain_by_group(
     finally:
         plt.close(fig)
     return gains
+
+
+HEATMAP_CMAP = "cividis"  # perceptually uniform and readable with colour-vision deficiencies
+
+
+def plot_variant_heatmap(
+    metrics: pd.DataFrame,
+    *,
+    paper: str,
+    table: str,
+    method: str,
+    title: str,
+    out_png,
+    out_pdf,
+    demo: bool = False,
+    display: dict | None = None,
+    metric_label: str | None = None,
+    layout: Layout = Layout(columns="pair"),
+    variant_order: list[str] | None = None,
+    model_order: list[str] | None = None,
+    flagged: set[tuple[str, str, str, str, str]] | None = None,
+) -> pd.DataFrame:
+    """Rows = the method's variants (templates), columns = the table's columns (source-target
+    pairs), cells = mean test score (%) over seeds, each annotated; one panel per model, one colour
+    scale for all. Flagged cells carry the table's marks after the number. Returns the plotted
+    means (model, variant, column, mean)."""
+    summ = cell_summary(metrics, paper, table)
+    summ = summ[(summ["method"] == method) & ~summ["variant"].isin(SELECTION_VARIANTS)].copy()
+    if summ.empty:
+        raise ValueError(f"{paper}/{table}: no rows of method {method!r} to draw a heatmap of")
+    summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
+    cols = column_order(layout, summ["col"])
+    listed = [str(v) for v in variant_order or []]
+    variants = [v for v in listed if v in set(summ["variant"])] + [v for v in dict.fromkeys(summ["variant"]) if v not in listed]
+    models = [m for m in dict.fromkeys([*(model_order or []), *summ["model"]]) if m in set(summ["model"])]
+    flagged = flagged or set()
+    lo, hi = float(summ["mean"].min()), float(summ["mean"].max())
+    norm = mcolors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
+    cmap = plt.get_cmap(HEATMAP_CMAP)
+    width = min(MAX_WIDTH_IN, max(5.0, 2.2 + 0.75 * len(cols)))
+    height_each = 0.6 + 0.36 * len(variants)
+    fig, axes = plt.subplots(len(models), 1, figsize=(width, 0.9 + height_each * len(models)), squeeze=False)
+    plotted = []
+    try:
+        for ax, model in zip(axes[:, 0], models):
+            part = summ[summ["model"] == model]
+            grid = part.pivot_table(index="variant", columns="col", values="mean", sort=False).reindex(index=variants, columns=cols)
+            image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
+            marks = {(str(v), c): "\u2020" for v, c, s, t in zip(part["variant"], part["col"], part["source"], part["target"])
+                     if (method, str(v), model, str(s), str(t)) in flagged}  # fmt: skip
+            for i, variant in enumerate(variants):
+                for j, col in enumerate(cols):
+                    value = grid.iat[i, j]
+                    if pd.isna(value):
+                        ax.text(j, i, "--", ha="center", va="center", fontsize="small", color="0.4")
+                        continue
+                    red, green, blue, _ = cmap(norm(value))
+                    ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+                    ax.text(j, i, f"{value:.1f}{marks.get((variant, col), '')}", ha="center", va="center",
+                            fontsize="small", color=ink)  # fmt: skip
+                    plotted.append({"model": model, "variant": variant, "column": col, "mean": float(value)})
+            ax.set_xticks(range(len(cols)), [column_header(layout, c) for c in cols])
+            ax.set_yticks(range(len(variants)), [variant_label(display, method, v) for v in variants])
+            ax.tick_params(length=0)
+            if len(models) > 1:
+                ax.set_title(((display or {}).get("models") or {}).get(model, model), fontsize="small")
+            fig.colorbar(image, ax=ax, label=metric_label or "score (%)", shrink=0.9)
+        axes[-1, 0].set_xlabel({"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language"))
+        fig.suptitle(_title(title, demo, width), fontsize="medium")
+        fig.set_layout_engine("constrained")
+        _save(fig, out_png, out_pdf)
+    finally:
+        plt.close(fig)
+    return pd.DataFrame(plotted, columns=["model", "variant", "column", "mean"])

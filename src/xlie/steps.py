@@ -411,3 +411,25 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
                                flagged={(me, mo, t) for me, _, mo, _, t in _flagged(config, frame)})  # fmt: skip
     gains.to_csv(out_csv, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())
+
+
+def plot_heatmap(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
+    """A table's method variants (templates) x its columns, mean test score per cell (``heatmap: true``)."""
+    from xlie import tables
+    from xlie.plots import plot_variant_heatmap
+
+    table_cfg = config["papers"][paper]["tables"][table]
+    if not table_cfg.get("variants"):
+        raise ValueError(f"papers.{paper}.tables.{table}.heatmap needs papers.{paper}.tables.{table}.variants "
+                         "(the method whose variants are the heatmap's rows)")  # fmt: skip
+    method = next(iter(table_cfg["variants"]))
+    frame = tables.select_pairs(tables.with_variant(pd.read_csv(metrics_csv)), table_cfg.get("pairs", "all"))
+    metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
+    display = config.get("display", {})
+    method_name = display.get("methods", {}).get(method, method)
+    means = plot_variant_heatmap(
+        frame, paper=paper, table=table, method=method, title=f"{method_name} variants: {_short_title(config, paper, table)}",
+        out_png=out_png, out_pdf=out_pdf, demo=config["demo"], display=display, metric_label=_metric_label(config, metric),
+        layout=tables.Layout.from_config(table_cfg.get("layout")), variant_order=table_cfg["variants"][method],
+        model_order=table_cfg["models"], flagged=_flagged(config, frame))  # fmt: skip
+    print(means.pivot_table(index="variant", columns="column", values="mean", sort=False).round(1).to_string())

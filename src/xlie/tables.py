@@ -246,6 +246,17 @@ def column_header(layout: Layout, key: str) -> str:
     return key
 
 
+def column_order(layout: Layout, keys) -> list[str]:
+    """Column keys in display order: ``layout.order``, else first appearance (pairs: monolingual first)."""
+    cols = list(dict.fromkeys(keys))
+    if layout.order:
+        unknown = [c for c in cols if c not in layout.order]
+        return [c for c in layout.order if c in cols] + unknown
+    if layout.columns == "pair":  # monolingual pairs first, as the papers print them
+        return sorted(cols, key=lambda c: c.split("-")[0] != c.split("-")[1])
+    return cols
+
+
 PAIR_SETS = ("all", "monolingual", "crosslingual")
 
 
@@ -419,12 +430,7 @@ def build_grid(
     summ = with_variant(summary)
     summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
     summ["rowkey"] = row_keys(summ)
-    cols = list(dict.fromkeys(summ["col"]))
-    if layout.order:
-        unknown = [c for c in cols if c not in layout.order]
-        cols = [c for c in layout.order if c in cols] + unknown
-    elif layout.columns == "pair":  # monolingual pairs first, as the papers print them
-        cols = sorted(cols, key=lambda c: c.split("-")[0] != c.split("-")[1])
+    cols = column_order(layout, summ["col"])
     sources = set(summ["source"].astype(str))
     avg_cols = [c for c in cols if not (layout.exclude_source and _is_source_column(layout, c, sources))] or cols
     group_cols: dict[str, list[str]] = {}

@@ -260,6 +260,8 @@ def get_final_output():
         *plot_outputs("pdf"),
         *gain_plot_outputs("png"),
         *gain_plot_outputs("pdf"),
+        *heatmap_outputs("png"),
+        *heatmap_outputs("pdf"),
     ]
 
 
@@ -284,3 +286,18 @@ def print_summary():
         print(
             "DEMO run: tiny random-init models; numbers are not comparable to the papers."
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Variant heatmaps: tables with heatmap: true get one (rows: a method's variants, e.g. templates).
+HEATMAP_TABLES = [
+    row
+    for row in TABLES.itertuples()
+    if config["papers"][row.paper]["tables"][row.table].get("heatmap", False)
+]
+
+
+def heatmap_outputs(ext):
+    return [
+        f"results/plots/{row.paper}_{row.table}_heatmap.{ext}" for row in HEATMAP_TABLES
+    ]

@@ -150,7 +150,10 @@ def select_variants(frame: pd.DataFrame, selection: dict, *, layout: tables.Layo
         picks, missing = [], []
         for model in models:
             for source in dict.fromkeys(shown.loc[shown["model"] == model, "source"]):
-                scores = dev.loc[(model, source)] if dev is not None else pd.Series(dtype=float)
+                scores = pd.Series(dtype=float)
+                if dev is not None:
+                    at = (dev.index.get_level_values(0) == model) & (dev.index.get_level_values(1) == source)
+                    scores = dev[at].droplevel([0, 1])
                 if scores.dropna().empty:
                     missing.append(str(source))
                     continue
@@ -262,8 +265,11 @@ def average_note(layout: tables.Layout, summary: pd.DataFrame, groups: dict) -> 
     return text + "."
 
 
-def metric_name(config: dict, metric: str) -> str:
-    return config.get("display", {}).get("metrics", {}).get(metric, metric)
+def metric_name(config: dict, metric: str, task: str | None = None) -> str:
+    """How captions name a metric: ``display.metrics["<task>/<metric>"]`` (a task whose accuracy is
+    not token accuracy), else ``display.metrics[metric]``, else the raw name."""
+    names = config.get("display", {}).get("metrics", {})
+    return names.get(f"{task}/{metric}") or names.get(metric, metric)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -218,9 +218,13 @@ def _table_groups(frame: pd.DataFrame) -> dict[str, str]:
 def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
     """The majority-label baseline per target as a reference row: the floor every row must beat."""
     primary = frame[frame["primary"].astype(bool)]
-    per_target = primary.groupby("target", sort=False)["majority_baseline"].mean() * 100
-    return pd.DataFrame({"row": "Majority label", "target": per_target.index, "value": per_target.values,
-                         "source_note": "the majority-label baseline (every word tagged with the most frequent training tag)"})  # fmt: skip
+    # Per (source, target): the majority label is the training (source) language's.
+    per_cell = primary.groupby(["source", "target"], sort=False)["majority_baseline"].mean() * 100
+    tagging = set(primary["task"]) <= {"panx", "udpos"}
+    how = "every word tagged with the most frequent training tag" if tagging else "every instance given the most frequent training label"
+    return pd.DataFrame({"row": "Majority label", "source": per_cell.index.get_level_values(0),
+                         "target": per_cell.index.get_level_values(1), "value": per_cell.values,
+                         "source_note": f"the majority-label baseline ({how})"})  # fmt: skip
 
 
 def artifact_reference(config: dict, kind: str, task: str, models: list[str]) -> tuple[pd.DataFrame | None, str]:
@@ -301,7 +305,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
                              variant_order=table_cfg.get("variants"), unranked=unranked)  # fmt: skip
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
-    facts = [f"Metric: {reporting.metric_name(config, metric)}, in %.", reporting.seeds_note(summary, display),
+    facts = [f"Metric: {reporting.metric_name(config, metric, table_cfg['task'])}, in %.", reporting.seeds_note(summary, display),
              reporting.average_note(layout, summary, groups), "Bold: best of our unflagged rows per column."]  # fmt: skip
     if len(grid.headers) == 1:
         facts.remove(reporting.average_note(layout, summary, groups))  # one column, no Avg to explain
@@ -374,7 +378,7 @@ def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_pn
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     plot_per_language(frame, paper=paper, table=table, title=_short_title(config, paper, table), out_png=out_png,
                       out_pdf=out_pdf, demo=config["demo"], display=config.get("display", {}),
-                      metric_label=_metric_label(config, metric), model_order=table_cfg["models"],
+                      metric_label=_metric_label(config, metric, table_cfg["task"]), model_order=table_cfg["models"],
                       method_order=table_cfg["methods"], flagged=_flagged(config, frame),
                       layout=tables.Layout.from_config(table_cfg.get("layout")),
                       variant_order=table_cfg.get("variants"))  # fmt: skip
@@ -388,8 +392,10 @@ def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str, str,
     return {(f.method, str(f.variant), f.model, str(f.source), str(f.target)) for f in flags.itertuples() if f.marks}
 
 
-def _metric_label(config: dict, metric: str) -> str:
-    return f"{config.get('display', {}).get('metrics', {}).get(metric, metric)} (%)"
+def _metric_label(config: dict, metric: str, task: str | None = None) -> str:
+    from xlie import reporting
+
+    return f"{reporting.metric_name(config, metric, task)} (%)"
 
 
 def _short_title(config: dict, paper: str, table: str) -> str:
@@ -429,7 +435,7 @@ def plot_heatmap(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     method_name = display.get("methods", {}).get(method, method)
     means = plot_variant_heatmap(
         frame, paper=paper, table=table, method=method, title=f"{method_name} variants: {_short_title(config, paper, table)}",
-        out_png=out_png, out_pdf=out_pdf, demo=config["demo"], display=display, metric_label=_metric_label(config, metric),
+        out_png=out_png, out_pdf=out_pdf, demo=config["demo"], display=display, metric_label=_metric_label(config, metric, table_cfg["task"]),
         layout=tables.Layout.from_config(table_cfg.get("layout")), variant_order=table_cfg["variants"][method],
         model_order=table_cfg["models"], flagged=_flagged(config, frame))  # fmt: skip
     print(means.pivot_table(index="variant", columns="column", values="mean", sort=False).round(1).to_string())

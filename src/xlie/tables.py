@@ -420,7 +420,7 @@ def build_grid(
     """Lay out one table.
 
     ``summary``: cell_summary rows. ``groups``: column key -> group name (group averages).
-    ``reference``: secondary reference rows (row, target, value[, source_note]) shown italic.
+    ``reference``: secondary reference rows (row, [source,] target, value[, source_note]) shown italic.
     ``reported``: the paper's numbers, shown italic with ``Δ`` rows (ours - paper).
     ``flags``: (method, [variant,] model, source, target, marks) marks per cell.
     ``variant_order``: method -> its variants in row order. ``unranked``: row keys never bold
@@ -552,10 +552,13 @@ def build_grid(
             diffs.append(Row(Cell(f"\u0394 {row_label(display, rk.method, rk.model, rk.variant)} \u2212 {theirs}"), cells))
         if diffs:
             sections.append(diffs)
-            notes.append("\u0394 rows: ours minus the paper, per cell (Avg: our average minus the paper's printed one).")
+            notes.append("\u0394 rows: ours minus the paper, per cell"
+                         + (" (Avg: our average minus the paper's printed one)." if avg_headers else "."))
 
     if reference is not None and not reference.empty:
-        ref = reference.assign(col=reference["target"].astype(str))
+        # Rows that name their source map onto pair (or renamed) columns; others by target.
+        ref = reference.assign(col=[column_key(layout, s, t) for s, t in zip(reference["source"], reference["target"])]
+                               if "source" in reference else reference["target"].astype(str))  # fmt: skip
         ref = ref[ref["col"].isin(cols)]
         if ref.duplicated(["row", "col"]).any():
             raise ValueError("duplicate (row, target) in reference values")

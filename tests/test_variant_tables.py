@@ -88,9 +88,12 @@ def test_variant_rows_are_labelled_ordered_and_compared():
                              display=DISPLAY, variant_order={"prompt": ["none", "3", "2", "1"]},
                              reported=tables.Reported(rep, {"prompt[3]/mbart": "Prompt_3"}))  # fmt: skip
     labels = [r.header.text for r in grid.sections[0]]
-    assert labels == ["mBART / mBART", "Prompt_3 / mBART", "Prompt_2 / mBART", "Prompt_1 / mBART"]
+    assert labels == ["mBART", "Prompt_3", "Prompt_2", "Prompt_1"]  # one model: the variant names alone
     delta = grid.sections[-1][0]
-    assert delta.header.text == "\u0394 Prompt_3 / mBART \u2212 Prompt_3" and delta.cells[0].text == "+1.0"
+    assert delta.header.text == "\u0394 Prompt_3 \u2212 Prompt_3" and delta.cells[0].text == "+1.0"
+    two = pd.concat([frame, frame.assign(model="mt5")])
+    grid = tables.build_grid(tables.cell_summary(two, "prompt_xre", "t"), layout=tables.Layout(columns="pair"), display=DISPLAY)
+    assert [r.header.text for r in grid.sections[1]][:2] == ["mBART / mT5", "Prompt_1 / mT5"]
     # Without a display name a variant still says whose it is.
     assert tables.row_label({}, "prompt", "mbart", "4") == "prompt 4 / mbart"
 
@@ -138,12 +141,12 @@ def test_oracle_takes_the_test_maximum_and_dev_the_source_dev_pick():
     grid = tables.build_grid(tables.cell_summary(selected, "prompt_xre", "t"), layout=layout, display=DISPLAY,
                              reported=reported, unranked=unranked)  # fmt: skip
     ours = {r.header.text: r for r in grid.sections[0]}
-    oracle = ours["mBART+prompt, test-set selection (oracle) / mBART"]
-    dev = ours["mBART+prompt, dev-selected / mBART"]
+    oracle = ours["mBART+prompt (oracle)"]
+    dev = ours["mBART+prompt (dev-selected)"]
     assert not any(c.bold for c in oracle.cells)  # best by construction, never bold
     assert dev.cells[0].text == "60.0\u00b10.1" and dev.cells[0].bold  # the best of the rows that compete
     deltas = [r.header.text for r in grid.sections[-1]]
-    assert "\u0394 mBART+prompt, test-set selection (oracle) / mBART \u2212 mBART+prompt" in deltas
+    assert "\u0394 mBART+prompt (oracle) \u2212 mBART+prompt" in deltas
     with pytest.raises(ValueError, match="no variants of method 'prompt'"):
         reporting.select_variants(frame[frame["variant"] == "none"], selection, layout=layout, display=DISPLAY)
 
@@ -226,8 +229,8 @@ def test_flags_seeds_and_verdicts_carry_the_variant():
     grid = tables.build_grid(tables.cell_summary(frame, "prompt_xre", "t"), layout=tables.Layout(columns="pair"),
                              flags=flags, display=DISPLAY)  # fmt: skip
     rows = {r.header.text: r for r in grid.sections[0]}
-    assert rows["mBART / mBART"].cells[0].marks == tables.MARK_AT_BASELINE
-    assert rows["Prompt_1 / mBART"].cells[0].marks == ""
+    assert rows["mBART"].cells[0].marks == tables.MARK_AT_BASELINE
+    assert rows["Prompt_1"].cells[0].marks == ""
     summ = tables.cell_summary(frame, "prompt_xre", "t")
     assert reporting.seeds_note(summ, DISPLAY) == "Mean \u00b1 std over n = 3 seeds per cell."
     rep = pd.DataFrame({"row": ["Prompt_2"], "column": ["en-zh"], "value": [80.1], "source": ["Table V"]})
@@ -263,14 +266,14 @@ def test_render_the_four_prompt_xre_tables(tmp_path):
         out = tmp_path / f"{name}.tex"
         steps.render_table(config, str(csv), paper="prompt_xre", table=name, out_tex=str(out), out_html=str(tmp_path / f"{name}.html"))
         text = out.read_text()
-        assert text.startswith(r"\begin{table}") and "DEMO" in text
+        assert text.startswith(r"\begin{table") and "DEMO" in text
         if table_cfg.get("variant_selection"):
-            assert "test-set selection (oracle)" in text and "dev-selected" in text and "Prompt\\_1 / mBART" not in text
+            assert "test-set selection (oracle)" in text and "dev-selected" in text and "Prompt\\_1 &" not in text
         if table_cfg.get("heatmap"):
             steps.plot_heatmap(config, str(csv), paper="prompt_xre", table=name, out_png=str(tmp_path / "h.png"),
                                out_pdf=str(tmp_path / "h.pdf"))  # fmt: skip
     mono = (tmp_path / "ace05_monolingual.tex").read_text()
-    assert "accuracy (= micro-F1 over relation labels" in mono and "XLM-R-ETM-EMP" in mono
+    assert "accuracy (= micro-F1, the paper" in mono and "XLM-R-ETM-EMP" in mono
     assert "Reproduction verdict" in mono
     wmt = (tmp_path / "wmt_xre.tex").read_text()
     assert "WMT17 En-Zh" in wmt and "Avg" not in wmt
@@ -296,14 +299,14 @@ PROMPT_XRE_TABLES = {
     "ace05_crosslingual": {
         "task": "ace05", "models": ["mbart"], "methods": ["prompt"], "variants": {"prompt": _TEMPLATES},
         "targets": ["en", "zh", "ar"], "pairs": "crosslingual", "variant_selection": _SELECTION,
-        "layout": {"columns": "pair", "order": ["en-zh", "en-ar", "zh-en", "zh-ar", "ar-en", "ar-zh"]},
+        "layout": {"columns": "pair", "order": ["en-zh", "en-ar", "zh-en", "zh-ar", "ar-en", "ar-zh"], "float": "table*", "width_pt": 455},
         "reported": {"file": str(REPO / _REPORTED), "compare": _SELECTED},
         "caption": "Prompt-XRE Table IV, ACE05 cross-lingual relation classification (train on the first language, test on the second).",
     },
     "ace05_templates": {
         "task": "ace05", "models": ["mbart"], "methods": ["prompt"], "variants": {"prompt": _TEMPLATES},
         "targets": ["en", "zh", "ar"], "heatmap": True,
-        "layout": {"columns": "pair", "exclude_source": False,
+        "layout": {"columns": "pair", "exclude_source": False, "float": "table*", "width_pt": 455,
                    "order": ["ar-ar", "en-en", "zh-zh", "ar-en", "ar-zh", "en-ar", "en-zh", "zh-ar", "zh-en"]},
         "reported": {"file": str(REPO / _REPORTED),
                      "compare": {"prompt[none]/mbart": "mBART", **{f"prompt[{i}]/mbart": f"Prompt_{i}" for i in range(1, 10)}}},

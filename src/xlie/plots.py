@@ -122,7 +122,7 @@ def plot_per_language(
     cells to hatch."""
     summ = cell_summary(metrics, paper, table)
     summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
-    targets = list(dict.fromkeys(summ["col"]))
+    targets = column_order(layout, summ["col"])  # the table's column order
     models = list(dict.fromkeys([*(model_order or []), *summ["model"]]))
     methods = list(dict.fromkeys([*(method_order or []), *summ["method"]]))
 
@@ -302,7 +302,7 @@ def plot_variant_heatmap(
             ax.tick_params(length=0)
             if len(models) > 1:
                 ax.set_title(((display or {}).get("models") or {}).get(model, model), fontsize="small")
-            fig.colorbar(image, ax=ax, label=metric_label or "score (%)", shrink=0.9)
+            fig.colorbar(image, ax=ax, shrink=0.9).set_label(textwrap.fill(metric_label or "score (%)", 28), fontsize="small")
         axes[-1, 0].set_xlabel({"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language"))
         fig.suptitle(_title(title, demo, width), fontsize="medium")
         fig.set_layout_engine("constrained")

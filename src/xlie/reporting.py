@@ -142,8 +142,8 @@ def select_variants(frame: pd.DataFrame, selection: dict, *, layout: tables.Layo
             added.append(candidates[where(model, pick, source=source, target=target)].assign(variant=tables.ORACLE_VARIANT))
             column = tables.column_header(layout, tables.column_key(layout, source, target))
             picks.append(f"{column}{f' ({model})' if len(models) > 1 else ''} {label(pick)}")
-        notes.append(f"{label(tables.ORACLE_VARIANT)}: test-set selection (oracle), per column the best variant on "
-                     f"the TEST set ({', '.join(picks)}), as the paper made its row; it used the test labels, so it "
+        notes.append(f"{label(tables.ORACLE_VARIANT)}: test-set selection (oracle), per column the variant with the "
+                     f"best TEST score ({', '.join(picks)}), as the paper made its row; it used the test labels, so it "
                      "is an upper bound, not a model one could pick in advance, and never bold.")  # fmt: skip
     if tables.DEV_VARIANT in wanted:
         dev = shown.groupby(["model", "source", "variant"], sort=False)["dev_score"].mean() if "dev_score" in shown else None
@@ -165,7 +165,7 @@ def select_variants(frame: pd.DataFrame, selection: dict, *, layout: tables.Layo
             metric = " " + str(shown["dev_metric"].dropna().iloc[0])
         if picks:
             notes.append(f"{label(tables.DEV_VARIANT)}: per source language the variant with the best mean "
-                         f"source-dev{metric} score (no test labels): {', '.join(picks)}; its test scores fill every "
+                         f"source-dev{metric} (no test labels): {', '.join(picks)}; its test scores fill every "
                          "column of that source.")  # fmt: skip
         if missing:
             notes.append(f"No dev-selected row for source {', '.join(missing)}: its runs recorded no dev score.")

@@ -380,9 +380,9 @@ def variant_label(display: dict | None, method: str, variant: str) -> str:
         return str(named)
     base = _display(display, "methods", method)
     if variant == ORACLE_VARIANT:
-        return f"{base}, test-set selection (oracle)"
+        return f"{base} (oracle)"
     if variant == DEV_VARIANT:
-        return f"{base}, dev-selected"
+        return f"{base} (dev-selected)"
     return f"{base} {variant}"
 
 
@@ -425,7 +425,8 @@ def build_grid(
     ``flags``: (method, [variant,] model, source, target, marks) marks per cell.
     ``variant_order``: method -> its variants in row order. ``unranked``: row keys never bold
     (a test-set-selected row is the best by construction, not by merit).
-    A table of a single column has no Avg column (it would repeat the column).
+    A table of a single column has no Avg column (it would repeat the column). In a table of one
+    model, a variant's row reads its variant name alone ("Prompt_7", as the paper prints it).
     """
     summ = with_variant(summary)
     summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
@@ -490,6 +491,13 @@ def build_grid(
             if column:
                 best[j] = max(round(v, 1) for v in column)
 
+    one_model = len({rk.model for rk in ordered}) == 1
+
+    def label(rk: RowKey) -> str:
+        if one_model and rk.variant != DEFAULT_VARIANT:
+            return variant_label(display, rk.method, rk.variant)
+        return row_label(display, rk.method, rk.model, rk.variant)
+
     def our_cell(rk: RowKey, j: int, value: float, text: str, mark: str = "") -> Cell:
         bold = rk.key not in unranked and not mark and j in best and not pd.isna(value) and round(value, 1) == best[j]
         return Cell(text, bold=bold, marks=mark)
@@ -506,7 +514,7 @@ def build_grid(
                 else:
                     cells.append(Cell(MISSING))
             cells += [our_cell(rk, len(cols) + k, v, _fmt(v)) for k, v in enumerate(our_avgs[rk.key])]
-            section.append(Row(Cell(row_label(display, rk.method, rk.model, rk.variant)), cells))
+            section.append(Row(Cell(label(rk)), cells))
         if section:
             sections.append(section)
     # One row per model and several models: one section, not a rule under every row.
@@ -548,8 +556,7 @@ def build_grid(
                 values.append(our_avg - rep_means_avg(rep, theirs, rep_means[theirs], avg_cols))
             cells = [Cell(MISSING if pd.isna(v) else f"{v:+.1f}".replace("-", "\u2212")) for v in values]
             cells += [Cell("")] * max(0, len(avg_headers) - 1)
-            rk = RowKey.parse(ours)
-            diffs.append(Row(Cell(f"\u0394 {row_label(display, rk.method, rk.model, rk.variant)} \u2212 {theirs}"), cells))
+            diffs.append(Row(Cell(f"\u0394 {label(RowKey.parse(ours))} \u2212 {theirs}"), cells))
         if diffs:
             sections.append(diffs)
             notes.append("\u0394 rows: ours minus the paper, per cell"

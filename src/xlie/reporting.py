@@ -16,8 +16,8 @@ import pandas as pd
 
 from xlie import tables, verdict
 
-CELL_KEYS = ["paper", "task", "model", "method", "source", "target", "seed"]
-ROW_CELL = ["method", "model", "source", "target"]
+CELL_KEYS = ["paper", "task", "model", "method", "variant", "source", "target", "seed"]
+ROW_CELL = ["method", "variant", "model", "source", "target"]
 SHARE_IDS = [*ROW_CELL, "seed", "task"]
 
 
@@ -28,7 +28,9 @@ SHARE_IDS = [*ROW_CELL, "seed", "task"]
 def collect_table_metrics(cells: list[dict], runs_root: str, metric: str | None, out_csv: str) -> pd.DataFrame:
     """One table's tidy metrics: one row per (cell, metric); ``primary`` marks the metric the table
     shows (``metric`` or the task's own), ``task_primary`` the task's headline metric. Counts from
-    metrics.json become ``count_<name>`` columns."""
+    metrics.json become ``count_<name>`` columns; ``variant`` follows ``method`` (``default`` for a
+    cell without one) and ``dev_score`` is the run's source-dev score of model selection
+    (metrics.json's ``dev_selection.value``; empty for zero-shot methods)."""
     rows = []
     for cell in cells:
         path = Path(runs_root) / cell["run"] / "eval" / str(cell["target"]) / "metrics.json"
@@ -41,13 +43,17 @@ def collect_table_metrics(cells: list[dict], runs_root: str, metric: str | None,
         if shown not in scores:
             raise ValueError(f"{path}: no metric {shown!r} (has {', '.join(k for k in scores if k != 'primary_name')})")
         counts = {f"count_{k}": v for k, v in payload.get("counts", {}).items() if isinstance(v, (int, float))}
-        base = {k: cell[k] for k in ["paper", "table", *CELL_KEYS[1:]]}
+        base = {k: cell.get(k, tables.DEFAULT_VARIANT) if k == "variant" else cell[k] for k in ["paper", "table", *CELL_KEYS[1:]]}
+        dev = payload.get("dev_selection") or {}
+        dev_score = dev.get("value") if isinstance(dev.get("value"), (int, float)) else math.nan
+        dev_metric = dev.get("metric") if dev_score == dev_score else None  # NaN: zero-shot, no selection
         for name, value in scores.items():
             if name in ("primary", "primary_name") or not isinstance(value, (int, float)):
                 continue
             rows.append({**base, "metric": name, "value": value, "primary": name == shown,
                          "task_primary": name == scores["primary_name"],
-                         "majority_baseline": payload.get("majority_baseline", {}).get(name),
+                         "majority_baseline": payload.get("majority_baseline", {}).get(name), "dev_score": dev_score,
+                         "dev_metric": dev_metric,
                          "config_sha256": payload.get("provenance", {}).get("config_sha256"),
                          "metrics_json": str(path), **counts})  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -59,7 +65,7 @@ def collect_table_metrics(cells: list[dict], runs_root: str, metric: str | None,
 def merge_metrics(table_csvs: list[str], out_csv: str) -> pd.DataFrame:
     """All tables' metrics, one row per (cell, metric): a cell shared by two tables appears once,
     with its tables in ``table`` (';'-joined); ``primary`` is the task's headline metric."""
-    frames = [pd.read_csv(p) for p in table_csvs]
+    frames = [tables.with_variant(pd.read_csv(p)) for p in table_csvs]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     keys = CELL_KEYS + ["metric"]
     tables_of = frame.groupby(keys, sort=False, dropna=False)["table"].agg(lambda s: ";".join(dict.fromkeys(s)))
@@ -74,12 +80,109 @@ def merge_metrics(table_csvs: list[str], out_csv: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+# Rows selected from a method's variants (Prompt-XRE's "mBART+prompt")
+
+
+def _variant_sort(variants, order: list[str]) -> list[str]:
+    order = [str(v) for v in order]
+    return sorted(dict.fromkeys(variants), key=lambda v: (order.index(v) if v in order else len(order)))
+
+
+def select_variants(frame: pd.DataFrame, selection: dict, *, layout: tables.Layout, display: dict,
+                    variant_order: list[str] | None = None) -> tuple[pd.DataFrame, list[str], set[str]]:  # fmt: skip
+    """Add the rows a table's ``variant_selection`` asks for to a metrics frame, as rows of the
+    method with variant ``oracle`` / ``dev`` (copies of the chosen variant's rows, every metric and
+    seed, so flags, std, verdicts and paired tests follow the chosen cells).
+
+    ``oracle``: per column (model, source, target), the variant with the best mean TEST score: how
+    the paper made its mBART+prompt rows; it used the test labels, so it is never bold.
+    ``dev``: per (model, source language), the variant with the best mean source-dev score
+    (``dev_score``, the training's own model-selection number); its test scores in every column of
+    that source. Ties go to the earlier variant in config order. ``show_variants: false`` drops the
+    variants' own rows (they are in another table).
+
+    Returns (frame, caption notes, row keys never bold)."""
+    method = selection["method"]
+    exclude = {str(v) for v in selection.get("exclude", [])}
+    wanted = list(selection.get("rows", list(tables.SELECTION_VARIANTS)))
+    frame = tables.with_variant(frame)
+    reserved = {tables.DEFAULT_VARIANT, *tables.SELECTION_VARIANTS}
+    clash = sorted(set(frame.loc[frame["method"] == method, "variant"]) & set(tables.SELECTION_VARIANTS))
+    if clash:
+        raise ValueError(f"variant_selection: {method!r} has run variants named {clash}, reserved for selected rows")
+    is_candidate = (frame["method"] == method) & ~frame["variant"].isin(exclude | reserved)
+    candidates = frame[is_candidate]
+    if candidates.empty:
+        raise ValueError(f"variant_selection: the table has no variants of method {method!r} to select from "
+                         f"(excluded: {', '.join(sorted(exclude)) or 'none'})")  # fmt: skip
+    order = _variant_sort(candidates["variant"], list(variant_order or []))
+    shown = candidates[candidates["primary"].astype(bool)]
+    models = list(dict.fromkeys(shown["model"]))
+
+    def label(variant: str) -> str:
+        return tables.variant_label(display, method, variant)
+
+    def where(model: str, variant: str, **cell) -> pd.Series:
+        mask = (candidates["model"] == model) & (candidates["variant"] == variant)
+        for key, value in cell.items():
+            mask &= candidates[key].astype(str) == str(value)
+        return mask
+
+    def first_best(scores: pd.Series) -> str:
+        scores = scores.dropna()
+        top = scores.max()
+        return next(v for v in order if v in scores.index and scores[v] == top)
+
+    added, notes = [], []
+    if tables.ORACLE_VARIANT in wanted:
+        picks = []
+        means = shown.groupby(["model", "source", "target", "variant"], sort=False)["value"].mean()
+        for (model, source, target), scores in means.groupby(level=[0, 1, 2], sort=False):
+            pick = first_best(scores.droplevel([0, 1, 2]))
+            added.append(candidates[where(model, pick, source=source, target=target)].assign(variant=tables.ORACLE_VARIANT))
+            column = tables.column_header(layout, tables.column_key(layout, source, target))
+            picks.append(f"{column}{f' ({model})' if len(models) > 1 else ''} {label(pick)}")
+        notes.append(f"{label(tables.ORACLE_VARIANT)}: test-set selection (oracle), per column the variant with the "
+                     f"best TEST score ({', '.join(picks)}), as the paper made its row; it used the test labels, so it "
+                     "is an upper bound, not a model one could pick in advance, and never bold.")  # fmt: skip
+    if tables.DEV_VARIANT in wanted:
+        dev = shown.groupby(["model", "source", "variant"], sort=False)["dev_score"].mean() if "dev_score" in shown else None
+        picks, missing = [], []
+        for model in models:
+            for source in dict.fromkeys(shown.loc[shown["model"] == model, "source"]):
+                scores = pd.Series(dtype=float)
+                if dev is not None:
+                    at = (dev.index.get_level_values(0) == model) & (dev.index.get_level_values(1) == source)
+                    scores = dev[at].droplevel([0, 1])
+                if scores.dropna().empty:
+                    missing.append(str(source))
+                    continue
+                pick = first_best(scores)
+                added.append(candidates[where(model, pick, source=source)].assign(variant=tables.DEV_VARIANT))
+                picks.append(f"{source}{f' ({model})' if len(models) > 1 else ''} {label(pick)}")
+        metric = ""
+        if "dev_metric" in shown and shown["dev_metric"].notna().any():
+            metric = " " + str(shown["dev_metric"].dropna().iloc[0])
+        if picks:
+            notes.append(f"{label(tables.DEV_VARIANT)}: per source language the variant with the best mean "
+                         f"source-dev{metric} (no test labels): {', '.join(picks)}; its test scores fill every "
+                         "column of that source.")  # fmt: skip
+        if missing:
+            notes.append(f"No dev-selected row for source {', '.join(missing)}: its runs recorded no dev score.")
+    if not selection.get("show_variants", True):
+        frame = frame[~is_candidate]
+    frame = pd.concat([frame, *added], ignore_index=True)
+    unranked = {tables.row_key(method, tables.ORACLE_VARIANT, m) for m in models}
+    return frame, notes, unranked
+
+
+# ---------------------------------------------------------------------------------------------
 # Flags: numbers that measure nothing
 
 
 def diagnostic_shares(frame: pd.DataFrame, units: dict[str, str]) -> pd.DataFrame:
     """Per shown row (cell and seed): the share of each diagnostic count (count / words or sentences)."""
-    shown = frame[frame["primary"].astype(bool)].copy()
+    shown = tables.with_variant(frame[frame["primary"].astype(bool)])
     out = shown[SHARE_IDS].copy()
     for name, unit in units.items():
         col = f"count_{name}"
@@ -94,6 +197,7 @@ def cell_flags(frame: pd.DataFrame, reporting: dict) -> pd.DataFrame:
     """Per table cell: the worst diagnostic share (mean over seeds), whether the score does not beat the
     majority-label baseline, and the marks to print."""
     units = reporting.get("diagnostic_counts", {})
+    frame = tables.with_variant(frame)
     shares = diagnostic_shares(frame, units)
     share_cols = [c for c in shares.columns if c not in SHARE_IDS]
     shares["worst_share"] = shares[share_cols].max(axis=1) if share_cols else 0.0
@@ -131,7 +235,7 @@ def _join(items: list[str]) -> str:
 
 def seeds_note(summary: pd.DataFrame, display: dict) -> str:
     """How many runs each cell averages, stated from the data (n differs for zero-shot rows)."""
-    per_row = summary.groupby(["method", "model"], sort=False)["n"].agg(["min", "max"])
+    per_row = tables.with_variant(summary).groupby(["method", "variant", "model"], sort=False)["n"].agg(["min", "max"])
     counts = sorted(set(per_row["min"]) | set(per_row["max"]))
     if counts == [1]:
         return "One run per cell (n = 1), so no std."
@@ -139,7 +243,7 @@ def seeds_note(summary: pd.DataFrame, display: dict) -> str:
         return f"Mean {tables.PLUS_MINUS} std over n = {counts[0]} seeds per cell."
     parts = []
     for n in sorted(set(per_row["max"]), reverse=True):
-        rows = [tables.row_label(display, me, mo) for (me, mo), r in per_row.iterrows() if r["max"] == n]
+        rows = [tables.row_label(display, me, mo, va) for (me, va, mo), r in per_row.iterrows() if r["max"] == n]
         parts.append(f"n = {n} for {_join(rows)}")
     return f"Mean {tables.PLUS_MINUS} std over seeds ({'; '.join(parts)}; n = 1: a single run, no std)."
 
@@ -161,8 +265,11 @@ def average_note(layout: tables.Layout, summary: pd.DataFrame, groups: dict) -> 
     return text + "."
 
 
-def metric_name(config: dict, metric: str) -> str:
-    return config.get("display", {}).get("metrics", {}).get(metric, metric)
+def metric_name(config: dict, metric: str, task: str | None = None) -> str:
+    """How captions name a metric: ``display.metrics["<task>/<metric>"]`` (a task whose accuracy is
+    not token accuracy), else ``display.metrics[metric]``, else the raw name."""
+    names = config.get("display", {}).get("metrics", {})
+    return names.get(f"{task}/{metric}") or names.get(metric, metric)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,8 +306,8 @@ def _systems(shown: pd.DataFrame, scorer: verdict.ExampleScorer | None, cache: d
 def verdict_frame(frame: pd.DataFrame, reported: tables.Reported, layout: tables.Layout,
                   settings: verdict.VerdictSettings, display: dict) -> pd.DataFrame:  # fmt: skip
     """One row per (our row with a reported counterpart, column with a reported value)."""
-    shown = frame[frame["primary"].astype(bool)].copy()
-    shown["rowkey"] = shown["method"] + "/" + shown["model"]
+    shown = tables.with_variant(frame[frame["primary"].astype(bool)])
+    shown["rowkey"] = tables.row_keys(shown)
     shown["col"] = [tables.column_key(layout, s, t) for s, t in zip(shown["source"], shown["target"])]
     rep = reported.values
     cache: dict = {}
@@ -214,8 +321,7 @@ def verdict_frame(frame: pd.DataFrame, reported: tables.Reported, layout: tables
             values = cell["value"].astype(float).tolist()
             systems = None if len(values) >= settings.min_seeds_for_t else _systems(cell, scorer, cache)
             lo, hi, how = verdict.cell_interval(values, systems, scorer, settings)
-            method, model = ours.split("/", 1)
-            rows.append({"row": tables.row_label(display, method, model), "paper_row": theirs, "column": r.column,
+            rows.append({"row": tables.key_label(display, ours), "paper_row": theirs, "column": r.column,
                          "ours": 100 * float(np.mean(values)), "low": 100 * lo, "high": 100 * hi,
                          "paper": float(r.value), "interval": how,
                          "reproduced": bool(100 * lo <= r.value <= 100 * hi) if not math.isnan(lo) else False})  # fmt: skip
@@ -236,8 +342,8 @@ def verdict_grid(verdicts: pd.DataFrame, layout: tables.Layout, confidence: floa
 def paired_grid(frame: pd.DataFrame, pairs: list[list[str]], layout: tables.Layout, settings: verdict.VerdictSettings,
                 display: dict) -> tables.Grid | None:  # fmt: skip
     """Per cell: A - B (x100) and the paired-bootstrap p-value over test examples."""
-    shown = frame[frame["primary"].astype(bool)].copy()
-    shown["rowkey"] = shown["method"] + "/" + shown["model"]
+    shown = tables.with_variant(frame[frame["primary"].astype(bool)])
+    shown["rowkey"] = tables.row_keys(shown)
     shown["col"] = [tables.column_key(layout, s, t) for s, t in zip(shown["source"], shown["target"])]
     cols = list(dict.fromkeys(shown["col"]))
     cache: dict = {}
@@ -260,7 +366,7 @@ def paired_grid(frame: pd.DataFrame, pairs: list[list[str]], layout: tables.Layo
             pvalues.append(tables.Cell(text, bold=p < 1 - settings.confidence))
         if all(c.text == tables.MISSING for c in deltas):
             continue
-        la, lb = (tables.row_label(display, *k.split("/", 1)) for k in (a, b))
+        la, lb = (tables.key_label(display, k) for k in (a, b))
         rows.append([tables.Row(tables.Cell(f"\u0394 {la} \u2212 {lb}"), deltas), tables.Row(tables.Cell("p"), pvalues)])
     if not rows:
         return None
@@ -274,7 +380,7 @@ def paired_grid(frame: pd.DataFrame, pairs: list[list[str]], layout: tables.Layo
 def diagnostics_grids(frames: list[pd.DataFrame], reporting: dict, display: dict) -> dict[str, tables.Grid]:
     """Per task: rows (method / model: count), columns its target languages, cells the share of the
     count in % (mean over seeds); bold above the flag threshold."""
-    frame = pd.concat(frames, ignore_index=True)
+    frame = tables.with_variant(pd.concat(frames, ignore_index=True))
     frame = frame.drop_duplicates([*CELL_KEYS, "metric"])  # a cell shared by two tables counts once
     frame = frame.assign(primary=frame["task_primary"]) if "task_primary" in frame else frame
     shares = diagnostic_shares(frame, reporting.get("diagnostic_counts", {}))
@@ -284,7 +390,7 @@ def diagnostics_grids(frames: list[pd.DataFrame], reporting: dict, display: dict
     for task, part in shares.groupby("task", sort=False):
         targets = list(dict.fromkeys(part["target"]))
         rows = []
-        for (method, model), cell in part.groupby(["method", "model"], sort=False):
+        for (method, variant, model), cell in part.groupby(["method", "variant", "model"], sort=False):
             means = cell.groupby("target", sort=False)[names].mean()
             for name in names:
                 if not (means[name].fillna(0) > 0).any():
@@ -292,7 +398,7 @@ def diagnostics_grids(frames: list[pd.DataFrame], reporting: dict, display: dict
                 values = [means.at[t, name] if t in means.index else math.nan for t in targets]
                 cells = [tables.Cell(tables.MISSING if pd.isna(v) else f"{100 * v:.1f}", bold=not pd.isna(v) and v > threshold)
                          for v in values]  # fmt: skip
-                label = f"{tables.row_label(display, method, model)}: {name.replace('_', ' ')}"
+                label = f"{tables.row_label(display, method, model, variant)}: {name.replace('_', ' ')}"
                 rows.append(tables.Row(tables.Cell(label), cells))
         if not rows:
             rows = [tables.Row(tables.Cell("none in any cell"), [tables.Cell("") for _ in targets])]

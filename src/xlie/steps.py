@@ -225,9 +225,13 @@ def _table_groups(frame: pd.DataFrame) -> dict[str, str]:
 def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
     """The majority-label baseline per target as a reference row: the floor every row must beat."""
     primary = frame[frame["primary"].astype(bool)]
-    per_target = primary.groupby("target", sort=False)["majority_baseline"].mean() * 100
-    return pd.DataFrame({"row": "Majority label", "target": per_target.index, "value": per_target.values,
-                         "source_note": "the majority-label baseline (every word tagged with the most frequent training tag)"})  # fmt: skip
+    # Per (source, target): the majority label is the training (source) language's.
+    per_cell = primary.groupby(["source", "target"], sort=False)["majority_baseline"].mean() * 100
+    tagging = set(primary["task"]) <= {"panx", "udpos"}
+    how = "every word tagged with the most frequent training tag" if tagging else "every instance given the most frequent training label"
+    return pd.DataFrame({"row": "Majority label", "source": per_cell.index.get_level_values(0),
+                         "target": per_cell.index.get_level_values(1), "value": per_cell.values,
+                         "source_note": f"the majority-label baseline ({how})"})  # fmt: skip
 
 
 def artifact_reference(config: dict, kind: str, task: str, models: list[str]) -> tuple[pd.DataFrame | None, str]:
@@ -262,6 +266,22 @@ def artifact_reference(config: dict, kind: str, task: str, models: list[str]) ->
     return rows[["row", "target", "value", "source_note"]], ""
 
 
+def table_rows(config: dict, metrics_csv: str, *, paper: str, table: str) -> tuple[pd.DataFrame, list[str], set[str]]:
+    """A table's metrics as its rows show them: only the (source, target) pairs it shows (``pairs``),
+    with the rows selected from a method's variants (``variant_selection``). Returns (frame, caption
+    notes of the selection, row keys never bold)."""
+    from xlie import reporting, tables
+
+    table_cfg = config["papers"][paper]["tables"][table]
+    frame = tables.select_pairs(tables.with_variant(pd.read_csv(metrics_csv)), table_cfg.get("pairs", "all"))
+    selection = table_cfg.get("variant_selection")
+    if not selection:
+        return frame, [], set()
+    return reporting.select_variants(
+        frame, selection, layout=tables.Layout.from_config(table_cfg.get("layout")), display=config.get("display", {}),
+        variant_order=table_cfg.get("variants", {}).get(selection["method"], []))  # fmt: skip
+
+
 def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_tex: str, out_html: str) -> None:
     """One table (and its verdict and paired-test companions) in LaTeX and HTML."""
     from xlie import reporting, tables, verdict
@@ -269,7 +289,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     table_cfg = config["papers"][paper]["tables"][table]
     display = config.get("display", {})
     rep_cfg = config.get("reporting", {})
-    frame = pd.read_csv(metrics_csv)
+    frame, selection_notes, unranked = table_rows(config, metrics_csv, paper=paper, table=table)
     layout = tables.Layout.from_config(table_cfg.get("layout"))
     summary = tables.cell_summary(frame, paper, table)
     groups = _table_groups(frame) if layout.columns == "target" else {}
@@ -288,12 +308,15 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
         reported = tables.Reported(values, dict(table_cfg["reported"].get("compare", {})))
 
     grid = tables.build_grid(summary, layout=layout, groups=groups, reference=reference, reported=reported, flags=flags,
-                             display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"])  # fmt: skip
+                             display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"],
+                             variant_order=table_cfg.get("variants"), unranked=unranked)  # fmt: skip
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
-    facts = [f"Metric: {reporting.metric_name(config, metric)}, in %.", reporting.seeds_note(summary, display),
+    facts = [f"Metric: {reporting.metric_name(config, metric, table_cfg['task'])}, in %.", reporting.seeds_note(summary, display),
              reporting.average_note(layout, summary, groups), "Bold: best of our unflagged rows per column."]  # fmt: skip
-    notes = facts + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
+    if len(grid.headers) == 1:
+        facts.remove(reporting.average_note(layout, summary, groups))  # one column, no Avg to explain
+    notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
     if reference is not None:
         notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")
     notes += notes_after
@@ -354,26 +377,32 @@ def render_diagnostics(config: dict, metrics_csvs: list[str], *, paper: str, out
 def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
     from xlie.plots import plot_per_language
 
+    from xlie import tables
+
     table_cfg = config["papers"][paper]["tables"][table]
-    frame = pd.read_csv(metrics_csv)
+    frame, _, _ = table_rows(config, metrics_csv, paper=paper, table=table)
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     plot_per_language(frame, paper=paper, table=table, title=_short_title(config, paper, table), out_png=out_png,
                       out_pdf=out_pdf, demo=config["demo"], display=config.get("display", {}),
-                      metric_label=_metric_label(config, metric), model_order=table_cfg["models"],
-                      method_order=table_cfg["methods"], flagged=_flagged(config, frame))  # fmt: skip
+                      metric_label=_metric_label(config, metric, table_cfg["task"]), model_order=table_cfg["models"],
+                      method_order=table_cfg["methods"], flagged=_flagged(config, frame),
+                      layout=tables.Layout.from_config(table_cfg.get("layout")),
+                      variant_order=table_cfg.get("variants"))  # fmt: skip
 
 
-def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str]]:
-    """(method, model, target) of the cells the tables mark (plots hatch them)."""
+def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str, str, str]]:
+    """(method, variant, model, source, target) of the cells the tables mark (plots hatch them)."""
     from xlie import reporting
 
     flags = reporting.cell_flags(frame, config.get("reporting", {}))
-    return {(f.method, f.model, str(f.target)) for f in flags.itertuples() if f.marks}
+    return {(f.method, str(f.variant), f.model, str(f.source), str(f.target)) for f in flags.itertuples() if f.marks}
 
 
-def _metric_label(config: dict, metric: str) -> str:
-    return f"{config.get('display', {}).get('metrics', {}).get(metric, metric)} (%)"
+def _metric_label(config: dict, metric: str, task: str | None = None) -> str:
+    from xlie import reporting
+
+    return f"{reporting.metric_name(config, metric, task)} (%)"
 
 
 def _short_title(config: dict, paper: str, table: str) -> str:
@@ -391,6 +420,29 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
     display = config.get("display", {})
     gains = plot_gain_by_group(frame, paper=paper, table=table, method="topro", baseline="vanilla", groups=groups,
                                title=f"ToPro minus Vanilla: {_short_title(config, paper, table)}", out_png=out_png,
-                               out_pdf=out_pdf, demo=config["demo"], display=display, flagged=_flagged(config, frame))  # fmt: skip
+                               out_pdf=out_pdf, demo=config["demo"], display=display,
+                               flagged={(me, mo, t) for me, _, mo, _, t in _flagged(config, frame)})  # fmt: skip
     gains.to_csv(out_csv, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())
+
+
+def plot_heatmap(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
+    """A table's method variants (templates) x its columns, mean test score per cell (``heatmap: true``)."""
+    from xlie import tables
+    from xlie.plots import plot_variant_heatmap
+
+    table_cfg = config["papers"][paper]["tables"][table]
+    if not table_cfg.get("variants"):
+        raise ValueError(f"papers.{paper}.tables.{table}.heatmap needs papers.{paper}.tables.{table}.variants "
+                         "(the method whose variants are the heatmap's rows)")  # fmt: skip
+    method = next(iter(table_cfg["variants"]))
+    frame = tables.select_pairs(tables.with_variant(pd.read_csv(metrics_csv)), table_cfg.get("pairs", "all"))
+    metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
+    display = config.get("display", {})
+    method_name = display.get("methods", {}).get(method, method)
+    means = plot_variant_heatmap(
+        frame, paper=paper, table=table, method=method, title=f"{method_name} variants: {_short_title(config, paper, table)}",
+        out_png=out_png, out_pdf=out_pdf, demo=config["demo"], display=display, metric_label=_metric_label(config, metric, table_cfg["task"]),
+        layout=tables.Layout.from_config(table_cfg.get("layout")), variant_order=table_cfg["variants"][method],
+        model_order=table_cfg["models"], flagged=_flagged(config, frame))  # fmt: skip
+    print(means.pivot_table(index="variant", columns="column", values="mean", sort=False).round(1).to_string())

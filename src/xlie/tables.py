@@ -28,6 +28,16 @@ AVG = "Avg"
 MARK_DEGENERATE = "\u2020"  # dagger: too many fallback / unparsed / truncated predictions
 MARK_AT_BASELINE = "\u2021"  # double dagger: does not beat the majority-label baseline
 MARK_PRINTED_AVG = "*"  # a paper's printed average differs from the mean of its printed row
+MARK_COPIED = "\u00a7"  # section sign: a reported row the paper copied from other work
+
+# A method without variants has the variant "default": its rows read and key exactly as before
+# variants existed ("<method>/<model>", "<Method> / <Model>").
+DEFAULT_VARIANT = "default"
+# Rows derived from a method's variants (config variant_selection), never run variants themselves.
+ORACLE_VARIANT = "oracle"  # per column, the best variant on the TEST set (what Prompt-XRE printed)
+DEV_VARIANT = "dev"  # per source language, the variant with the best source-dev score
+SELECTION_VARIANTS = (ORACLE_VARIANT, DEV_VARIANT)
+_ROW_KEY = re.compile(r"^(?P<method>[^/\[\]]+)(?:\[(?P<variant>[^/\[\]]+)\])?/(?P<model>[^/\[\]]+)$")
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -39,6 +49,7 @@ _LATEX_SPECIALS = {
     "\u2192": r"$\to$",
     MARK_DEGENERATE: r"\textsuperscript{\dag}",
     MARK_AT_BASELINE: r"\textsuperscript{\ddag}",
+    MARK_COPIED: r"\textsuperscript{\S}",
     **{c: "\\" + c for c in "&%$#_{}"},
 }
 # One pass over the text, so the braces introduced by \textbackslash{} are never re-escaped.
@@ -88,6 +99,45 @@ def html_environment() -> jinja2.Environment:
 
 
 # ---------------------------------------------------------------------------------------------
+# Row keys: (method, variant, model)
+
+
+def with_variant(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a string ``variant`` column right after ``method``: metrics written before
+    variants existed (no column) and empty values read as ``default``."""
+    variant = frame["variant"] if "variant" in frame else pd.Series(DEFAULT_VARIANT, index=frame.index)
+    # A variant "1" read back from CSV is the integer 1 (or 1.0 beside NaN): a name, not a number.
+    variant = variant.map(lambda v: DEFAULT_VARIANT if pd.isna(v) or v == "" else
+                          str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v))  # fmt: skip
+    out = frame.drop(columns=["variant"], errors="ignore")
+    position = list(out.columns).index("method") + 1 if "method" in out else 0
+    out.insert(position, "variant", variant.to_numpy())
+    return out
+
+
+def row_key(method: str, variant: str, model: str) -> str:
+    """``<method>/<model>`` for the default variant, else ``<method>[<variant>]/<model>`` (the keys of
+    ``reported.compare`` and ``paired_tests``)."""
+    variant = str(variant)
+    return f"{method}/{model}" if variant == DEFAULT_VARIANT else f"{method}[{variant}]/{model}"
+
+
+def parse_row_key(key: str) -> tuple[str, str, str]:
+    """(method, variant, model) of a row key (see row_key)."""
+    match = _ROW_KEY.match(str(key))
+    if not match:
+        raise ValueError(f"row key {key!r} is not '<method>/<model>' or '<method>[<variant>]/<model>'")
+    return match["method"], match["variant"] or DEFAULT_VARIANT, match["model"]
+
+
+def row_keys(frame: pd.DataFrame) -> pd.Series:
+    """The row key of every row of a metrics or summary frame."""
+    framed = with_variant(frame)
+    return pd.Series([row_key(me, va, mo) for me, va, mo in zip(framed["method"], framed["variant"], framed["model"])],
+                     index=frame.index, dtype=object)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
 # Cell statistics
 
 
@@ -97,8 +147,9 @@ def _primary_rows(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame
     ]
     if sel.empty:
         raise ValueError(f"no primary metric rows for paper={paper!r} table={table!r}")
+    sel = with_variant(sel)
     # Two primary rows for one cell and seed (another metric) would be silently averaged.
-    keys = ["method", "model", "source", "target", "seed"] + (["variant"] if "variant" in sel else [])
+    keys = ["method", "variant", "model", "source", "target", "seed"]
     dup = sel.duplicated(keys, keep=False)
     if dup.any():
         raise ValueError(
@@ -109,18 +160,22 @@ def _primary_rows(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame
 
 
 def cell_summary(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
-    """Per (method, model, source, target) seed statistics of the primary metric, x100.
+    """Per (method, variant, model, source, target) seed statistics of the primary metric, x100.
 
-    Columns: method, model, source, target, mean, std (sample, ddof=1; NaN for one seed), n,
-    and ``baseline`` (the majority-label baseline, x100) when the metrics carry it. Rows are
-    in first-appearance order."""
+    Columns: method, variant, model, source, target, mean, std (sample, ddof=1; NaN for one seed), n,
+    ``baseline`` (the majority-label baseline, x100) when the metrics carry it and ``dev_score``
+    (the mean source-dev score of model selection, as stored) when they carry it. Rows are in
+    first-appearance order."""
     sel = _primary_rows(metrics, paper, table)
     scaled = sel.assign(value=sel["value"].astype(float) * 100)
-    keys = ["method", "model", "source", "target"]
+    keys = ["method", "variant", "model", "source", "target"]
     aggs = {"mean": ("value", "mean"), "std": ("value", lambda v: v.std(ddof=1)), "n": ("value", "count")}
     if "majority_baseline" in scaled:
         scaled["baseline"] = scaled["majority_baseline"].astype(float) * 100
         aggs["baseline"] = ("baseline", "mean")
+    if "dev_score" in scaled:
+        scaled["dev_score"] = scaled["dev_score"].astype(float)
+        aggs["dev_score"] = ("dev_score", "mean")
     return scaled.groupby(keys, sort=False).agg(**aggs).reset_index()
 
 
@@ -161,6 +216,9 @@ class Layout:
     width_pt: float = 345.0  # the width the float must fit (article's \textwidth)
     exclude_source: bool = True  # zero-shot averages leave out the source language / monolingual pairs
     order: tuple[str, ...] = ()  # column keys in display order (default: first appearance)
+    # (natural key, key) pairs: rename a column so it matches the reported TSV (zh -> wmt17_enzh).
+    column_keys: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # (key, header text) pairs: a column's printed header
 
     @classmethod
     def from_config(cls, cfg: dict | None) -> Layout:
@@ -169,17 +227,51 @@ class Layout:
             cfg["float_env"] = cfg.pop("float")
         if "order" in cfg:
             cfg["order"] = tuple(cfg["order"])
+        for name in ("column_keys", "headers"):  # tuples: a Layout stays hashable
+            if name in cfg:
+                cfg[name] = tuple((str(k), str(v)) for k, v in dict(cfg[name]).items())
         return cls(**cfg)
 
 
 def column_key(layout: Layout, source: str, target: str) -> str:
-    return f"{source}-{target}" if layout.columns == "pair" else str(target)
+    natural = f"{source}-{target}" if layout.columns == "pair" else str(target)
+    return dict(layout.column_keys).get(natural, natural)
 
 
 def column_header(layout: Layout, key: str) -> str:
+    if key in dict(layout.headers):
+        return dict(layout.headers)[key]
     if layout.columns == "pair":
         return "-".join(part.capitalize() for part in key.split("-"))
     return key
+
+
+def column_order(layout: Layout, keys) -> list[str]:
+    """Column keys in display order: ``layout.order``, else first appearance (pairs: monolingual first)."""
+    cols = list(dict.fromkeys(keys))
+    if layout.order:
+        unknown = [c for c in cols if c not in layout.order]
+        return [c for c in layout.order if c in cols] + unknown
+    if layout.columns == "pair":  # monolingual pairs first, as the papers print them
+        return sorted(cols, key=lambda c: c.split("-")[0] != c.split("-")[1])
+    return cols
+
+
+PAIR_SETS = ("all", "monolingual", "crosslingual")
+
+
+def select_pairs(frame: pd.DataFrame, pairs: str = "all") -> pd.DataFrame:
+    """The rows of a metrics (or summary) frame whose (source, target) pair a table shows: ``all``,
+    ``monolingual`` (source == target: Prompt-XRE's Table III) or ``crosslingual`` (Table IV)."""
+    if pairs not in PAIR_SETS:
+        raise ValueError(f"pairs must be one of {', '.join(PAIR_SETS)}, not {pairs!r}")
+    if pairs == "all":
+        return frame
+    same = frame["source"].astype(str) == frame["target"].astype(str)
+    out = frame[same if pairs == "monolingual" else ~same]
+    if out.empty:
+        raise ValueError(f"no {pairs} (source, target) pairs in the table's cells")
+    return out
 
 
 def _is_source_column(layout: Layout, key: str, sources: set[str]) -> bool:
@@ -218,7 +310,7 @@ class Grid:
         avg_start = next((j for j, h in enumerate(self.headers) if h.startswith(AVG)), len(self.headers))
         sections = [[s[0] for s in data_sections[:avg_start]], [s[0] for s in data_sections[avg_start:]]]
         # Row labels become column headers, broken after "/" so that they are no wider than the numbers.
-        headers = [r.header.text.replace(" / ", " /\n") for r in rows]
+        headers = [(r.header.text + r.header.marks).replace(" / ", " /\n") for r in rows]
         return Grid(corner, headers, [s for s in sections if s], self.notes)
 
     def frame(self) -> pd.DataFrame:
@@ -264,18 +356,51 @@ def read_reported(path, paper: str, table: str) -> pd.DataFrame:
 class RowKey:
     method: str
     model: str
+    variant: str = DEFAULT_VARIANT
 
     @property
     def key(self) -> str:
-        return f"{self.method}/{self.model}"
+        return row_key(self.method, self.variant, self.model)
+
+    @classmethod
+    def parse(cls, key: str) -> RowKey:
+        method, variant, model = parse_row_key(key)
+        return cls(method, model, variant)
 
 
 def _display(names: dict | None, kind: str, raw: str) -> str:
     return str(((names or {}).get(kind) or {}).get(raw, raw))
 
 
-def row_label(display: dict | None, method: str, model: str) -> str:
-    return f"{_display(display, 'methods', method)} / {_display(display, 'models', model)}"
+def variant_label(display: dict | None, method: str, variant: str) -> str:
+    """What a row of a method's variant is called: ``display.variants.<method>.<variant>``, else the
+    method's name with the variant (selection rows say how they select)."""
+    named = (((display or {}).get("variants") or {}).get(method) or {}).get(str(variant))
+    if named:
+        return str(named)
+    base = _display(display, "methods", method)
+    if variant == ORACLE_VARIANT:
+        return f"{base} (oracle)"
+    if variant == DEV_VARIANT:
+        return f"{base} (dev-selected)"
+    return f"{base} {variant}"
+
+
+def row_label(display: dict | None, method: str, model: str, variant: str = DEFAULT_VARIANT) -> str:
+    if str(variant) == DEFAULT_VARIANT:
+        return f"{_display(display, 'methods', method)} / {_display(display, 'models', model)}"
+    return f"{variant_label(display, method, variant)} / {_display(display, 'models', model)}"
+
+
+def key_label(display: dict | None, key: str) -> str:
+    """The row label of a row key."""
+    method, variant, model = parse_row_key(key)
+    return row_label(display, method, model, variant)
+
+
+def is_copied(source: str) -> bool:
+    """Whether a reported row's source says the paper copied it from other work (not its own run)."""
+    return bool(re.search(r"\bcopied\b", str(source), re.IGNORECASE))
 
 
 def build_grid(
@@ -289,23 +414,24 @@ def build_grid(
     display: dict | None = None,
     model_order: list[str] | None = None,
     method_order: list[str] | None = None,
+    variant_order: dict[str, list[str]] | None = None,
+    unranked: set[str] | frozenset[str] = frozenset(),
 ) -> Grid:
     """Lay out one table.
 
     ``summary``: cell_summary rows. ``groups``: column key -> group name (group averages).
-    ``reference``: secondary reference rows (row, target, value[, source_note]) shown italic.
+    ``reference``: secondary reference rows (row, [source,] target, value[, source_note]) shown italic.
     ``reported``: the paper's numbers, shown italic with ``Δ`` rows (ours - paper).
-    ``flags``: (method, model, source, target, marks) marks per cell.
+    ``flags``: (method, [variant,] model, source, target, marks) marks per cell.
+    ``variant_order``: method -> its variants in row order. ``unranked``: row keys never bold
+    (a test-set-selected row is the best by construction, not by merit).
+    A table of a single column has no Avg column (it would repeat the column). In a table of one
+    model, a variant's row reads its variant name alone ("Prompt_7", as the paper prints it).
     """
-    summ = summary.copy()
+    summ = with_variant(summary)
     summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
-    summ["rowkey"] = summ["method"].astype(str) + "/" + summ["model"].astype(str)
-    cols = list(dict.fromkeys(summ["col"]))
-    if layout.order:
-        unknown = [c for c in cols if c not in layout.order]
-        cols = [c for c in layout.order if c in cols] + unknown
-    elif layout.columns == "pair":  # monolingual pairs first, as the papers print them
-        cols = sorted(cols, key=lambda c: c.split("-")[0] != c.split("-")[1])
+    summ["rowkey"] = row_keys(summ)
+    cols = column_order(layout, summ["col"])
     sources = set(summ["source"].astype(str))
     avg_cols = [c for c in cols if not (layout.exclude_source and _is_source_column(layout, c, sources))] or cols
     group_cols: dict[str, list[str]] = {}
@@ -313,25 +439,36 @@ def build_grid(
         if col in avg_cols:
             group_cols.setdefault(name, []).append(col)
 
-    # Rows grouped by model (a rule between models), methods in config order within a model.
+    # Rows grouped by model (a rule between models), methods in config order within a model,
+    # a method's variants in config order, rows selected from them last.
     models = list(dict.fromkeys(model_order or [])) + [m for m in dict.fromkeys(summ["model"]) if m not in (model_order or [])]
     methods = list(dict.fromkeys(method_order or [])) + [m for m in dict.fromkeys(summ["method"]) if m not in (method_order or [])]
+
+    def variants_of(method: str) -> list[str]:
+        seen = list(dict.fromkeys(summ.loc[summ["method"] == method, "variant"]))
+        listed = [str(v) for v in (variant_order or {}).get(method, [])]
+        run = [v for v in dict.fromkeys([DEFAULT_VARIANT, *listed, *seen]) if v not in SELECTION_VARIANTS]
+        return run + [v for v in SELECTION_VARIANTS if v in seen]
+
     present = set(summ["rowkey"])
-    ordered = [RowKey(me, mo) for mo in models for me in methods if f"{me}/{mo}" in present]
+    ordered = [rk for mo in models for me in methods for va in variants_of(me)
+               if (rk := RowKey(me, mo, va)).key in present]  # fmt: skip
 
     stat = summ.set_index(["rowkey", "col"])
     marks = {}
     if flags is not None and not flags.empty:
-        for f in flags.itertuples(index=False):
+        for f in with_variant(flags).itertuples(index=False):
             if f.marks:
-                marks[(f"{f.method}/{f.model}", column_key(layout, f.source, f.target))] = f.marks
+                marks[(row_key(f.method, f.variant, f.model), column_key(layout, f.source, f.target))] = f.marks
 
     def mean(rk: str, col: str) -> float:
         return float(stat.at[(rk, col), "mean"]) if (rk, col) in stat.index else math.nan
 
-    avg_headers = [AVG] + [f"{AVG} {name}" for name in group_cols]
+    avg_headers = [AVG] + [f"{AVG} {name}" for name in group_cols] if len(cols) > 1 or group_cols else []
 
     def averages(values: dict[str, float]) -> list[float]:
+        if not avg_headers:
+            return []
         return [_avg([values.get(c, math.nan) for c in avg_cols])] + [
             _avg([values.get(c, math.nan) for c in members]) for members in group_cols.values()
         ]
@@ -342,9 +479,10 @@ def build_grid(
     # Flagged cells (fallbacks, no better than the majority label) measure nothing: never "best".
     # A row with a flagged cell is left out of the best average too.
     best: dict[int, float] = {}
-    if len(ordered) >= 2:
+    ranked = [rk for rk in ordered if rk.key not in unranked]
+    if len(ranked) >= 2:
         table_values = []
-        for rk in ordered:
+        for rk in ranked:
             flagged = [bool(marks.get((rk.key, c))) for c in cols]
             cells = [math.nan if f else v for f, v in zip(flagged, our_means[rk.key].values())]
             table_values.append(cells + ([math.nan] * len(avg_headers) if any(flagged) else our_avgs[rk.key]))
@@ -353,8 +491,16 @@ def build_grid(
             if column:
                 best[j] = max(round(v, 1) for v in column)
 
-    def our_cell(j: int, value: float, text: str, mark: str = "") -> Cell:
-        return Cell(text, bold=not mark and j in best and not pd.isna(value) and round(value, 1) == best[j], marks=mark)
+    one_model = len({rk.model for rk in ordered}) == 1
+
+    def label(rk: RowKey) -> str:
+        if one_model and rk.variant != DEFAULT_VARIANT:
+            return variant_label(display, rk.method, rk.variant)
+        return row_label(display, rk.method, rk.model, rk.variant)
+
+    def our_cell(rk: RowKey, j: int, value: float, text: str, mark: str = "") -> Cell:
+        bold = rk.key not in unranked and not mark and j in best and not pd.isna(value) and round(value, 1) == best[j]
+        return Cell(text, bold=bold, marks=mark)
 
     sections: list[list[Row]] = []
     for model in models:
@@ -364,11 +510,11 @@ def build_grid(
             for j, c in enumerate(cols):
                 if (rk.key, c) in stat.index:
                     s = stat.loc[(rk.key, c)]
-                    cells.append(our_cell(j, s["mean"], _fmt(s["mean"], s["std"], int(s["n"])), marks.get((rk.key, c), "")))
+                    cells.append(our_cell(rk, j, s["mean"], _fmt(s["mean"], s["std"], int(s["n"])), marks.get((rk.key, c), "")))
                 else:
                     cells.append(Cell(MISSING))
-            cells += [our_cell(len(cols) + k, v, _fmt(v)) for k, v in enumerate(our_avgs[rk.key])]
-            section.append(Row(Cell(row_label(display, rk.method, rk.model)), cells))
+            cells += [our_cell(rk, len(cols) + k, v, _fmt(v)) for k, v in enumerate(our_avgs[rk.key])]
+            section.append(Row(Cell(label(rk)), cells))
         if section:
             sections.append(section)
     # One row per model and several models: one section, not a rule under every row.
@@ -387,7 +533,7 @@ def build_grid(
             recomputed = averages(rep_means[name])
             cells = [Cell(_fmt(v), italic=True) for v in rep_means[name].values()]
             avg_cells = [Cell(_fmt(v), italic=True) for v in recomputed]
-            if "avg" in vals.index:
+            if "avg" in vals.index and avg_headers:
                 printed = float(vals["avg"])
                 row_mean = _avg([rep_means[name][c] for c in avg_cols])
                 avg_cells[0] = Cell(_fmt(printed), italic=True)
@@ -395,28 +541,31 @@ def build_grid(
                     avg_cells[0].marks = MARK_PRINTED_AVG
                     notes.append(f"{MARK_PRINTED_AVG} The paper prints {AVG} {printed:.1f} for {name}; "
                                  f"the mean of its printed row is {row_mean:.1f}.")  # fmt: skip
-            section.append(Row(Cell(name, italic=True), cells + avg_cells))
+            copied = is_copied(rep.loc[rep["row"] == name, "source"].iloc[0])
+            section.append(Row(Cell(name, italic=True, marks=MARK_COPIED if copied else ""), cells + avg_cells))
         sections.append(section)
-        sources_text = "; ".join(dict.fromkeys(rep["source"].astype(str)))
-        notes.insert(0, f"Italic rows: the paper's numbers ({sources_text}).")
+        notes.insert(0, reported_note(rep))
         diffs = []
         for ours in (rk.key for rk in ordered):  # in our row order
             theirs = reported.compare.get(ours)
             if theirs not in rep_means:
                 continue
             values = [our_means[ours][c] - rep_means[theirs][c] for c in cols]
-            our_avg = our_avgs[ours][0]
-            values.append(our_avg - rep_means_avg(rep, theirs, rep_means[theirs], avg_cols))
+            if avg_headers:
+                our_avg = our_avgs[ours][0]
+                values.append(our_avg - rep_means_avg(rep, theirs, rep_means[theirs], avg_cols))
             cells = [Cell(MISSING if pd.isna(v) else f"{v:+.1f}".replace("-", "\u2212")) for v in values]
-            cells += [Cell("")] * (len(avg_headers) - 1)
-            rk = RowKey(*ours.split("/", 1))
-            diffs.append(Row(Cell(f"\u0394 {row_label(display, rk.method, rk.model)} \u2212 {theirs}"), cells))
+            cells += [Cell("")] * max(0, len(avg_headers) - 1)
+            diffs.append(Row(Cell(f"\u0394 {label(RowKey.parse(ours))} \u2212 {theirs}"), cells))
         if diffs:
             sections.append(diffs)
-            notes.append("\u0394 rows: ours minus the paper, per cell (Avg: our average minus the paper's printed one).")
+            notes.append("\u0394 rows: ours minus the paper, per cell"
+                         + (" (Avg: our average minus the paper's printed one)." if avg_headers else "."))
 
     if reference is not None and not reference.empty:
-        ref = reference.assign(col=reference["target"].astype(str))
+        # Rows that name their source map onto pair (or renamed) columns; others by target.
+        ref = reference.assign(col=[column_key(layout, s, t) for s, t in zip(reference["source"], reference["target"])]
+                               if "source" in reference else reference["target"].astype(str))  # fmt: skip
         ref = ref[ref["col"].isin(cols)]
         if ref.duplicated(["row", "col"]).any():
             raise ValueError("duplicate (row, target) in reference values")
@@ -431,6 +580,23 @@ def build_grid(
 
     headers = [column_header(layout, c) for c in cols] + avg_headers
     return Grid(CORNER, headers, sections, notes)
+
+
+def reported_note(rep: pd.DataFrame) -> str:
+    """Where the italic reported rows come from. Several sources: which rows each covers, and rows
+    the paper copied from other work marked (they are not the paper's runs)."""
+    sources = list(dict.fromkeys(rep["source"].astype(str)))
+    if len(sources) == 1:
+        return f"Italic rows: the paper's numbers ({sources[0]})."
+    parts = []
+    for source in sources:
+        names = list(dict.fromkeys(rep.loc[rep["source"].astype(str) == source, "row"]))
+        parts.append(f"{', '.join(names)}: {source}")
+    text = f"Italic rows: the paper's numbers ({'; '.join(parts)})."
+    if any(is_copied(s) for s in sources):
+        text += (f" {MARK_COPIED} Copied by the paper from other work, not run by its authors: other code, "
+                 "preprocessing and protocols, so not a like-for-like comparison.")  # fmt: skip
+    return text
 
 
 def rep_means_avg(rep: pd.DataFrame, name: str, values: dict[str, float], avg_cols: list[str]) -> float:

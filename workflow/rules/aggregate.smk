@@ -214,3 +214,27 @@ rule plot_method_gain:
         table=table_config,
     script:
         "../scripts/plot_method_gain.py"
+
+
+# A method's variants x the table's columns, mean test score per cell (tables with heatmap: true).
+rule plot_variant_heatmap:
+    input:
+        metrics="results/metrics/{paper}_{table}.csv",
+    output:
+        png=report(
+            "results/plots/{paper}_{table}_heatmap.png",
+            caption="../report/heatmap.rst",
+            category="{paper} plots",
+            subcategory="{table}",
+            labels={"table": "{table}", "plot": "variants heatmap"},
+        ),
+        pdf="results/plots/{paper}_{table}_heatmap.pdf",
+    log:
+        "logs/plot_variant_heatmap/{paper}_{table}.log",
+    localrule: True
+    conda:
+        "../../envs/xlie.yaml"
+    params:
+        table=table_config,
+    script:
+        "../scripts/plot_variant_heatmap.py"

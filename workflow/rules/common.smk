@@ -257,6 +257,8 @@ def get_final_output():
         *plot_outputs("pdf"),
         *gain_plot_outputs("png"),
         *gain_plot_outputs("pdf"),
+        *heatmap_outputs("png"),
+        *heatmap_outputs("pdf"),
     ]
 
 
@@ -330,3 +332,18 @@ def ace05_processed_input(wildcards):
 def wmt_xre_input(wildcards):
     """The local files build_wmt_xre reads (none from the hub); a missing one names its key."""
     return _wmt_xre.input_files(config["data"]["wmt_xre"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Variant heatmaps: tables with heatmap: true get one (rows: a method's variants, e.g. templates).
+HEATMAP_TABLES = [
+    row
+    for row in TABLES.itertuples()
+    if config["papers"][row.paper]["tables"][row.table].get("heatmap", False)
+]
+
+
+def heatmap_outputs(ext):
+    return [
+        f"results/plots/{row.paper}_{row.table}_heatmap.{ext}" for row in HEATMAP_TABLES
+    ]

@@ -281,14 +281,16 @@ def _predictions_path(metrics_json: str) -> Path:
 
 
 def scorer_for(task: str, metric: str) -> verdict.ExampleScorer | None:
-    """The per-example scorer of a tagging task's metric (None: no bootstrap for it)."""
-    if task in ("panx", "udpos"):
-        return verdict.TAGGING_SCORERS.get(metric)
-    return None
+    """The per-example scorer of a task's metric, from its task type (None: no bootstrap for it)."""
+    from xlie.tasks import task_type
+
+    return task_type(task).example_scorer(metric)
 
 
 def _systems(shown: pd.DataFrame, scorer: verdict.ExampleScorer | None, cache: dict) -> list[np.ndarray] | None:
     """Per-example statistics of every seed of one cell, from the saved predictions (None if absent)."""
+    from xlie.tasks import task_type
+
     if scorer is None:
         return None
     systems = []
@@ -297,7 +299,7 @@ def _systems(shown: pd.DataFrame, scorer: verdict.ExampleScorer | None, cache: d
         if not pred_path.is_file():
             return None
         if pred_path not in cache:
-            gold, pred = verdict.read_tagging_predictions(pred_path)
+            gold, pred = task_type(shown["task"].iloc[0]).read_predictions(pred_path)
             cache[pred_path] = verdict.example_stats(scorer, gold, pred)
         systems.append(cache[pred_path])
     return systems

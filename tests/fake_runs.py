@@ -24,9 +24,11 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
     from xlie.data.xtreme import load_xtreme
     from xlie.grid import build_cells, training_runs
     from xlie.methods import method_spec
-    from xlie.steps import write_predictions
+    from xlie.tasks import task_type
 
-    user = yaml.safe_load((workdir / "config.yaml").read_text()) | (config_overrides or {})
+    # Tagging tables only (the ToPro paper): Prompt-XRE's tables have their own fake frames.
+    overrides = {"papers": {"prompt_xre": {"enabled": False}}} | (config_overrides or {})
+    user = yaml.safe_load((workdir / "config.yaml").read_text()) | overrides
     config = resolve(user, workdir / "workflow/presets", workdir / "workflow/schemas/config.schema.yaml")
     cells = build_cells(config)
     runs = training_runs(cells)
@@ -45,17 +47,17 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
             labels = sorted({t for s in sentences for t in s.tags})
             rng = random.Random(f"{run.run}/{target}")
             # LLM generation stand-in: every word falls back to the majority label (as in the demo).
-            collapse = run.method == "llm_generate"
+            collapse = (run.method, run.variant) == ("llm", "generate")
             error = 0.1 + 0.5 * rng.random()
             fallback = metrics.majority_label([s.tags for s in train])
             predicted = [[fallback if collapse else (rng.choice(labels) if rng.random() < error else t) for t in s.tags]
                          for s in sentences]  # fmt: skip
             cell_dir = root / "eval" / target
-            write_predictions(cell_dir / "predictions.tsv", sentences, predicted)
+            task_type(run.task).write_predictions(cell_dir / "predictions.tsv", sentences, predicted)
             gold = [s.tags for s in sentences]
             words = sum(len(g) for g in gold)
             counts = {"sentences": len(sentences), "words": words, "truncated_prompts": 0}
-            if run.method.startswith("llm_"):
+            if run.method == "llm":
                 counts["unmatched_generations"] = words if collapse else 0
             payload = {
                 "cell": {"run": run.run, "target": target},

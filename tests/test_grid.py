@@ -22,13 +22,20 @@ CELLS_PER_TARGET_AND_SEED = 6 + 2 + 4 + 4
 RUNS_PER_TASK = 6 + 2 + 4  # the twin tables share their runs
 
 
+def topro(cells):
+    return cells[cells["paper"] == "topro"]
+
+
 def test_demo_grid_counts():
     cells = build_cells(resolved())
-    assert len(cells) == 2 * CELLS_PER_TARGET_AND_SEED * 6  # 6 targets per task, 1 seed
+    assert len(topro(cells)) == 2 * CELLS_PER_TARGET_AND_SEED * 6  # 6 targets per task, 1 seed
     runs = training_runs(cells)
-    assert len(runs) == 2 * RUNS_PER_TASK  # trained (or, zero-shot, evaluated) once per run
-    assert all(len(t) == 6 for t in runs["targets"])
-    assert not cells.duplicated(["paper", "table", "model", "method", "source", "target", "seed"]).any()
+    assert len(topro(runs)) == 2 * RUNS_PER_TASK  # trained (or, zero-shot, evaluated) once per run
+    assert all(len(t) == 6 for t in topro(runs)["targets"])
+    assert not cells.duplicated(["paper", "table", "model", "method", "variant", "source", "target", "seed"]).any()
+    # Prompt-XRE demo: 3 configurations x 3 sources on ACE05 (Tables III-V share them), 2 on WMT
+    xre = runs[runs["paper"] == "prompt_xre"]
+    assert len(xre) == 3 * 3 + 2 and set(xre["variant"]) == {"none", "1", "7"}
 
 
 def test_paper_grid_counts():
@@ -36,31 +43,44 @@ def test_paper_grid_counts():
     cells = build_cells(config)
     # PAN-X 48 languages, UDPOS 38; 5 seeds for trained methods, one for the zero-shot LLM cells
     trained_cells, llm_cells = 6 + 2, 4 + 4
-    assert len(cells) == (48 + 38) * (trained_cells * 5 + llm_cells * 1)
-    assert len(training_runs(cells)) == 2 * ((6 + 2) * 5 + 4 * 1)
-    assert sorted(cells["seed"].unique()) == [10, 42, 421, 520, 1218]
-    llm = cells[cells["method"].str.startswith("llm_")]
-    assert set(llm["seed"]) == {10} and not llm.duplicated(["table", "model", "method", "target"]).any()
+    assert len(topro(cells)) == (48 + 38) * (trained_cells * 5 + llm_cells * 1)
+    runs = training_runs(cells)
+    assert len(topro(runs)) == 2 * ((6 + 2) * 5 + 4 * 1)
+    assert sorted(topro(cells)["seed"].unique()) == [10, 42, 421, 520, 1218]
+    llm = cells[cells["method"] == "llm"]
+    assert set(llm["seed"]) == {10} and not llm.duplicated(["table", "model", "method", "variant", "target"]).any()
+    assert set(llm["variant"]) == {"logits", "generate"}
     assert config["models"]["xlmr"]["path"] == "xlm-roberta-base"
-    assert set(cells["method"]) == {"vanilla", "topro", "pt", "llm_logits", "llm_generate"}
+    assert set(cells["method"]) == {"vanilla", "topro", "pt", "llm", "prompt"}
+    # Prompt-XRE: 10 configurations x 3 training languages, each evaluated on the 3 languages
+    # (seed 222), plus Table VI's 7 configurations on WMT17-EnZh XRE.
+    xre = runs[runs["paper"] == "prompt_xre"]
+    ace05 = xre[xre["task"] == "ace05"]
+    assert len(ace05) == 10 * 3 and all(t == ["en", "zh", "ar"] for t in ace05["targets"])
+    assert len(xre[xre["task"] == "wmt_xre"]) == 7 and set(xre["seed"]) == {222}
 
 
-def test_schema_blocks_match_method_params():
-    """Every training block of the schema lists exactly its method's parameters (no drift)."""
-    import dataclasses
-    import importlib
-
-    import yaml
-
-    from xlie.methods import METHODS
+def test_every_preset_training_block_is_accepted_by_its_method():
+    """Params dataclasses are the single source of truth: every shipped block builds its Params."""
+    from xlie.methods import METHODS, params_class
     from xlie.steps import WORKFLOW_KEYS
 
-    blocks = yaml.safe_load(SCHEMA.read_text())["properties"]["training"]["properties"]
+    specs = {spec.params_key: spec for spec in METHODS.values()}
+    for preset in ("demo", "paper"):
+        config = resolve({"preset": preset}, PRESETS, SCHEMA)
+        for paper in config["papers"].values():
+            for block, values in paper.get("training", {}).items():
+                cls = params_class(specs[block])
+                cls.from_dict({k: v for k, v in values.items() if k not in WORKFLOW_KEYS})
+
+
+def test_param_fields_read_without_import_match_the_dataclasses():
+    import dataclasses
+
+    from xlie.methods import METHODS, param_fields, params_class
+
     for spec in METHODS.values():
-        module = importlib.import_module(f"xlie.methods.{spec.module}")
-        params = getattr(module, "Params", None) or module.TokenClassificationParams
-        fields = {f.name for f in dataclasses.fields(params)} - {"mode"}  # mode comes from the method name
-        assert set(blocks[spec.params_key]["properties"]) - set(WORKFLOW_KEYS) == fields, spec.params_key
+        assert set(param_fields(spec)) == {f.name for f in dataclasses.fields(params_class(spec))}, spec.module
 
 
 def test_user_keys_override_the_preset():
@@ -80,7 +100,12 @@ def test_user_keys_override_the_preset():
         ({"papers": {"topro": {"tables": {"panx_encoders": {"targets": ["en", "xx"]}}}}}, "papers.topro.tables.panx_encoders.targets[1]"),
         ({"papers": {"topro": {"tables": {"panx_encoders": {"models": ["mbert", "gpt9"]}}}}}, "papers.topro.tables.panx_encoders.models[1]"),
         ({"papers": {"topro": {"tables": {"panx_encoders": {"models": ["mt5"], "methods": ["pt"]}}}}}, "papers.topro.tables.panx_encoders.methods"),
-        ({"training": {"vanilla_token": {"batch_size": "big"}}}, "training.vanilla_token.batch_size"),
+        ({"papers": {"topro": {"training": {"vanilla_token": {"batch_size": "big"}}}}}, "papers.topro.training.vanilla_token.batch_size"),
+        ({"papers": {"topro": {"training": {"vanilla_token": {"batch_sise": 8}}}}}, "papers.topro.training.vanilla_token.batch_sise"),
+        ({"papers": {"topro": {"training": {"vanila_token": {}}}}}, "papers.topro.training.vanila_token"),
+        ({"papers": {"prompt_xre": {"tables": {"wmt_xre": {"variants": {"prompt": ["10"]}}}}}}, "papers.prompt_xre.tables.wmt_xre.variants.prompt"),
+        ({"papers": {"prompt_xre": {"tables": {"wmt_xre": {"task": "tacred"}}}}}, "papers.prompt_xre.tables.wmt_xre.task"),
+        ({"papers": {"topro": {"tables": {"panx_encoders": {"methods": ["prompt"], "models": ["mbart"]}}}}}, "papers.topro.tables.panx_encoders.methods"),
         ({"unknown_key": 1}, "<top level>"),
     ],
 )
@@ -94,13 +119,15 @@ def test_command_line_strings_are_coerced_to_the_schema_types():
     """Snakemake passes nested --config values as strings: 'papers={topro: {seeds: [1, 2]}}' gives ['1', '2']."""
     config = resolved(
         papers={"topro": {"seeds": ["1", "2"], "tables": {"panx_encoders": {"caption": "42"}}}},
-        training={"vanilla_token": {"learning_rate": "0.5", "epochs": "1", "bf16": "true", "max_train_sentences": "null"},
-                  "keep_checkpoints": "True"},  # fmt: skip
+        training={"keep_checkpoints": "True"},
     )
     assert config["papers"]["topro"]["seeds"] == [1, 2]
     assert config["papers"]["topro"]["tables"]["panx_encoders"]["caption"] == "42"  # a string stays a string
-    vanilla = config["training"]["vanilla_token"]
-    assert (vanilla["learning_rate"], vanilla["epochs"], vanilla["bf16"], vanilla["max_train_sentences"]) == (0.5, 1, True, None)
+    # A method's values arrive as strings too; its Params dataclass reads them as its field types.
+    from xlie.methods.token_classification import Params
+
+    vanilla = Params.from_dict({"learning_rate": "0.5", "epochs": "1", "bf16": "true", "eval_steps": "null"})
+    assert (vanilla.learning_rate, vanilla.epochs, vanilla.bf16, vanilla.eval_steps) == (0.5, 1, True, None)
     assert config["training"]["keep_checkpoints"] is True
     with pytest.raises(ConfigError, match=r"config key papers\.topro\.seeds\[1\]"):
         resolved(papers={"topro": {"seeds": ["1", "two"]}})

@@ -20,7 +20,7 @@ from xlie.data.xtreme import Sentence
 from xlie.labels import UDPOS
 from xlie.methods.token_classification import (
     IGNORE,
-    TokenClassificationParams,
+    Params,
     encode,
     load_predictor,
     load_token_classifier,
@@ -46,7 +46,7 @@ ARCHITECTURE = {
     "mbart": "MBartForConditionalGeneration",
     "causal": "LlamaForCausalLM",
 }
-PARAMS = TokenClassificationParams(learning_rate=2e-3, batch_size=16, grad_accum=1, epochs=2, eval_steps=4, max_length=64)
+PARAMS = Params(learning_rate=2e-3, batch_size=16, grad_accum=1, epochs=2, eval_steps=4, max_length=64)
 FILL = "<FILL>"  # not a UDPOS tag, so filled words are unmistakable
 
 
@@ -265,7 +265,7 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     out_dirs, _ = tiny_models
     train, dev = udpos_data
     checkpoint_dir = tmp_path / "checkpoints"
-    one_epoch = TokenClassificationParams(**{**PARAMS.__dict__, "epochs": 1})
+    one_epoch = Params(**{**PARAMS.__dict__, "epochs": 1})
     first = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
     assert first["resumed_from"] is None
     assert first["global_steps"] == 6  # the window chunks of 60 sentences (see test_vanilla_training_summary)

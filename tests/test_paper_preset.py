@@ -47,8 +47,11 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir):
     results = paper_workdir / "results"
     config = yaml.safe_load((paper_workdir / SHRUNK).read_text())
     cells = pd.read_csv(results / "cells.tsv", sep="\t")
-    assert set(cells["table"]) == set(config["papers"]["topro"]["tables"])  # every table has cells
-    assert len(cells) == 2 * (3 + 2 + 2 + 2) * 2  # 2 tasks x (encoders, mT5, LLM, LLM twin) x 2 targets
+    tables = {(p, t) for p in config["papers"] for t in config["papers"][p]["tables"]}
+    assert set(zip(cells["paper"], cells["table"])) == tables  # every table has cells
+    topro = cells[cells["paper"] == "topro"]
+    assert len(topro) == 2 * (3 + 2 + 2 + 2) * 2  # 2 tasks x (encoders, mT5, LLM, LLM twin) x 2 targets
+    assert len(cells[cells["paper"] == "prompt_xre"]) == 3 * 2 * 2 * 2 + 1  # 3 ACE05 tables x 2 configs x 2 x 2; WMT
     metrics = pd.read_csv(results / "metrics.csv")
     # metrics.csv lists a cell once even where two tables show it (the LLM twin tables)
     assert len(metrics[metrics["primary"]]) == len(cells[["run", "target"]].drop_duplicates())
@@ -59,17 +62,24 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir):
         payload = json.loads((results / "runs" / cell.run / "eval" / cell.target / "metrics.json").read_text())
         data = payload["provenance"]["data"]
         assert data["source"] == "local" and payload["provenance"]["demo"] is False
+        if cell.paper == "prompt_xre":
+            assert payload["scores"]["primary_name"] == "accuracy" and "dev_selection" in payload
         if cell.target == "pl":  # made by convert_ud from the UD sample, then read by source 'auto'
             assert data["path"].endswith("data/xtreme/udpos/test-pl.tsv") and payload["counts"]["sentences"] == 5
     # The paper's hyper-parameter blocks reached the methods unchanged.
-    trained = json.loads((results / "runs/topro/panx/mbert/vanilla/en/seed42/model/xlie_provenance.json").read_text())
+    trained = json.loads((results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_provenance.json").read_text())
     params = trained["model"]["params"]
     # Vanilla's selection lets the end-of-training model compete (XTREME's --eval_all_checkpoints):
     # with eval_steps 1000 > all steps, the only dev evaluation is the one after the last step.
-    training = json.loads((results / "runs/topro/panx/mbert/vanilla/en/seed42/model/xlie_training.json").read_text())
+    training = json.loads((results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_training.json").read_text())
     assert training["dev_history"][-1]["step"] == training["global_steps"]
     assert {k: params[k] for k in ("learning_rate", "batch_size", "grad_accum", "epochs")} == {
-        k: paper["training"]["vanilla_token"][k] for k in ("learning_rate", "batch_size", "grad_accum", "epochs")}
-    for table in config["papers"]["topro"]["tables"]:
-        assert "\\toprule" in (results / "tables" / f"topro_{table}.tex").read_text()
-    assert not (results / "models/tiny/mbart").exists()
+        k: paper["papers"]["topro"]["training"]["vanilla_token"][k] for k in ("learning_rate", "batch_size", "grad_accum", "epochs")}
+    # Prompt-XRE trained with the authors' hyper-parameters (the Params defaults), fp16 off on CPU.
+    xre = json.loads((results / "runs/prompt_xre/ace05/mbart/prompt/5/zh/seed222/model/xlie_training.json").read_text())
+    assert (xre["params"]["epochs"], xre["params"]["batch_size"], xre["params"]["learning_rate"]) == (30, 12, 3e-5)
+    assert xre["train_lang"] == "zh" and xre["template"] == "5"
+    for paper, table in tables:
+        assert "\\toprule" in (results / "tables" / f"{paper}_{table}.tex").read_text()
+    assert "oracle" in (results / "tables" / "prompt_xre_ace05_crosslingual.tex").read_text()
+    assert (results / "plots" / "prompt_xre_ace05_templates_heatmap.png").is_file()

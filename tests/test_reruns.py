@@ -30,16 +30,17 @@ models:
 tiny_models: {vocab_size: 2000, hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_positions: 128}
 training:
   keep_checkpoints: true
-  vanilla_token: {learning_rate: 2.0e-3, batch_size: 16, grad_accum: 1, epochs: 1, eval_steps: 5, max_train_sentences: 200}
 papers:
   topro:
     seeds: [42]
+    training:
+      vanilla_token: {learning_rate: 2.0e-3, batch_size: 16, grad_accum: 1, epochs: 1, eval_steps: 5, max_train_sentences: 200}
     tables:
       panx_encoders: {task: panx, models: [mbert], methods: [vanilla], targets: [en, de]}
       udpos_encoders: {task: udpos, models: [mbert], methods: [vanilla], targets: [en]}  # dev-en exists: eval_split test
 """
-PANX_RUN = "topro/panx/mbert/vanilla/en/seed42"
-UDPOS_RUN = "topro/udpos/mbert/vanilla/en/seed42"
+PANX_RUN = "topro/panx/mbert/vanilla/default/en/seed42"
+UDPOS_RUN = "topro/udpos/mbert/vanilla/default/en/seed42"
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +74,9 @@ def test_nothing_changed_nothing_reruns(finished):
 @pytest.mark.parametrize(
     "config",
     [
-        ["training={topro_encoder: {learning_rate: 0.5}}"],  # a method no table runs
+        ["papers={topro: {training: {topro_encoder: {learning_rate: 0.5}}}}"],  # a method no table runs
         ["training={keep_checkpoints: false}"],  # changes no result
-        ["training={prefix_tuning: {epochs: 9}, vanilla_token: {by_task: {udpos: {}}}}"],
+        ["papers={topro: {training: {prefix_tuning: {epochs: 9}, vanilla_token: {by_task: {udpos: {}}}}}}"],
     ],
 )
 def test_an_option_no_job_uses_reruns_nothing(finished, config):
@@ -85,23 +86,23 @@ def test_an_option_no_job_uses_reruns_nothing(finished, config):
 
 
 def test_a_training_option_reruns_that_run_its_evaluation_and_the_aggregation(finished):
-    counts = planned(finished, "training={vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}")
-    assert counts["train_tagger"] == 1 and counts["evaluate_tagger"] == 1 and counts["collect_metrics"] == 1
+    counts = planned(finished, "papers={topro: {training: {vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}}}")
+    assert counts["train_run"] == 1 and counts["evaluate_run"] == 1 and counts["collect_metrics"] == 1
     assert "build_tiny_models" not in counts
-    out = snakemake("-n", "--config", "training={vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}", cwd=finished).stdout
+    out = snakemake("-n", "--config", "papers={topro: {training: {vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}}}", cwd=finished).stdout
     assert f"results/runs/{PANX_RUN}/model" in out and f"results/runs/{UDPOS_RUN}/model" not in out
-    both = planned(finished, "training={vanilla_token: {learning_rate: 0.5, epochs: 2}}")
-    assert both["train_tagger"] == 2 and both["evaluate_tagger"] == 2
+    both = planned(finished, "papers={topro: {training: {vanilla_token: {learning_rate: 0.5, epochs: 2}}}}")
+    assert both["train_run"] == 2 and both["evaluate_run"] == 2
 
 
 def test_an_evaluation_option_reruns_only_the_evaluation(finished):
     counts = planned(finished, "data={xtreme: {eval_split: {udpos: dev}}}")
-    assert "train_tagger" not in counts and counts["evaluate_tagger"] == 1 and counts["collect_metrics"] == 1
+    assert "train_run" not in counts and counts["evaluate_run"] == 1 and counts["collect_metrics"] == 1
 
 
 def test_a_tiny_model_option_rebuilds_the_models_and_reruns_everything_after(finished):
     counts = planned(finished, "tiny_models={hidden_size: 128}")
-    assert counts["build_tiny_models"] == 1 and counts["train_tagger"] == 2 and counts["evaluate_tagger"] == 2
+    assert counts["build_tiny_models"] == 1 and counts["train_run"] == 2 and counts["evaluate_run"] == 2
 
 
 def test_a_forced_rerun_starts_fresh_and_gives_the_same_model(copy_of_finished):
@@ -110,7 +111,7 @@ def test_a_forced_rerun_starts_fresh_and_gives_the_same_model(copy_of_finished):
     before = (model / "model.safetensors").read_bytes()
     assert (workdir / "results" / "checkpoints" / UDPOS_RUN).is_dir()  # kept (keep_checkpoints: true)
     snakemake("--cores", "2", "-f", str(model.relative_to(workdir)), cwd=workdir)  # this job alone
-    log = (workdir / "logs" / "train_tagger" / f"{UDPOS_RUN}.log").read_text()
+    log = (workdir / "logs" / "train_run" / f"{UDPOS_RUN}.log").read_text()
     assert "starting fresh" in log and "had finished" in log
     assert json.loads((model / "xlie_training.json").read_text())["resumed_from"] is None
     assert (model / "model.safetensors").read_bytes() == before  # deterministic on CPU
@@ -128,9 +129,9 @@ def test_cut_training_data_retrains_from_the_base_model(copy_of_finished):
     train.write_text("\n\n".join(sentences[:100]) + "\n", encoding="utf-8")
 
     counts = planned(workdir)
-    assert counts["train_tagger"] == 1 and counts["evaluate_tagger"] == 1
+    assert counts["train_run"] == 1 and counts["evaluate_run"] == 1
     snakemake("--cores", "2", f"results/runs/{PANX_RUN}/model", cwd=workdir)
-    log = (workdir / "logs" / "train_tagger" / f"{PANX_RUN}.log").read_text()
+    log = (workdir / "logs" / "train_run" / f"{PANX_RUN}.log").read_text()
     assert "starting fresh" in log and "data.train.sha256" in log
     summary = json.loads((workdir / "results" / "runs" / PANX_RUN / "model" / "xlie_training.json").read_text())
     assert summary["resumed_from"] is None and summary["train_sentences"] == 100 and summary["global_steps"] == 7
@@ -157,9 +158,9 @@ def test_a_killed_driver_leaves_no_job_running(copy_of_finished):
     workdir = copy_of_finished.resolve()
     shutil.rmtree(workdir / "logs")  # so that the log below is the new job's
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    driver = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "--config", "training={vanilla_token: {epochs: 500}}"],
+    driver = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "--config", "papers={topro: {training: {vanilla_token: {epochs: 500}}}}"],
                               cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    log = workdir / "logs" / "train_tagger" / f"{UDPOS_RUN}.log"
+    log = workdir / "logs" / "train_run" / f"{UDPOS_RUN}.log"
     deadline = time.monotonic() + 300
     while not (log.is_file() and "checkpoints:" in log.read_text()):  # training has begun
         assert driver.poll() is None and time.monotonic() < deadline, "the training job never started"

@@ -21,8 +21,8 @@ from test_workflow import snakemake, workdir  # noqa: F401 (workdir is a fixture
 
 REPO = Path(__file__).resolve().parents[1]
 UP, DOWN = REPO / "tools" / "slurm" / "up.sh", REPO / "tools" / "slurm" / "down.sh"
-RUN = "results/runs/topro/panx/xlmr/pt/en/seed42"  # prefix tuning: the cheapest trained method
-GPU_RULES = ("train_tagger", "evaluate_tagger")
+RUN = "results/runs/topro/panx/xlmr/pt/default/en/seed42"  # prefix tuning: the cheapest trained method
+GPU_RULES = ("train_run", "evaluate_run")
 
 pytestmark = [
     pytest.mark.slow,
@@ -78,7 +78,7 @@ def test_slurm_profile_runs_a_training_and_its_evaluation_as_slurm_jobs(slurm_cl
     )  # fmt: skip
     log = result.stdout + result.stderr
 
-    # "Job 1 has been submitted with SLURM jobid 8 (log: .../slurm_logs/rule_train_tagger/.../8.log)."
+    # "Job 1 has been submitted with SLURM jobid 8 (log: .../slurm_logs/rule_train_run/.../8.log)."
     submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: .*?/slurm_logs/rule_(\w+?)/", log))
     by_rule = {rule: job_id for job_id, rule in submitted.items()}
     assert set(by_rule) == {"build_tiny_models", *GPU_RULES}, log[-4000:]
@@ -91,8 +91,8 @@ def test_slurm_profile_runs_a_training_and_its_evaluation_as_slurm_jobs(slurm_cl
         assert "TresPerJob=gres:gpu:1" in job and "JobState=COMPLETED" in job, job
 
     # Inside the job, xlie saw SLURM's job id and the GPU id SLURM handed out.
-    train_log = (workdir / "logs" / "train_tagger" / RUN.removeprefix("results/runs/")).with_suffix(".log").read_text()
-    assert f"given by SLURM job {by_rule['train_tagger']}" in train_log, train_log[-2000:]
+    train_log = (workdir / "logs" / "train_run" / RUN.removeprefix("results/runs/")).with_suffix(".log").read_text()
+    assert f"given by SLURM job {by_rule['train_run']}" in train_log, train_log[-2000:]
     if "device files" in slurm_cluster:
         assert re.search(r"GPU ids \d, given by SLURM job", train_log), train_log[-2000:]
 

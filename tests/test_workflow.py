@@ -54,24 +54,33 @@ def workdir(tmp_path):
 def test_dry_run_demo(workdir):
     out = snakemake("-n", cwd=workdir).stdout
     counts = job_counts(out)
-    assert counts["train_tagger"] == 16 and counts["evaluate_tagger"] == 24  # LLM study: no training
-    assert counts["build_tiny_models"] == 1 and counts["plot_method_gain"] == 4
-    # No dead work: config.yaml defines a tiny mBART that no demo table uses; it is not built.
-    assert "results/models/tiny/bert" in out and "results/models/tiny/mbart" not in out
+    # ToPro 16 + 24 (LLM study: no training); Prompt-XRE 9 ACE05 + 2 WMT runs, trained and evaluated.
+    assert counts["train_run"] == 16 + 11 and counts["evaluate_run"] == 24 + 11
+    assert counts["build_tiny_models"] == 1 and counts["plot_method_gain"] == 4 and counts["plot_variant_heatmap"] == 1
+    assert counts["make_synthetic_ace05"] == 1 and counts["ingest_ace05"] == 1 and counts["build_wmt_xre"] == 1
+    assert "results/models/tiny/bert" in out and "results/models/tiny/mbart" in out
 
 
 def test_dry_run_paper_plans_every_gpu_job(workdir):
-    out = snakemake("-n", "--config", "preset=paper", "--resources", "gpu=4", cwd=workdir).stdout
+    # ACE05 is the user's licensed copy: a synthetic stand-in lets the plan be built here.
+    ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}}"
+    out = snakemake("-n", "--config", "preset=paper", ace05, "--resources", "gpu=4", cwd=workdir).stdout
     counts = job_counts(out)
-    # 80 trained runs; the 8 zero-shot LLM runs (2 tasks x 2 models x 2 modes) are evaluated
-    # once, not once per seed: 80 + 8 evaluations.
-    assert counts["train_tagger"] == 80 and counts["evaluate_tagger"] == 88
+    # ToPro: 80 trained runs; the 8 zero-shot LLM runs (2 tasks x 2 models x 2 modes) are evaluated
+    # once, not once per seed: 80 + 8 evaluations. Prompt-XRE: 10 x 3 ACE05 runs + 7 WMT runs.
+    assert counts["train_run"] == 80 + 37 and counts["evaluate_run"] == 88 + 37
     assert "build_tiny_models" not in counts  # hub models: nothing is built locally
     assert counts["convert_ud"] == 5  # UDPOS lt pl uk ro wo: from a local UD 2.7 release, not the hub
-    gpu_jobs = [b for b in out.split("\n\n") if "rule train_tagger:" in b or "rule evaluate_tagger:" in b]
-    assert len(gpu_jobs) == 168 and all("gpu=1" in block for block in gpu_jobs)
-    assert "results/runs/topro/udpos/mt0/llm_generate/en/seed10/eval" in out
-    assert "results/runs/topro/panx/xlmr/vanilla/en/seed1218/model" in out
+    gpu_jobs = [b for b in out.split("\n\n") if "rule train_run:" in b or "rule evaluate_run:" in b]
+    assert len(gpu_jobs) == 168 + 74 and all("gpu=1" in block for block in gpu_jobs)
+    assert "results/runs/topro/udpos/mt0/llm/generate/en/seed10/eval" in out
+    assert "results/runs/topro/panx/xlmr/vanilla/default/en/seed1218/model" in out
+    assert "results/runs/prompt_xre/ace05/mbart/prompt/7/zh/seed222/model" in out
+
+
+def test_paper_plan_without_ace05_names_the_key(workdir):
+    result = snakemake("-n", "--config", "preset=paper", cwd=workdir, check=False)
+    assert result.returncode != 0 and "data.ace05.dir" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
@@ -91,10 +100,10 @@ def test_bad_config_fails_before_any_job(workdir, config, message):
 
 def test_nested_command_line_values_take_the_schema_types(workdir):
     """Snakemake passes nested --config values as strings; the workflow reads them as the schema's types."""
-    out = snakemake("-n", "--config", "papers={topro: {seeds: [1, 2]}}", "training={vanilla_token: {learning_rate: 0.5}}",
+    out = snakemake("-n", "--config", "papers={topro: {seeds: [1, 2], training: {vanilla_token: {learning_rate: 0.5}}}}",
                     cwd=workdir).stdout  # fmt: skip
-    assert job_counts(out)["train_tagger"] == 32  # and '0.5' as a string would have failed validation
-    assert "results/runs/topro/panx/xlmr/vanilla/en/seed2/model" in out
+    assert job_counts(out)["train_run"] == 32 + 11  # and '0.5' as a string would have failed validation
+    assert "results/runs/topro/panx/xlmr/vanilla/default/en/seed2/model" in out
 
 
 @pytest.mark.slow
@@ -122,6 +131,11 @@ def test_demo_end_to_end(workdir):
             assert "DEMO" in tex and "\\toprule" in tex and "\\VAR" not in tex
             assert (results / "plots" / f"topro_{task}_{table}.png").stat().st_size > 0
         assert (results / "plots" / f"topro_{task}_encoders_gain.png").stat().st_size > 0
+    for table in ("ace05_monolingual", "ace05_crosslingual", "ace05_templates", "wmt_xre"):
+        tex = (results / "tables" / f"prompt_xre_{table}.tex").read_text()
+        assert "DEMO" in tex and "SYNTHETIC" in tex + (results / "tables" / f"prompt_xre_{table}.html").read_text() or table == "wmt_xre"
+    assert (results / "plots" / "prompt_xre_ace05_templates_heatmap.png").stat().st_size > 0
+    assert "oracle" in (results / "tables" / "prompt_xre_ace05_crosslingual.tex").read_text()
     if shutil.which("pdflatex"):
         compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
                                   cwd=results / "tables", capture_output=True, text=True)  # fmt: skip
@@ -131,8 +145,8 @@ def test_demo_end_to_end(workdir):
     assert "topro_panx_encoders" in report and "DEMO" in report
 
     # Bad data after a complete run: the jobs that read it fail naming file:line; nothing else is lost.
-    model = results / "runs/topro/udpos/xlmr/vanilla/en/seed42/model"
-    panx_metrics = results / "runs/topro/panx/xlmr/vanilla/en/seed42/eval/de/metrics.json"
+    model = results / "runs/topro/udpos/xlmr/vanilla/default/en/seed42/model"
+    panx_metrics = results / "runs/topro/panx/xlmr/vanilla/default/en/seed42/eval/de/metrics.json"
     before = (model.stat().st_mtime, panx_metrics.stat().st_mtime)
     bad = workdir / "resources/demo/xtreme/udpos/test-ru.tsv"
     lines = bad.read_text(encoding="utf-8").splitlines()
@@ -140,6 +154,6 @@ def test_demo_end_to_end(workdir):
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = snakemake("--cores", "2", cwd=workdir, check=False)
     assert result.returncode != 0
-    logs = "".join(p.read_text() for p in (workdir / "logs/evaluate_tagger").rglob("*.log"))
+    logs = "".join(p.read_text() for p in (workdir / "logs/evaluate_run").rglob("*.log"))
     assert "test-ru.tsv:5: tag 'NOT_A_TAG' is not in the label set" in logs
     assert (model.stat().st_mtime, panx_metrics.stat().st_mtime) == before

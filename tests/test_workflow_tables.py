@@ -12,7 +12,7 @@ def test_one_table_builds_alone(workdir):  # noqa: F811
     out = snakemake("-n", "results/tables/topro_udpos_encoders.tex", "--quiet", "rules", cwd=workdir).stdout
     counts = job_counts(out)
     # Its own runs only (mBERT and XLM-R x Vanilla, ToPro, PT, one seed), no global metrics.csv.
-    assert counts == {"build_tiny_models": 1, "train_tagger": 6, "evaluate_tagger": 6,
+    assert counts == {"build_tiny_models": 1, "train_run": 6, "evaluate_run": 6,
                       "collect_table_metrics": 1, "render_table": 1}  # fmt: skip
 
 

@@ -55,8 +55,55 @@ def _check_table(key: str, table_cfg: dict, models: dict) -> None:
             raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
 
 
+_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
+
+
+def _check_value(key: str, annotation: str, value) -> None:
+    """A value of the annotated type (``int | None`` style annotations; others are not checked)."""
+    if value is None and "None" in annotation:
+        return
+    name = annotation.split("|")[0].strip()
+    expected = _TYPES.get(name)
+    if expected is None or (isinstance(value, expected) and not (isinstance(value, bool) and name != "bool")):
+        return
+    if isinstance(value, str):  # a --config value arrives as a string; the method reads it as its type
+        try:
+            {"int": int, "float": float, "bool": lambda v: {"true": 1, "false": 0}[v.lower()]}[name](value)
+            return
+        except (ValueError, KeyError):
+            pass
+    raise ConfigError(f"config key {key}: expected {annotation}, got {value!r}")
+
+
+def check_training_blocks(config: dict) -> None:
+    """Every ``papers.<paper>.training.<block>`` names a method implementation and only its Params
+    fields, with values of their types: errors name the key before any job runs."""
+    from xlie.methods import METHODS, param_fields
+    from xlie.steps import WORKFLOW_KEYS
+
+    specs = {spec.params_key: spec for spec in METHODS.values()}
+    for paper, paper_cfg in config.get("papers", {}).items():
+        for block, values in (paper_cfg.get("training") or {}).items():
+            key = f"papers.{paper}.training.{block}"
+            if block not in specs:
+                raise ConfigError(f"config key {key}: no method implementation {block!r}; known: {', '.join(sorted(specs))}")
+            fields = param_fields(specs[block])
+            overrides = [(f"{key}.by_task.{task}", v) for task, v in (values.get("by_task") or {}).items()]
+            for task, _ in (values.get("by_task") or {}).items():
+                if task not in known_tasks():
+                    raise ConfigError(f"config key {key}.by_task.{task}: unknown task; known: {', '.join(known_tasks())}")
+            for prefix, entries in [(key, values), *overrides]:
+                for name, value in entries.items():
+                    if name in WORKFLOW_KEYS:
+                        continue
+                    if name not in fields:
+                        raise ConfigError(f"config key {prefix}.{name}: not a parameter of {block}; known: {', '.join(sorted(fields))}")
+                    _check_value(f"{prefix}.{name}", fields[name], value)
+
+
 def build_cells(config: dict) -> pd.DataFrame:
     """One row per cell of every enabled paper's tables; validates cross-references by key."""
+    check_training_blocks(config)
     rows = []
     models = config.get("models", {})
     for paper, paper_cfg in config.get("papers", {}).items():

@@ -76,3 +76,14 @@ def log_to(path: str | Path):
             raise
         finally:
             sys.stdout, sys.stderr = old_out, old_err
+
+
+def exit_without_teardown() -> None:
+    """End a finished job's process at once: with torch and transformers loaded, the interpreter's
+    module teardown takes ~1.7 s of a job that may only have run for a few seconds. Called after
+    every output file is written and closed; logs and streams are flushed first."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)

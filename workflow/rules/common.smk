@@ -275,8 +275,11 @@ def print_summary():
         "\nSource-language scores (dev-selected models) vs. the majority-label baseline:"
     )
     for row in rows.itertuples():
+        method = (
+            row.method if row.variant == "default" else f"{row.method}[{row.variant}]"
+        )
         print(
-            f"  {row.paper}/{row.table} {row.method}/{row.model} seed {row.seed} "
+            f"  {row.paper}/{row.table} {method}/{row.model} seed {row.seed} "
             f"[{row.target}]: {row.metric} {row.value:.3f} (majority baseline {row.majority_baseline:.3f})"
         )
     if config["demo"]:

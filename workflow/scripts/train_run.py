@@ -2,7 +2,7 @@
 
 from xlie import gpu_pool
 from xlie.provenance import run_context
-from xlie.runtime import die_with_driver, log_to
+from xlie.runtime import die_with_driver, exit_without_teardown, log_to
 from xlie.steps import train_run
 
 die_with_driver()
@@ -17,3 +17,4 @@ with log_to(snakemake.log[0]):
         keep_checkpoints=config["training"]["keep_checkpoints"],
         context=run_context(config),
     )
+exit_without_teardown()  # only reached when the job succeeded

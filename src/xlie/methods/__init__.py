@@ -87,6 +87,26 @@ def families_for(method: str) -> set[str]:
     return {f for (m, _), spec in METHODS.items() if m == method for f in spec.families}
 
 
+def param_fields(spec: MethodSpec) -> dict[str, str]:
+    """Field name -> annotation of the method's ``Params``, read from its source with ``ast``.
+
+    Written by hand because importing a method module costs seconds (torch, transformers) and the
+    config is checked at every DAG build; the dataclass stays the single source of truth."""
+    import ast
+    import importlib.util
+
+    origin = importlib.util.find_spec(f"xlie.methods.{spec.module}").origin
+    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Params":
+            return {
+                item.target.id: ast.unparse(item.annotation)
+                for item in node.body
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+            }
+    raise LookupError(f"xlie.methods.{spec.module} has no Params dataclass")
+
+
 def params_class(spec: MethodSpec):
     """The method's ``Params`` dataclass (imports its module: torch-heavy)."""
     import importlib

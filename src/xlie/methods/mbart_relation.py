@@ -47,19 +47,22 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
 from torch.nn import CrossEntropyLoss
-from transformers import AutoTokenizer, MBartForSequenceClassification, Trainer, TrainingArguments, set_seed
+from transformers import AutoTokenizer, MBartForSequenceClassification
 from transformers.modeling_outputs import Seq2SeqSequenceClassifierOutput
-from transformers.trainer_utils import get_last_checkpoint
 
+from xlie.checkpoints import resume_point
 from xlie.data.ace05 import LABELS, RelationInstance
 from xlie.methods import load_for_inference, strict_from_dict
 from xlie.methods.training import SUMMARY_FILE, autocast, dev_history, write_training_summary
 from xlie.methods.training import training_arguments as shared_training_arguments
+
+if TYPE_CHECKING:  # annotations only: importing it costs an evaluation job seconds
+    from transformers import TrainingArguments
 
 # mBART-cc25 language codes of the three ACE05 languages.
 LANG_CODES = {"en": "en_XX", "zh": "zh_CN", "ar": "ar_AR"}
@@ -339,6 +342,8 @@ def train(model_path: str, task: str, train: Sequence[RelationInstance], dev: Se
     if len(train_langs) != 1:
         raise ValueError(f"training instances must share one language (the language id), got {train_langs}")
     train_lang = train_langs[0]
+    from transformers import Trainer, set_seed
+
     set_seed(seed)
     output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -355,7 +360,7 @@ def train(model_path: str, task: str, train: Sequence[RelationInstance], dev: Se
         data_collator=functools.partial(collate, pad_token_id=pad),
         compute_metrics=accuracy,
     )
-    resume = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
     output_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(output_dir))  # the best model: load_best_model_at_end reloaded it

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer, set_seed
+from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
@@ -119,6 +119,8 @@ def parameter_counts(model) -> dict[str, int]:
 def train_prefix_tuning(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence],
                         output_dir: Path, checkpoint_dir: Path, params: Params, seed: int) -> dict:  # fmt: skip
     """Prefix-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``."""
+    from transformers import set_seed
+
     set_seed(seed)
     output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
     base_path = _resolve(model_path)

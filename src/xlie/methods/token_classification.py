@@ -9,10 +9,9 @@ source-language dev set. Sentences longer than the window are split into chunks 
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -21,8 +20,6 @@ from transformers import (
     AutoModelForTokenClassification,
     AutoTokenizer,
     DataCollatorForTokenClassification,
-    Trainer,
-    set_seed,
 )
 
 from xlie import metrics
@@ -31,6 +28,9 @@ from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods.training import training_arguments, write_training_summary
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
+
+if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job seconds
+    from transformers import Trainer
 
 IGNORE = -100
 
@@ -136,6 +136,8 @@ def train_token_classifier(
     seed: int,
 ) -> dict:
     """Fine-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``."""
+    from transformers import set_seed
+
     set_seed(seed)
     labels = label_set(task)
     label2id = {label: i for i, label in enumerate(labels)}
@@ -172,6 +174,10 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
     every ``params.eval_steps`` (None: every epoch) and after the last step, the best checkpoint
     by the task's primary metric kept. A ``params.lr_gamma`` (PT) replaces the linear decay by
     MPT's ExponentialLR stepped once per epoch."""
+    from transformers import Trainer
+
+    from xlie.methods.trainers import EpochExponentialTrainer
+
     primary = metrics.PRIMARY_METRIC[task]
     strategy = "steps" if params.eval_steps else "epoch"
     args = training_arguments(
@@ -182,7 +188,7 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         logging_steps=max(1, (params.eval_steps or 4) // 4),
     )  # fmt: skip
     gamma = getattr(params, "lr_gamma", None)
-    trainer_class = functools.partial(_EpochExponentialTrainer, gamma=gamma) if gamma else Trainer
+    trainer_class = functools.partial(EpochExponentialTrainer, gamma=gamma) if gamma else Trainer
     return trainer_class(
         model=model,
         args=args,
@@ -192,23 +198,6 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(task, dict(enumerate(label_set(task)))),
     )
-
-
-class _EpochExponentialTrainer(Trainer):
-    """Trainer whose learning rate is multiplied by ``gamma`` after every epoch (MPT's
-    ``ExponentialLR`` stepped per epoch); HF's scheduler steps per optimiser step, hence the floor."""
-
-    def __init__(self, *args, gamma: float, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.gamma = gamma
-
-    def create_scheduler(self, num_training_steps: int, optimizer=None):
-        if self.lr_scheduler is None:
-            steps_per_epoch = max(1, math.ceil(num_training_steps / self.args.num_train_epochs))
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer or self.optimizer, lambda step: self.gamma ** (step // steps_per_epoch)
-            )
-        return self.lr_scheduler
 
 
 def fit_best(trainer: Trainer, checkpoint_dir: Path, task: str) -> tuple[str | None, list[dict], dict]:

@@ -38,6 +38,7 @@ Two evaluators with identical input ids, hence identical predictions:
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 from collections import Counter
@@ -49,7 +50,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from transformers import AutoModelForMaskedLM, AutoTokenizer, Trainer, set_seed
+from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from xlie import metrics
 from xlie.checkpoints import resume_point
@@ -433,40 +434,48 @@ class PromptCollator:
         return batch
 
 
-class ToProTrainer(Trainer):
-    """HF Trainer whose loss is cross-entropy over the verbalizer logits at the mask and whose
-    evaluation is the fast evaluator's word-level primary metric on the source dev sentences."""
+@functools.cache
+def trainer_class():
+    """ToProTrainer, defined on first use: ``transformers.Trainer`` costs seconds of imports that an
+    evaluation job does not need."""
+    from transformers import Trainer
 
-    def __init__(self, *args, task: str, label_token_ids: list[int], hp: Params, first_piece_labels: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.task, self.hp, self.first_piece_labels = task, hp, first_piece_labels
-        self.label_token_ids = list(label_token_ids)
-        # Mean loss per micro-batch, divided by grad_accum by the Trainer (the authors' scaling).
-        self.model_accepts_loss_kwargs = False
+    class ToProTrainer(Trainer):
+        """HF Trainer whose loss is cross-entropy over the verbalizer logits at the mask and whose
+        evaluation is the fast evaluator's word-level primary metric on the source dev sentences."""
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        labels = inputs.pop("labels")
-        verbal = torch.tensor(self.label_token_ids, dtype=torch.long, device=labels.device)
-        logits = class_logits(model, inputs["input_ids"], inputs["attention_mask"], inputs.get("token_type_ids"),
-                              self.processing_class.mask_token_id, verbal)  # fmt: skip
-        loss = F.cross_entropy(logits.float(), labels)
-        return (loss, {"logits": logits}) if return_outputs else loss
+        def __init__(self, *args, task: str, label_token_ids: list[int], hp: Params, first_piece_labels: int, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.task, self.hp, self.first_piece_labels = task, hp, first_piece_labels
+            self.label_token_ids = list(label_token_ids)
+            # Mean loss per micro-batch, divided by grad_accum by the Trainer (the authors' scaling).
+            self.model_accepts_loss_kwargs = False
 
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        sentences = self.eval_dataset if eval_dataset is None else eval_dataset
-        prediction = predict_fast(
-            self.model, self.processing_class, self.task, sentences,
-            batch_size=self.hp.eval_batch_size, max_length=self.hp.max_length,
-            chunk_sentences=self.hp.eval_chunk_sentences, bf16=self.hp.bf16,
-            label_token_ids=self.label_token_ids, desc="dev",
-        )  # fmt: skip
-        prediction.counts["verbalizer_first_piece_labels"] = self.first_piece_labels
-        scores = metrics.score(self.task, [s.tags for s in sentences], prediction.tags)
-        out = {f"{metric_key_prefix}_{k}": v for k, v in scores.items() if isinstance(v, float)}
-        out.update({f"{metric_key_prefix}_count_{k}": v for k, v in prediction.counts.items()})
-        self.log(out)
-        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, out)
-        return out
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            verbal = torch.tensor(self.label_token_ids, dtype=torch.long, device=labels.device)
+            logits = class_logits(model, inputs["input_ids"], inputs["attention_mask"], inputs.get("token_type_ids"),
+                                  self.processing_class.mask_token_id, verbal)  # fmt: skip
+            loss = F.cross_entropy(logits.float(), labels)
+            return (loss, {"logits": logits}) if return_outputs else loss
+
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+            sentences = self.eval_dataset if eval_dataset is None else eval_dataset
+            prediction = predict_fast(
+                self.model, self.processing_class, self.task, sentences,
+                batch_size=self.hp.eval_batch_size, max_length=self.hp.max_length,
+                chunk_sentences=self.hp.eval_chunk_sentences, bf16=self.hp.bf16,
+                label_token_ids=self.label_token_ids, desc="dev",
+            )  # fmt: skip
+            prediction.counts["verbalizer_first_piece_labels"] = self.first_piece_labels
+            scores = metrics.score(self.task, [s.tags for s in sentences], prediction.tags)
+            out = {f"{metric_key_prefix}_{k}": v for k, v in scores.items() if isinstance(v, float)}
+            out.update({f"{metric_key_prefix}_count_{k}": v for k, v in prediction.counts.items()})
+            self.log(out)
+            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, out)
+            return out
+
+    return ToProTrainer
 
 
 def _strip(entry: dict, prefix: str = "eval_") -> dict:
@@ -479,6 +488,8 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
     """Fine-tune, select the best epoch on ``dev``, save it to ``output_dir``; resumable."""
     if not dev:
         raise ValueError("ToPro model selection needs a non-empty source dev set")
+    from transformers import set_seed
+
     set_seed(seed)
     output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -496,7 +507,7 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
         warmup_steps=hp.warmup_steps, precision=hp.bf16, lr_scheduler_type="linear",
         logging_steps=hp.logging_steps, remove_unused_columns=False,
     )  # fmt: skip
-    trainer = ToProTrainer(
+    trainer = trainer_class()(
         model=model,
         args=args,
         train_dataset=train_set,

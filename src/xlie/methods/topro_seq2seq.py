@@ -32,10 +32,9 @@ parameter parsing and the Trainer that selects epochs by a task metric computed 
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -43,9 +42,6 @@ from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     DataCollatorForSeq2Seq,
-    Trainer,
-    TrainingArguments,
-    set_seed,
 )
 
 from xlie import metrics
@@ -57,35 +53,10 @@ from xlie.methods.training import training_arguments as shared_training_argument
 from xlie.methods import Prediction, load_for_inference, strict_from_dict
 from xlie.prompt_templates import topro_seq2seq_prompt
 
+if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job seconds
+    from transformers import Trainer, TrainingArguments
+
 # --------------------------------------------------------------------------- shared helpers
-
-
-def numeric_scores(scores: dict) -> dict[str, float]:
-    return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
-class DevSelectionTrainer(Trainer):
-    """A Trainer whose ``evaluate`` calls ``dev_scorer(model) -> dict`` (task metrics on the source
-    dev set, e.g. from constrained scoring or generation + parsing) instead of an eval-loss loop,
-    so that ``metric_for_best_model`` / ``load_best_model_at_end`` select epochs by that metric."""
-
-    def __init__(self, *args, dev_scorer: Callable[[torch.nn.Module], dict], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.dev_scorer = dev_scorer
-
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        start = time.time()
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            scores = self.dev_scorer(self.model)
-        finally:
-            self.model.train(was_training)
-        out = {f"{metric_key_prefix}_{k}": v for k, v in numeric_scores(scores).items()}
-        out[f"{metric_key_prefix}_runtime"] = round(time.time() - start, 4)
-        self.log(out)
-        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, out)
-        return out
 
 
 def training_arguments(params, checkpoint_dir: Path, task: str, seed: int, eval_steps: int | None = None) -> TrainingArguments:
@@ -389,6 +360,10 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
           checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
     """Fine-tune ToPro on ``train``, select the epoch by the primary metric on ``dev`` (constrained
     scoring), save the best model + ``xlie_training.json`` in ``output_dir``; resumable."""
+    from transformers import set_seed
+
+    from xlie.methods.trainers import DevSelectionTrainer
+
     hp = Params.from_dict(params)
     set_seed(seed)
     output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from transformers import TrainingArguments
+
+if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job seconds
+    from transformers import TrainingArguments
 
 SUMMARY_FILE = "xlie_training.json"
 PRECISIONS = ("none", "bf16", "fp16")
@@ -56,6 +59,8 @@ def training_arguments(
     (``load_best_model_at_end``) and ``save_total_limit`` keeps it and the latest (the resume
     point). Mixed precision only on a GPU; seeds for the model and the data order. ``extra`` is
     passed through (a method's own optimiser or sampler settings)."""
+    from transformers import TrainingArguments  # seconds of imports: only training jobs pay them
+
     strategy = "steps" if eval_steps else "epoch"
     precision, gpu = _precision(precision), on_gpu()
     return TrainingArguments(

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, DataCollatorForSeq2Seq, GenerationConfig, set_seed
+from transformers import AutoTokenizer, DataCollatorForSeq2Seq, GenerationConfig
 
 from xlie import metrics
 from xlie.checkpoints import resume_point
@@ -32,7 +32,6 @@ from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, strict_from_dict
 from xlie.methods.topro_seq2seq import (
-    DevSelectionTrainer,
     autocast,
     finish_training,
     load_for_training,
@@ -208,6 +207,10 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
           checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
     """Fine-tune on ``train``; select by the primary metric of generated+parsed tags on ``dev``;
     the best model and ``xlie_training.json`` go to ``output_dir``; resumable."""
+    from transformers import set_seed
+
+    from xlie.methods.trainers import DevSelectionTrainer
+
     hp = Params.from_dict(params)
     set_seed(seed)
     output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)

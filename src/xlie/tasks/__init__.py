@@ -54,8 +54,13 @@ def register(task: "TaskType") -> "TaskType":
 
 
 def _load_builtin() -> None:
-    # Imported for their registrations (light modules: no torch).
-    from xlie.tasks import relation, tagging  # noqa: F401
+    """Import every module of this package for its registrations (light modules: no torch), so a
+    new task module registers itself without an edit here."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
 
 def task_type(name: str) -> "TaskType":

@@ -86,7 +86,7 @@ def test_param_fields_read_without_import_match_the_dataclasses():
 def test_user_keys_override_the_preset():
     config = resolved(papers={"topro": {"seeds": [1, 2]}})
     cells = build_cells(config)
-    assert sorted(cells["seed"].unique()) == [1, 2]
+    assert sorted(topro(cells)["seed"].unique()) == [1, 2]
     assert config["papers"]["topro"]["tables"]["panx_encoders"]["targets"][0] == "en"  # the rest of the preset is kept
 
 
@@ -126,8 +126,8 @@ def test_command_line_strings_are_coerced_to_the_schema_types():
     # A method's values arrive as strings too; its Params dataclass reads them as its field types.
     from xlie.methods.token_classification import Params
 
-    vanilla = Params.from_dict({"learning_rate": "0.5", "epochs": "1", "bf16": "true", "eval_steps": "null"})
-    assert (vanilla.learning_rate, vanilla.epochs, vanilla.bf16, vanilla.eval_steps) == (0.5, 1, True, None)
+    vanilla = Params.from_dict({"learning_rate": "0.5", "epochs": "1", "bf16": "true", "max_length": "64"})
+    assert (vanilla.learning_rate, vanilla.epochs, vanilla.bf16, vanilla.max_length) == (0.5, 1, True, 64)
     assert config["training"]["keep_checkpoints"] is True
     with pytest.raises(ConfigError, match=r"config key papers\.topro\.seeds\[1\]"):
         resolved(papers={"topro": {"seeds": ["1", "two"]}})

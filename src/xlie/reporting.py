@@ -291,7 +291,7 @@ def _systems(shown: pd.DataFrame, scorer: verdict.ExampleScorer | None, cache: d
     """Per-example statistics of every seed of one cell, from the saved predictions (None if absent)."""
     from xlie.tasks import task_type
 
-    if scorer is None:
+    if scorer is None or "metrics_json" not in shown:
         return None
     systems = []
     for path in shown["metrics_json"]:

@@ -148,7 +148,8 @@ def _coerce(cls, name: str, annotation: str, value):
         if annotation.startswith("bool") and isinstance(value, str):
             return {"true": True, "false": False}[value.lower()]
     except (ValueError, KeyError):
-        raise TypeError(f"{cls.__qualname__}.{name}: expected {annotation}, got {value!r}") from None
+        expected = "a number" if annotation.startswith("float") else annotation
+        raise TypeError(f"{cls.__qualname__}.{name}: expected {expected}, got {value!r}") from None
     return value
 
 

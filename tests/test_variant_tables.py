@@ -245,7 +245,7 @@ def test_heatmap_of_the_templates(tmp_path):
     means = plots.plot_variant_heatmap(frame, paper="prompt_xre", table="t", method="prompt", title="Table V", demo=True,
                                        out_png=tmp_path / "h.png", out_pdf=tmp_path / "h.pdf", display=DISPLAY,
                                        layout=tables.Layout(columns="pair"), variant_order=["none", "3", "1", "2"],
-                                       flagged={("prompt", "none", "mbart", "en", "en")})  # fmt: skip
+                                       flagged={("prompt", "none", "mbart", "en", "en"): "\u2021"})  # fmt: skip
     assert (tmp_path / "h.png").stat().st_size > 0 and (tmp_path / "h.pdf").stat().st_size > 0
     assert list(dict.fromkeys(means["variant"])) == ["none", "3", "1", "2"]
     assert list(dict.fromkeys(means["column"]))[:3] == ["en-en", "zh-zh", "ar-ar"]  # monolingual first

@@ -43,6 +43,17 @@ def timed(args: list[str], cwd: Path) -> tuple[float, str]:
     return elapsed, result.stdout + result.stderr
 
 
+def job_seconds(benchmarks: Path) -> dict[str, tuple[int, float]]:
+    """Per paper: the number of train/evaluate jobs and their summed wall seconds (Snakemake's benchmark files)."""
+    totals: dict[str, tuple[int, float]] = {}
+    for path in benchmarks.glob("*_run/*/**/*.tsv"):
+        paper = path.relative_to(benchmarks).parts[1]
+        seconds = float(path.read_text().splitlines()[1].split("\t")[0])
+        jobs, total = totals.get(paper, (0, 0.0))
+        totals[paper] = (jobs + 1, total + seconds)
+    return totals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-demo", action="store_true", help="skip the end-to-end demo run")
@@ -50,13 +61,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "xlie"
         copy_repo(work)
-        seconds, out = timed(["-n", "--config", "preset=paper", "--resources", "gpu=4"], work)
+        # ACE05 is the user's licensed copy: plan with the synthetic stand-in.
+        ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}}"
+        seconds, out = timed(["-n", "--config", "preset=paper", ace05, "--resources", "gpu=4"], work)
         total = re.search(r"^total\s+(\d+)", out, re.MULTILINE)
         print(f"paper preset dry run: {seconds:.2f} s wall, {total.group(1) if total else '?'} jobs planned")
         if not args.no_demo:
             seconds, _ = timed(["--cores", "all"], work)
             report_s, _ = timed(["--report", "report/report.html"], work)
             print(f"embedded demo end to end: {seconds:.1f} s wall ({os.cpu_count()} cores), report {report_s:.1f} s")
+            for paper, (jobs, job_s) in sorted(job_seconds(work / "benchmarks").items()):
+                print(f"  {paper}: {jobs} train/evaluate jobs, {job_s:.0f} job-seconds")
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ def plot_per_language(
     metric_label: str | None = None,
     model_order: list[str] | None = None,
     method_order: list[str] | None = None,
-    flagged: set[tuple[str, str, str, str, str]] | None = None,
+    flagged: dict[tuple[str, str, str, str, str], str] | None = None,
     layout: Layout = Layout(),
     variant_order: dict[str, list[str]] | None = None,
 ) -> None:
@@ -142,7 +142,7 @@ def plot_per_language(
     fig, axes, per_panel, width = _panels(len(targets), len(series))
     bar = 0.8 / len(series)
     metric = metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
-    flagged = flagged or set()
+    flagged = flagged or {}
     try:
         for p, ax in enumerate(axes):
             chunk = targets[p * per_panel:(p + 1) * per_panel]
@@ -256,7 +256,7 @@ def plot_variant_heatmap(
     layout: Layout = Layout(columns="pair"),
     variant_order: list[str] | None = None,
     model_order: list[str] | None = None,
-    flagged: set[tuple[str, str, str, str, str]] | None = None,
+    flagged: dict[tuple[str, str, str, str, str], str] | None = None,
 ) -> pd.DataFrame:
     """Rows = the method's variants (templates), columns = the table's columns (source-target
     pairs), cells = mean test score (%) over seeds, each annotated; one panel per model, one colour
@@ -271,7 +271,7 @@ def plot_variant_heatmap(
     listed = [str(v) for v in variant_order or []]
     variants = [v for v in listed if v in set(summ["variant"])] + [v for v in dict.fromkeys(summ["variant"]) if v not in listed]
     models = [m for m in dict.fromkeys([*(model_order or []), *summ["model"]]) if m in set(summ["model"])]
-    flagged = flagged or set()
+    flagged = flagged or {}
     lo, hi = float(summ["mean"].min()), float(summ["mean"].max())
     norm = mcolors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
     cmap = plt.get_cmap(HEATMAP_CMAP)
@@ -284,7 +284,9 @@ def plot_variant_heatmap(
             part = summ[summ["model"] == model]
             grid = part.pivot_table(index="variant", columns="col", values="mean", sort=False).reindex(index=variants, columns=cols)
             image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
-            marks = {(str(v), c): "\u2020" for v, c, s, t in zip(part["variant"], part["col"], part["source"], part["target"])
+            # The tables' own marks (dagger: fallbacks above the threshold; double dagger: not above the majority label).
+            marks = {(str(v), c): flagged[(method, str(v), model, str(s), str(t))]
+                     for v, c, s, t in zip(part["variant"], part["col"], part["source"], part["target"])
                      if (method, str(v), model, str(s), str(t)) in flagged}  # fmt: skip
             for i, variant in enumerate(variants):
                 for j, col in enumerate(cols):
@@ -302,7 +304,7 @@ def plot_variant_heatmap(
             ax.tick_params(length=0)
             if len(models) > 1:
                 ax.set_title(((display or {}).get("models") or {}).get(model, model), fontsize="small")
-            fig.colorbar(image, ax=ax, shrink=0.9).set_label(textwrap.fill(metric_label or "score (%)", 28), fontsize="small")
+            fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02, fraction=0.04).set_label(textwrap.fill(metric_label or "score (%)", 28), fontsize="small")
         axes[-1, 0].set_xlabel({"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language"))
         fig.suptitle(_title(title, demo, width), fontsize="medium")
         fig.set_layout_engine("constrained")

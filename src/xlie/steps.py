@@ -391,12 +391,13 @@ def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_pn
                       variant_order=table_cfg.get("variants"))  # fmt: skip
 
 
-def _flagged(config: dict, frame: pd.DataFrame) -> set[tuple[str, str, str, str, str]]:
-    """(method, variant, model, source, target) of the cells the tables mark (plots hatch them)."""
+def _flagged(config: dict, frame: pd.DataFrame) -> dict[tuple[str, str, str, str, str], str]:
+    """(method, variant, model, source, target) -> the marks the tables give that cell (plots hatch
+    or mark those cells)."""
     from xlie import reporting
 
     flags = reporting.cell_flags(frame, config.get("reporting", {}))
-    return {(f.method, str(f.variant), f.model, str(f.source), str(f.target)) for f in flags.itertuples() if f.marks}
+    return {(f.method, str(f.variant), f.model, str(f.source), str(f.target)): f.marks for f in flags.itertuples() if f.marks}
 
 
 def _metric_label(config: dict, metric: str, task: str | None = None) -> str:

@@ -168,7 +168,7 @@ def plot_per_language(
             ax.set_axisbelow(True)
         xlabel = {"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language")
         shown = set(zip(summ["method"], summ["variant"], summ["model"], summ["source"].astype(str), summ["target"].astype(str)))
-        _finish(fig, axes, xlabel, title, demo, width, out_png, out_pdf, bool(flagged & shown))
+        _finish(fig, axes, xlabel, title, demo, width, out_png, out_pdf, bool(set(flagged) & shown))
     finally:
         plt.close(fig)
 

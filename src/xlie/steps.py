@@ -292,7 +292,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     frame, selection_notes, unranked = table_rows(config, metrics_csv, paper=paper, table=table)
     layout = tables.Layout.from_config(table_cfg.get("layout"))
     summary = tables.cell_summary(frame, paper, table)
-    groups = _table_groups(frame) if layout.columns == "target" else {}
+    groups = _table_groups(frame) if layout.columns == "target" and layout.group_averages else {}
     flags = reporting.cell_flags(frame, rep_cfg)
 
     reference_parts = [baseline_reference(frame)] if frame["majority_baseline"].notna().any() else []

@@ -57,6 +57,7 @@ def method_params(config: dict, run: dict) -> tuple[dict, int | None]:
     block = {**config["papers"][run["paper"]].get("training", {}).get(spec.params_key, {})}
     block.update(block.get("by_task", {}).get(run["task"], {}))
     limit = block.get("max_train_sentences")
+    limit = None if limit in (None, "null") else int(limit)  # a --config value arrives as a string
     params = {k: v for k, v in block.items() if k not in WORKFLOW_KEYS}
     if spec.variant_param:
         params[spec.variant_param] = run["variant"]

@@ -67,7 +67,7 @@ def slurm_cluster():
 def test_slurm_profile_runs_a_training_and_its_evaluation_as_slurm_jobs(slurm_cluster, workdir):  # noqa: F811
     # Shrink only the training (one epoch on 64 sentences); everything else is the demo.
     shrink = workdir / "shrink.yaml"
-    shrink.write_text("training:\n  prefix_tuning: {epochs: 1, max_train_sentences: 64}\n")
+    shrink.write_text("papers:\n  topro:\n    training:\n      prefix_tuning: {epochs: 1, max_train_sentences: 64}\n")
     result = snakemake(
         f"{RUN}/eval",
         "--profile", "profiles/slurm",

@@ -94,6 +94,8 @@ def check_training_blocks(config: dict) -> None:
                     raise ConfigError(f"config key {key}.by_task.{task}: unknown task; known: {', '.join(known_tasks())}")
             for prefix, entries in [(key, values), *overrides]:
                 for name, value in entries.items():
+                    if name == "max_train_sentences":
+                        _check_value(f"{prefix}.{name}", "int | None", value)
                     if name in WORKFLOW_KEYS:
                         continue
                     if name not in fields:

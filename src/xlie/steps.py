@@ -57,6 +57,7 @@ def method_params(config: dict, run: dict) -> tuple[dict, int | None]:
     block = {**config["papers"][run["paper"]].get("training", {}).get(spec.params_key, {})}
     block.update(block.get("by_task", {}).get(run["task"], {}))
     limit = block.get("max_train_sentences")
+    limit = None if limit in (None, "null") else int(limit)  # a --config value arrives as a string
     params = {k: v for k, v in block.items() if k not in WORKFLOW_KEYS}
     if spec.variant_param:
         params[spec.variant_param] = run["variant"]
@@ -292,7 +293,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     frame, selection_notes, unranked = table_rows(config, metrics_csv, paper=paper, table=table)
     layout = tables.Layout.from_config(table_cfg.get("layout"))
     summary = tables.cell_summary(frame, paper, table)
-    groups = _table_groups(frame) if layout.columns == "target" else {}
+    groups = _table_groups(frame) if layout.columns == "target" and layout.group_averages else {}
     flags = reporting.cell_flags(frame, rep_cfg)
 
     reference_parts = [baseline_reference(frame)] if frame["majority_baseline"].notna().any() else []

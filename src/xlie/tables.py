@@ -215,6 +215,7 @@ class Layout:
     float_env: str = "table"  # table (one column) | table* (full width)
     width_pt: float = 345.0  # the width the float must fit (article's \textwidth)
     exclude_source: bool = True  # zero-shot averages leave out the source language / monolingual pairs
+    group_averages: bool = True  # Avg per language family beside Avg (target columns only)
     order: tuple[str, ...] = ()  # column keys in display order (default: first appearance)
     # (natural key, key) pairs: rename a column so it matches the reported TSV (zh -> wmt17_enzh).
     column_keys: tuple[tuple[str, str], ...] = ()

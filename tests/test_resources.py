@@ -31,7 +31,10 @@ def test_paper_jobs_ask_for_what_their_model_and_method_need():
     assert mbert == {"gpu": 1, "mem_mb": 16000, "cpus_per_task": 4, "runtime": 240}
     # ToPro: one prompt per word, so four times vanilla's minutes on the same model.
     assert job_resources(config, run("mbert", "topro"), "train")["runtime"] == 4 * 240
-    assert job_resources(config, run("mt5", "vanilla"), "eval")["runtime"] == 360
+    assert job_resources(config, run("mt5", "vanilla"), "eval")["runtime"] == 720
+    # WMT17-EnZh XRE: ~100 times ACE05's data, four times mBART's hours (the paper preset's tasks factor).
+    assert job_resources(config, {**run("mbart", "prompt"), "task": "wmt_xre"}, "train")["runtime"] == 4 * 720
+    assert job_resources(config, {**run("mbart", "prompt"), "task": "ace05"}, "train")["runtime"] == 720
     # The 7B / 13B zero-shot models: the paper preset's per-model overrides.
     assert job_resources(config, run("bloomz", "llm"), "eval") == {"gpu": 1, "mem_mb": 48000, "cpus_per_task": 4, "runtime": 1440}
     mt0 = job_resources(config, run("mt0", "llm"), "eval")

@@ -5,7 +5,8 @@ cannot tell the jobs apart. Each job's ``gpu``, ``mem_mb``, ``cpus_per_task`` an
 (minutes) come from the config key ``resources`` (schema defaults: base-size models on one GPU):
 the model family's values (``resources.tiny`` for a locally built tiny model), replaced key by key
 by ``models.<name>.resources``, the runtime multiplied by ``resources.methods.<method>.runtime_factor``
-(ToPro trains and scores one prompt per word), and ``mem_mb`` multiplied by
+(ToPro trains and scores one prompt per word) and ``resources.tasks.<task>.runtime_factor`` (a far
+larger dataset), and ``mem_mb`` multiplied by
 ``resources.retry_mem_factor`` per failed attempt (Snakemake's ``attempt``). Profiles then only name
 partitions and accounts. Pure functions of the resolved config: the workflow's resource functions
 (workflow/rules/common.smk) and ``python -m xlie plan`` call them.
@@ -30,7 +31,7 @@ def model_resources(config: dict, model_name: str) -> dict:
 
 def job_resources(config: dict, run: dict, kind: str, attempt: int = 1) -> dict[str, int]:
     """``{gpu, mem_mb, cpus_per_task, runtime}`` of one job: ``kind`` ``train`` (train_run) or
-    ``eval`` (evaluate_run) of ``run`` (a dict with at least ``model`` and ``method``), on
+    ``eval`` (evaluate_run) of ``run`` (a dict with ``model``, ``method`` and ``task``), on
     Snakemake's ``attempt`` (1 for the first try)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -39,6 +40,7 @@ def job_resources(config: dict, run: dict, kind: str, attempt: int = 1) -> dict[
     values = model_resources(config, run["model"])
     settings = config["resources"]
     factor = settings["methods"].get(run["method"], {}).get("runtime_factor", 1)
+    factor *= settings["tasks"].get(run.get("task"), {}).get("runtime_factor", 1)
     growth = settings["retry_mem_factor"] ** (attempt - 1)
     return {
         "gpu": int(values["gpu"]),

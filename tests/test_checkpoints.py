@@ -43,7 +43,7 @@ def test_resume_point_skips_and_removes_an_incomplete_newest_checkpoint(tmp_path
 
 
 def test_a_matching_interrupted_run_is_resumed(tmp_path, capsys):
-    expected = manifest(OPTIONS, DATA)
+    expected = manifest(OPTIONS, DATA, effective_batch_size=32)
     interrupted_run(tmp_path, expected)
     with training_checkpoints(tmp_path, expected, keep=True):
         assert resume_point(tmp_path) == str(tmp_path / "checkpoint-4")
@@ -57,12 +57,14 @@ def test_a_matching_interrupted_run_is_resumed(tmp_path, capsys):
         (lambda m: m["options"]["params"].update(learning_rate=0.5), "options.params.learning_rate: 0.5 -> 0.002"),
         (lambda m: m["data"]["train"].update(used_sentences=200), "data.train.used_sentences: 200 -> 1500"),
         (lambda m: m["code"].update(xlie_source_sha256="0" * 64), "code.xlie_source_sha256"),
+        # An out-of-memory retry of a method without accumulation trains with another effective batch.
+        (lambda m: m.update(effective_batch_size=16), "effective_batch_size: 16 -> 32"),
         (lambda m: m.update(finished=True), "had finished"),
         (lambda m: m.clear(), "without a readable"),
     ],
 )
 def test_a_stale_checkpoint_is_never_resumed(tmp_path, capsys, change, reason):
-    expected = manifest(OPTIONS, DATA)
+    expected = manifest(OPTIONS, DATA, effective_batch_size=32)
     recorded = json.loads(json.dumps({**expected, "finished": False}))
     change(recorded)
     interrupted_run(tmp_path, expected)

@@ -78,10 +78,19 @@ def code_version() -> dict:
     return {"xlie_source_sha256": source_sha256(), "packages": versions}
 
 
-def manifest(options: dict, data: dict) -> dict:
-    """What a checkpoint must match to be resumed: options, data fingerprints, code version."""
+# The parts of a manifest a checkpoint must match to be resumed.
+COMPARED = ("options", "data", "code", "effective_batch_size")
+
+
+def manifest(options: dict, data: dict, effective_batch_size: int | None = None) -> dict:
+    """What a checkpoint must match to be resumed: options, data fingerprints, code version, and the
+    effective batch (per-device batch x accumulation). An out-of-memory retry lowers the per-device
+    batch and raises the accumulation: the Trainer then resumes the same optimiser steps over the
+    same data order, so such checkpoints are resumed; a method without accumulation changes its
+    effective batch, so its retry starts fresh."""
     # A JSON round trip makes tuples lists, so a manifest compares equal to its reloaded self.
-    return json.loads(json.dumps({"options": options, "data": data, "code": code_version()}, sort_keys=True, default=str))
+    payload = {"options": options, "data": data, "code": code_version(), "effective_batch_size": effective_batch_size}
+    return json.loads(json.dumps(payload, sort_keys=True, default=str))
 
 
 def _differences(old, new, prefix: str = "") -> list[str]:
@@ -101,7 +110,7 @@ def stale_reason(checkpoint_dir: str | Path, expected: dict) -> str | None:
         return f"{checkpoint_dir} holds checkpoints without a readable {MANIFEST}"
     if recorded.get("finished"):
         return "the run that wrote them had finished (a forced rerun or a deleted output): a new run starts from the base model"
-    changed = _differences({k: recorded.get(k) for k in ("options", "data", "code")}, expected)
+    changed = _differences({k: recorded.get(k) for k in COMPARED}, {k: expected.get(k) for k in COMPARED})
     if changed:
         return "they belong to another configuration: " + "; ".join(changed[:8]) + (" ..." if len(changed) > 8 else "")
     return None

@@ -34,6 +34,18 @@ def _score_ie(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from xlie.config import ConfigError
+    from xlie.plan import plan
+
+    try:
+        print(plan(args.configfile, args.config, out=args.out))
+    except (ConfigError, ValueError, OSError) as err:
+        print(f"xlie plan: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m xlie", description="xlie command-line tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--schema", type=Path, metavar="SCHEMA.json", help="type inventory for --filter-outliers")
     score.add_argument("--dedupe", action="store_true", help="compare sets per instance instead of multisets")
     score.set_defaults(run=_score_ie)
+
+    plan = commands.add_parser(
+        "plan",
+        help="print the GPU jobs and estimated GPU-hours of a preset, running nothing",
+        description="Run in the repository root. Resolves the config as `snakemake` would (config.yaml, "
+        "--configfile, --config on the preset) and prints, per rule, paper, task, model and method: GPU jobs, "
+        "those with outputs present, what each asks for (config key resources) and GPU-hours from the config's "
+        "cost_model (rough figures) or the requested runtime (an upper bound). Writes the table to --out.",
+    )
+    plan.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake --config")
+    plan.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
+    plan.add_argument("--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)")
+    plan.set_defaults(run=_plan)
     return parser
 
 

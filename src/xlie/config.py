@@ -142,6 +142,24 @@ def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path)
     return resolved
 
 
+def fill_defaults(config: dict, schema: dict) -> dict:
+    """``config`` (changed in place) with every schema default filled in, nested ones included: what
+    ``snakemake.utils.validate`` does in the workflow, for code that runs outside it (``python -m xlie
+    plan``, tests). The jsonschema FAQ's recipe: a default is set before its object's properties are
+    validated, so a default ``{}`` gets its own keys' defaults."""
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for name, prop in properties.items():
+                if "default" in prop:
+                    instance.setdefault(name, copy.deepcopy(prop["default"]))
+        yield from jsonschema.Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, subschema)
+
+    filler = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": set_defaults})
+    filler(schema).validate(config)
+    return config
+
+
 def config_hash(config: dict) -> str:
     """sha256 of the resolved config (sorted JSON): the provenance key of a run."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()

@@ -95,19 +95,30 @@ def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
     return _canonical({**options, "targets": list(targets), "data": {**options["data"], "eval_split": split}})
 
 
-def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict) -> None:
+def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict,
+              attempt: int = 1) -> None:  # fmt: skip
     """Fine-tune one training run (any trainable method, any task type) and record its provenance.
 
     ``options`` (:func:`train_options`) is all the job computes from; ``context`` (config hash,
-    preset, demo flag) is only recorded."""
+    preset, demo flag) is only recorded. ``attempt`` is Snakemake's (1, then 2, ... on retries):
+    after an out-of-memory failure (which raises ``TrainingOutOfMemory`` with a log line saying
+    what the next attempt uses) each attempt trains with a smaller per-device batch and more
+    gradient accumulation (``training.batch_for_attempt``), recorded in ``xlie_training.json`` and
+    the provenance; ``options`` stay as configured."""
     from xlie import checkpoints
-    from xlie.methods import implementation, method_spec
+    from xlie.methods import implementation, method_spec, params_class
+    from xlie.methods import training
 
     started = time.monotonic()
     run = options["run"]
     task = task_type(run["task"])
     spec = method_spec(run["method"], options["model"]["family"])
     train_fn, _ = implementation(spec)
+    params_cls = params_class(spec)
+    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt)
+    if attempt > 1:
+        print(f"attempt {attempt} (after running out of memory): "
+              + (training.describe_batch(batch) if batch else "this method has no batch_size to lower"))  # fmt: skip
     train, train_id = load_split(options["data"], run["task"], "train", run["source"])
     dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
     if options["max_train_sentences"]:
@@ -115,16 +126,27 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
         train_id = {**train_id, "used_sentences": len(train)}
     data = {"train": train_id, "dev": dev_id}
     model_path = options["model"]["path"]
-    expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)})
+    expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)},
+                                    effective_batch_size=batch["effective_batch_size"] if batch else None)  # fmt: skip
     with checkpoints.training_checkpoints(checkpoint_dir, expected, keep=keep_checkpoints):
-        summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
-                           options["params"], int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+        try:
+            training.inject_out_of_memory(attempt)
+            summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
+                               params, int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+        except Exception as error:
+            if not training.is_out_of_memory(error):
+                raise
+            message = training.out_of_memory_message(batch, options["params"], params_cls, attempt)
+            print(f"OUT OF MEMORY: {message}", flush=True)
+            raise training.TrainingOutOfMemory(message) from error
+    if batch:
+        training.record_batch(output_dir, batch)
     provenance.write_json(
         Path(output_dir) / "xlie_provenance.json",
         provenance.record(
             **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data,
             model={"base": provenance.model_identity(model_path), "run": run, "method": spec.module,
-                   "params": options["params"]},
+                   "params": options["params"], "batch": batch},
             options=options,
         ),
     )  # fmt: skip

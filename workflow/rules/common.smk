@@ -9,6 +9,7 @@ from xlie.config import check_model_paths, resolve
 from xlie.data.ud import UD27_LANGUAGES, treebank_files
 from xlie.grid import build_cells, training_runs
 from xlie.methods import method_spec
+from xlie.resources import job_resources
 from xlie.tasks import task_type
 
 # The preset underneath, the user's keys on top; errors name the key before any job runs.
@@ -93,9 +94,23 @@ def run_spec(wildcards):
     return method_spec(wildcards.method, config["models"][wildcards.model]["family"])
 
 
-def run_gpus(wildcards):
-    """GPUs one job of this method asks for (the method's registered resources)."""
-    return dict(run_spec(wildcards).resources).get("gpu", 0)
+def job_resource(kind, name):
+    """A resource function giving one of a train_run (kind "train") or evaluate_run ("eval")
+    job's resources (gpu, mem_mb, cpus_per_task, runtime) from its model and method
+    (config key resources, xlie.resources); mem_mb grows with Snakemake's attempt."""
+
+    def resource(wildcards, attempt):
+        return job_resources(config, run_dict(wildcards), kind, attempt)[name]
+
+    resource.__name__ = f"{kind}_{name}"
+    return resource
+
+
+def job_attempt(wildcards, attempt):
+    """Snakemake's attempt (1, then 2, ... on retries) as a resource: scripts cannot see it
+    otherwise (params cannot take it), and a resource is no rerun trigger. A training job
+    that ran out of memory halves its per-device batch on each further attempt."""
+    return attempt
 
 
 def model_path(wildcards):

@@ -1,7 +1,9 @@
 # Train and evaluate every run of the grid, whatever its task type (tagging, relation
 # classification, ...) and method: train once on the source language, select on source dev,
 # evaluate on every target language of the run. The method (and its variant, e.g. a
-# Prompt-XRE template) is a wildcard; xlie.methods and xlie.tasks dispatch it.
+# Prompt-XRE template) is a wildcard; xlie.methods and xlie.tasks dispatch it. Each job's
+# gpu, mem_mb, cpus_per_task and runtime (minutes) follow its model and method (config key
+# resources, xlie.resources), not the rule: one rule trains mBERT and 13B models alike.
 
 
 # Fine-tune one run. Checkpoints live outside the declared output so a killed job resumes
@@ -23,7 +25,11 @@ rule train_run:
     conda:
         "../../envs/xlie.yaml"
     resources:
-        gpu=run_gpus,
+        gpu=job_resource("train", "gpu"),
+        mem_mb=job_resource("train", "mem_mb"),
+        cpus_per_task=job_resource("train", "cpus_per_task"),
+        runtime=job_resource("train", "runtime"),
+        attempt=job_attempt,
     params:
         options=train_options,
         checkpoints=f"results/checkpoints/{RUN_PATH}",
@@ -47,7 +53,10 @@ rule evaluate_run:
     conda:
         "../../envs/xlie.yaml"
     resources:
-        gpu=run_gpus,
+        gpu=job_resource("eval", "gpu"),
+        mem_mb=job_resource("eval", "mem_mb"),
+        cpus_per_task=job_resource("eval", "cpus_per_task"),
+        runtime=job_resource("eval", "runtime"),
     params:
         options=eval_options,
         model_dir=evaluated_model_path,

@@ -16,5 +16,8 @@ with log_to(snakemake.log[0]):
         # Not a param: keeping checkpoints changes no result, so it must not retrain.
         keep_checkpoints=config["training"]["keep_checkpoints"],
         context=run_context(config),
+        # Snakemake's attempt, as a resource (params cannot see it): an out-of-memory retry
+        # trains with a smaller per-device batch and more accumulation.
+        attempt=int(snakemake.resources.get("attempt", 1)),
     )
 exit_without_teardown()  # only reached when the job succeeded

@@ -39,8 +39,9 @@ class MethodSpec:
     block of a paper's ``training:`` config that sets them. ``task_kinds``: the task types
     (``xlie.tasks``) it can run. ``variants``: named settings of one ``Params`` field
     (``variant_param``) that are rows of one method, e.g. Prompt-XRE's templates; the first is the
-    default; a method without variants has the single variant ``default``. ``resources``: what one
-    of its jobs asks the scheduler for by default."""
+    default; a method without variants has the single variant ``default``. What its jobs ask the
+    scheduler for comes from the config (``resources``: per model family and model, a runtime
+    factor per method; xlie.resources), not from here."""
 
     module: str
     params_key: str
@@ -49,7 +50,6 @@ class MethodSpec:
     zero_shot: bool = False
     variant_param: str | None = None
     variants: tuple[str, ...] = ("default",)
-    resources: tuple[tuple[str, int], ...] = (("gpu", 1),)
 
 
 # Family kinds: encoder (bert, xlmr), seq2seq (mt5, mbart), causal.

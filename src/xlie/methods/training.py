@@ -7,7 +7,9 @@ source dev, resumed or recorded: that lives here, so that a fix reaches every me
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job se
 
 SUMMARY_FILE = "xlie_training.json"
 PRECISIONS = ("none", "bf16", "fp16")
+# Test hook: attempts up to this number raise a CUDA out-of-memory error as training starts.
+INJECT_OOM_ENV = "XLIE_INJECT_OOM_ATTEMPTS"
 
 
 def on_gpu() -> bool:
@@ -116,3 +120,102 @@ def write_training_summary(output_dir: str | Path, summary: dict) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary
+
+
+# --- Out-of-memory retries -------------------------------------------------------------------
+# Snakemake reruns a failed job (profiles set retries) with ``attempt`` one higher; the training
+# rule hands it to the job as a resource. Attempt k trains with the per-device batch divided by
+# about 2^(k-1) and the gradient accumulation multiplied to match, so the effective batch (and
+# with it the optimiser's steps and the data order) stays what the config says. The run's options
+# (Snakemake params) stay as configured: a retry is no config change and reruns nothing else.
+
+
+class TrainingOutOfMemory(RuntimeError):
+    """A training attempt ran out of GPU memory; the next attempt uses a smaller per-device batch."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's out-of-memory error, or a RuntimeError saying so (cuDNN, cuBLAS and older torch)."""
+    return isinstance(error, torch.cuda.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+    )
+
+
+def inject_out_of_memory(attempt: int) -> None:
+    """Raise ``torch.cuda.OutOfMemoryError`` when ``attempt`` <= $XLIE_INJECT_OOM_ATTEMPTS (tests)."""
+    failing = int(os.environ.get(INJECT_OOM_ENV) or 0)
+    if attempt <= failing:
+        raise torch.cuda.OutOfMemoryError(
+            f"CUDA out of memory (injected by {INJECT_OOM_ENV}={failing} on attempt {attempt})"
+        )
+
+
+def _smaller_batch(batch: int, attempt: int, exact: bool) -> int:
+    """About ``batch / 2^(attempt-1)``, at least 1; with ``exact`` the largest divisor of ``batch``
+    not above that, so that the accumulation makes up for it exactly."""
+    target = max(1, batch >> (attempt - 1))
+    return max(d for d in range(1, target + 1) if batch % d == 0) if exact else target
+
+
+def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dict | None]:
+    """(the method's params for this attempt, what batch it trains with), from the configured
+    ``params`` and the method's ``Params`` dataclass (its defaults fill what the config leaves out).
+
+    Attempt 1 returns ``params`` unchanged. Later attempts lower ``batch_size`` (and
+    ``eval_batch_size``, the dev evaluations' batch) and raise ``grad_accum`` by the same factor;
+    a method without ``grad_accum`` only lowers its batch, so its effective batch shrinks and the
+    record says so. The record (None for a method without ``batch_size``) goes to the training
+    summary, the provenance and the checkpoint manifest."""
+    from xlie.methods import strict_from_dict
+
+    names = {f.name for f in dataclasses.fields(params_cls)}
+    if "batch_size" not in names:
+        return params, None
+    configured = strict_from_dict(params_cls, params)
+    batch = configured.batch_size
+    accum = configured.grad_accum if "grad_accum" in names else None
+    adjusted = dict(params)
+    if attempt > 1:
+        new_batch = _smaller_batch(batch, attempt, exact=accum is not None)
+        adjusted["batch_size"] = new_batch
+        if accum is not None:
+            adjusted["grad_accum"] = accum * (batch // new_batch)
+        if "eval_batch_size" in names:
+            adjusted["eval_batch_size"] = _smaller_batch(configured.eval_batch_size, attempt, exact=False)
+    used_batch, used_accum = adjusted.get("batch_size", batch), adjusted.get("grad_accum", accum)
+    record = {
+        "attempt": attempt,
+        "per_device_batch_size": used_batch,
+        "grad_accum": used_accum if used_accum is not None else 1,
+        "effective_batch_size": used_batch * (used_accum or 1),
+        "configured": {"batch_size": batch, "grad_accum": accum if accum is not None else 1},
+    }
+    if "eval_batch_size" in names:
+        record["eval_batch_size"] = adjusted.get("eval_batch_size", configured.eval_batch_size)
+    return adjusted, record
+
+
+def describe_batch(record: dict) -> str:
+    text = f"per-device batch {record['per_device_batch_size']}, grad_accum {record['grad_accum']} (effective batch {record['effective_batch_size']}"
+    configured = record["configured"]
+    if record["effective_batch_size"] != configured["batch_size"] * configured["grad_accum"]:
+        text += f", configured {configured['batch_size'] * configured['grad_accum']}: this method has no grad_accum"
+    return text + ")"
+
+
+def out_of_memory_message(record: dict | None, params: dict, params_cls, attempt: int) -> str:
+    """The log line of a training attempt that ran out of memory: what it used, what the next one uses."""
+    if record is None:
+        return f"out of GPU memory on attempt {attempt}; this method has no batch_size to lower"
+    _, following = batch_for_attempt(params, params_cls, attempt + 1)
+    return (f"out of GPU memory on attempt {attempt} with {describe_batch(record)}; Snakemake's next attempt "
+            f"(profiles set retries) trains with {describe_batch(following)}")  # fmt: skip
+
+
+def record_batch(output_dir: str | Path, record: dict) -> None:
+    """Add the batch a run trained with (``batch``) to its ``xlie_training.json``."""
+    from xlie.provenance import write_json
+
+    path = Path(output_dir) / SUMMARY_FILE
+    summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    write_json(path, {**summary, "batch": record})

@@ -42,6 +42,7 @@ from typing import Iterable
 import pandas as pd
 
 from xlie.data.conllu import ConlluFormatError, read_conllu
+from xlie.runtime import atomic_path, atomic_write
 
 CONFIG_KEY = "data.ace05.dir"
 PROCESSOR_URL = "https://github.com/wasiahmad/ACE05-Processor"
@@ -327,10 +328,8 @@ def read_split(root: str | Path, lang: str, split: str) -> tuple[list[RelationIn
 
 def write_instances(instances: Iterable[RelationInstance], path: str | Path) -> int:
     """One JSON object per line (UTF-8, not ASCII-escaped); returns the number written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         for instance in instances:
             handle.write(json.dumps(asdict(instance), ensure_ascii=False) + "\n")
             count += 1
@@ -435,9 +434,9 @@ def ingest(
             write_instances(instances, instances_path(out_dir, lang, split))
             reports.extend(split_reports)
     stats = stats_table(reports, synthetic=is_synthetic(root))
-    stats.to_csv(out_dir / "stats.tsv", sep="\t", index=False)
-    problems_table(reports).to_csv(out_dir / "problems.tsv", sep="\t", index=False)
-    compare_with_paper(stats).to_csv(out_dir / "paper_comparison.tsv", sep="\t", index=False)
+    for name, table in (("stats", stats), ("problems", problems_table(reports)), ("paper_comparison", compare_with_paper(stats))):
+        with atomic_path(out_dir / f"{name}.tsv") as tmp:
+            table.to_csv(tmp, sep="\t", index=False)
     return stats
 
 

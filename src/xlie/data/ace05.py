@@ -336,16 +336,22 @@ def write_instances(instances: Iterable[RelationInstance], path: str | Path) -> 
     return count
 
 
-def read_instances(path: str | Path) -> list[RelationInstance]:
-    """Read a file :func:`write_instances` wrote; a bad line fails naming ``file:line``."""
+def read_instances(path: str | Path, labels: Iterable[str] | None = None) -> list[RelationInstance]:
+    """Read a file :func:`write_instances` wrote; a bad line, or a label outside ``labels`` (when
+    given), fails naming ``file:line``."""
     path = Path(path)
+    allowed = None if labels is None else list(labels)
     instances = []
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
             try:
-                instances.append(RelationInstance(**json.loads(line)))
+                instance = RelationInstance(**json.loads(line))
             except (json.JSONDecodeError, TypeError) as error:
                 raise ValueError(f"{path}:{lineno}: not a relation instance ({error})") from None
+            if allowed is not None and instance.label not in allowed:
+                raise ValueError(f"{path}:{lineno}: label {instance.label!r} is not one of the {len(allowed)} relation "
+                                 f"labels ({', '.join(allowed)})")  # fmt: skip
+            instances.append(instance)
     return instances
 
 

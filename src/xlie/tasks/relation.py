@@ -89,11 +89,11 @@ class Ace05Relations(RelationTask):
         return [str(instances_path(ACE05_DIR, lang, split)) for lang in langs]
 
     def load(self, data: dict, split: str, lang: str):
-        from xlie.data.ace05 import instances_path, read_instances
+        from xlie.data.ace05 import LABELS, instances_path, read_instances
         from xlie.data.xtreme import _sha256
 
         path = instances_path(data["dir"], lang, split)
-        instances = read_instances(path)
+        instances = read_instances(path, labels=LABELS)
         return instances, {"source": "local", "path": str(path), "sha256": _sha256(path), "instances": len(instances)}
 
     def method_kwargs(self, data: dict) -> dict:

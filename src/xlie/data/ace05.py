@@ -146,8 +146,9 @@ def _squash(text: str) -> str:
 
 
 def _missing_dir_error(path: Path, root: Path, what: str) -> Ace05DirError:
+    where = "" if path == root else f": {path}"
     return Ace05DirError(
-        f"{CONFIG_KEY} = {str(root)!r}: {what}: {path}. It must be the 'processed-data' directory "
+        f"config key {CONFIG_KEY} = {str(root)!r}: {what}{where}. It must be the 'processed-data' directory "
         f"that ACE05-Processor writes ({{English,Chinese,Arabic}}/{{train,dev,test}}/<DOC>.v2.json and "
         f"<DOC>.conllu). Produce it from your licensed ACE 2005 (LDC2006T06): clone {PROCESSOR_URL}, "
         f"put the corpus in its ace_2005/ directory, run 'bash setup.sh', and set {CONFIG_KEY} to the "
@@ -346,7 +347,9 @@ def read_instances(path: str | Path, labels: Iterable[str] | None = None) -> lis
         for lineno, line in enumerate(handle, start=1):
             try:
                 instance = RelationInstance(**json.loads(line))
-            except (json.JSONDecodeError, TypeError) as error:
+            except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
+                raise ValueError(f"{path}:{lineno}: not a relation instance (malformed JSON at column {error.colno}: {error.msg})") from None
+            except TypeError as error:
                 raise ValueError(f"{path}:{lineno}: not a relation instance ({error})") from None
             if allowed is not None and instance.label not in allowed:
                 raise ValueError(f"{path}:{lineno}: label {instance.label!r} is not one of the {len(allowed)} relation "

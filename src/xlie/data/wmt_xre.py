@@ -471,7 +471,9 @@ def read_xre_split(path: str | Path) -> list[XreInstance]:
                 continue
             try:
                 instances.append(XreInstance(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as error:
+            except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
+                raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance (malformed JSON at column {error.colno}: {error.msg})") from None
+            except TypeError as error:
                 raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance ({error})") from None
     return instances
 

@@ -123,12 +123,8 @@ def test_comparison_with_the_paper_names_the_counts_that_differ(ingested):
     assert describe_comparison(one_off).endswith("en/train 6652 vs 6653 (-1)")
 
 
-def test_missing_or_incomplete_directory_names_the_key_the_path_and_the_processor(tmp_path, synthetic):
-    with pytest.raises(Ace05DirError) as missing:
-        check_processed_dir(tmp_path / "nowhere")
-    assert (
-        CONFIG_KEY in str(missing.value) and "nowhere" in str(missing.value) and "ACE05-Processor" in str(missing.value)
-    )
+def test_incomplete_directory_names_the_split(tmp_path, synthetic):
+    # a missing directory: tests/test_bad_inputs.py
     (tmp_path / "partial" / "English" / "train").mkdir(parents=True)
     (tmp_path / "partial" / "English" / "train" / "DOC.conllu").write_text("", encoding="utf-8")
     with pytest.raises(Ace05DirError, match=r"English/train.*|no <DOC>\.v2\.json"):

@@ -1,4 +1,4 @@
-"""The cell grid and config resolution: counts for both presets, and errors that name the key."""
+"""The cell grid and config resolution: counts for both presets (bad configs: tests/test_bad_inputs.py)."""
 
 from pathlib import Path
 
@@ -88,31 +88,6 @@ def test_user_keys_override_the_preset():
     cells = build_cells(config)
     assert sorted(topro(cells)["seed"].unique()) == [1, 2]
     assert config["papers"]["topro"]["tables"]["panx_encoders"]["targets"][0] == "en"  # the rest of the preset is kept
-
-
-@pytest.mark.parametrize(
-    ("user", "key"),
-    [
-        ({"preset": "nope"}, "preset"),
-        ({"papers": {"topro": {"seeds": [-1]}}}, "papers.topro.seeds[0]"),
-        ({"papers": {"topro": {"seeds": "42"}}}, "papers.topro.seeds"),
-        ({"papers": {"topro": {"tables": {"panx_encoders": {"methods": ["magic"]}}}}}, "papers.topro.tables.panx_encoders.methods[0]"),
-        ({"papers": {"topro": {"tables": {"panx_encoders": {"targets": ["en", "xx"]}}}}}, "papers.topro.tables.panx_encoders.targets[1]"),
-        ({"papers": {"topro": {"tables": {"panx_encoders": {"models": ["mbert", "gpt9"]}}}}}, "papers.topro.tables.panx_encoders.models[1]"),
-        ({"papers": {"topro": {"tables": {"panx_encoders": {"models": ["mt5"], "methods": ["pt"]}}}}}, "papers.topro.tables.panx_encoders.methods"),
-        ({"papers": {"topro": {"training": {"vanilla_token": {"batch_size": "big"}}}}}, "papers.topro.training.vanilla_token.batch_size"),
-        ({"papers": {"topro": {"training": {"vanilla_token": {"batch_sise": 8}}}}}, "papers.topro.training.vanilla_token.batch_sise"),
-        ({"papers": {"topro": {"training": {"vanila_token": {}}}}}, "papers.topro.training.vanila_token"),
-        ({"papers": {"prompt_xre": {"tables": {"wmt_xre": {"variants": {"prompt": ["10"]}}}}}}, "papers.prompt_xre.tables.wmt_xre.variants.prompt"),
-        ({"papers": {"prompt_xre": {"tables": {"wmt_xre": {"task": "tacred"}}}}}, "papers.prompt_xre.tables.wmt_xre.task"),
-        ({"papers": {"topro": {"tables": {"panx_encoders": {"methods": ["prompt"], "models": ["mbart"]}}}}}, "papers.topro.tables.panx_encoders.methods"),
-        ({"unknown_key": 1}, "<top level>"),
-    ],
-)
-def test_bad_config_names_the_key(user, key):
-    with pytest.raises(ConfigError) as error:
-        build_cells(resolved(**user))
-    assert key in str(error.value)
 
 
 def test_command_line_strings_are_coerced_to_the_schema_types():

@@ -75,7 +75,7 @@ def test_nothing_changed_nothing_reruns(finished):
     "config",
     [
         ["papers={topro: {training: {topro_encoder: {learning_rate: 0.5}}}}"],  # a method no table runs
-        ["training={keep_checkpoints: false}"],  # changes no result
+        ["training={keep_checkpoints: false, require_gpu: true}"],  # changes no result
         ["papers={topro: {training: {prefix_tuning: {epochs: 9}, vanilla_token: {by_task: {udpos: {}}}}}}"],
     ],
 )

@@ -1,4 +1,5 @@
-"""xlie.runtime: a job dies with the process that started it, also with a shell in between."""
+"""xlie.runtime: a job dies with the process that started it, also with a shell in between; a file
+written atomically is the old one or the new one, never half of one, even when its writer is killed."""
 
 from __future__ import annotations
 
@@ -48,3 +49,107 @@ def test_a_job_dies_with_its_driver(tmp_path, through_shell):
     while alive(job_pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive(job_pid), "the job outlived its driver"
+
+
+# A writer that rewrites ``target`` through atomic_write in 64 KiB chunks, forever or ``rounds`` times,
+# alternating two contents; after its first chunk of each round it touches ``started``, and it sleeps
+# ``pause`` seconds between chunks so that a kill lands mid-file.
+WRITER = """
+import sys, time
+from pathlib import Path
+from xlie.runtime import atomic_write
+target, started, pause, rounds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+chunk = 64 * 1024
+n = 0
+while rounds < 0 or n < rounds:
+    letter = "AB"[n % 2]
+    with atomic_write(target) as handle:
+        for i in range(32):  # 2 MiB
+            handle.write(letter * chunk)
+            handle.flush()
+            if i == 0:
+                started.touch()
+            time.sleep(pause)
+    n += 1
+"""
+OLD = "old content\n"
+COMPLETE = {OLD, "A" * (2 << 20), "B" * (2 << 20)}
+
+
+def _writer(tmp_path: Path, pause: float, rounds: int) -> tuple[subprocess.Popen, Path, Path]:
+    target, started = tmp_path / "metrics.json", tmp_path / "started"
+    target.write_text(OLD)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(started), str(pause), str(rounds)],
+                            env={**os.environ, "PYTHONPATH": SRC})  # fmt: skip
+    return proc, target, started
+
+
+def _wait_for(path: Path, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert proc.poll() is None, "the writer ended before it started writing"
+        assert time.monotonic() < deadline, "the writer never started writing"
+        time.sleep(0.01)
+
+
+def test_a_writer_killed_mid_file_leaves_the_old_file(tmp_path):
+    proc, target, started = _writer(tmp_path, pause=0.05, rounds=1)
+    _wait_for(started, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert target.read_text() == OLD  # not a prefix of the new content
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the half file was elsewhere
+
+
+def test_a_writer_that_finishes_leaves_the_new_file(tmp_path):
+    proc, target, _ = _writer(tmp_path, pause=0, rounds=1)
+    assert proc.wait(timeout=60) == 0
+    assert target.read_text() == "A" * (2 << 20)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "started"]
+
+
+def test_a_writer_killed_at_any_moment_leaves_a_complete_file(tmp_path):
+    """Rewrites without pauses, killed at ten moments: each time the file is one whole version."""
+    for delay in (0.0, 0.01, 0.02, 0.05, 0.08, 0.1, 0.13, 0.17, 0.2, 0.3):
+        proc, target, started = _writer(tmp_path, pause=0, rounds=-1)
+        _wait_for(started, proc)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert target.read_text() in COMPLETE, f"half a file after a kill {delay} s in"
+        started.unlink()
+
+
+def test_an_exception_inside_the_block_keeps_the_old_file_and_no_temporary(tmp_path):
+    from xlie.runtime import atomic_path, atomic_write
+
+    target = tmp_path / "table.tex"
+    target.write_text(OLD)
+    with pytest.raises(RuntimeError, match="render failed"):
+        with atomic_write(target) as handle:
+            handle.write("half a table")
+            raise RuntimeError("render failed")
+    with pytest.raises(RuntimeError, match="savefig failed"):
+        with atomic_path(tmp_path / "plot.png") as tmp:
+            tmp.write_bytes(b"\x89PNG half")
+            raise RuntimeError("savefig failed")
+    assert target.read_text() == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.tex"]
+
+
+def test_atomic_writes_match_plain_writes(tmp_path):
+    """Same bytes and the usual permissions, parents made; the writers name the format."""
+    from xlie.runtime import atomic_write, atomic_write_text
+
+    text = "word\tB-PER\tO\n\u4e2d\t\n"
+    (tmp_path / "plain.tsv").write_text(text, encoding="utf-8")
+    atomic_write_text(tmp_path / "new" / "atomic.tsv", text)
+    with atomic_write(tmp_path / "binary.bin", "wb") as handle:
+        handle.write(text.encode())
+    plain = tmp_path / "plain.tsv"
+    for written in (tmp_path / "new" / "atomic.tsv", tmp_path / "binary.bin"):
+        assert written.read_bytes() == plain.read_bytes()
+        assert written.stat().st_mode == plain.stat().st_mode
+    with pytest.raises(ValueError, match="mode 'w' or 'wb'"):
+        with atomic_write(tmp_path / "x", "a"):
+            pass

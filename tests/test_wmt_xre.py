@@ -198,15 +198,6 @@ def test_hub_rows_become_pairs_without_touching_the_hub(monkeypatch):
     assert pairs == [ParallelPair(i, f"Sentence {i}.", f"句子{i}。") for i in range(3)]
 
 
-def test_a_bad_split_line_is_named_by_file_and_line(tmp_path):
-    from xlie.data.wmt_xre import read_xre_split
-
-    path = tmp_path / "train.jsonl"
-    path.write_text('{"nope": 1}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"train\.jsonl:1: not a WMT17-EnZh XRE instance"):
-        read_xre_split(path)
-
-
 DEMO_OPTIONS = {
     "source": "local", "pairs": str(DEMO / "pairs.tsv"), "hub_split": "train", "max_pairs": None,
     "parser": "conllu", "conllu": str(DEMO / "en.conllu"), "parser_model": None,
@@ -239,21 +230,6 @@ def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
         assert {i.label for i in split} <= set(labels)
         ids = [i.relation_id for i in split]
         assert len(ids) == len(set(ids))  # conjoined arguments of one pair get their own ids
-
-
-def test_labels_file_errors_name_file_and_line(tmp_path):
-    from xlie.data.wmt_xre import read_labels
-
-    path = tmp_path / "labels.tsv"
-    for text, message in [
-        ("", r"labels\.tsv:1: expected the header"),
-        ("label\tcount\n", r"labels\.tsv: no label"),
-        ("label\tcount\n?a_x_?b\t3\n?a_y_?b three\n", r"labels\.tsv:3: expected"),
-        ("label\tcount\n?a_x_?b\t3\n?a_x_?b\t2\n", r"labels\.tsv:3: label '\?a_x_\?b' listed twice"),
-    ]:
-        path.write_text(text, encoding="utf-8")
-        with pytest.raises(ValueError, match=message):
-            read_labels(path)
 
 
 def test_config_errors_name_the_key(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""The workflow as a user runs it: dry runs of both presets, config errors, the whole demo, bad data."""
+"""The workflow as a user runs it: dry runs of both presets, the whole demo, bad data (config errors: test_bad_inputs.py)."""
 
 import json
 import os
@@ -76,26 +76,6 @@ def test_dry_run_paper_plans_every_gpu_job(workdir):
     assert "results/runs/topro/udpos/mt0/llm/generate/en/seed10/eval" in out
     assert "results/runs/topro/panx/xlmr/vanilla/default/en/seed1218/model" in out
     assert "results/runs/prompt_xre/ace05/mbart/prompt/7/zh/seed222/model" in out
-
-
-def test_paper_plan_without_ace05_names_the_key(workdir):
-    result = snakemake("-n", "--config", "preset=paper", cwd=workdir, check=False)
-    assert result.returncode != 0 and "data.ace05.dir" in result.stdout + result.stderr
-
-
-@pytest.mark.parametrize(
-    ("config", "message"),
-    [
-        (["preset=nope"], "config key preset: unknown preset 'nope'"),
-        (["papers={'topro': {'seeds': [-3]}}"], "config key papers.topro.seeds[0]"),
-        (["models={big: {path: ./models/xlmr-large, family: xlmr}}"], "config key models.big.path: local model directory"),
-    ],
-)
-def test_bad_config_fails_before_any_job(workdir, config, message):
-    result = snakemake("-n", "--config", *config, cwd=workdir, check=False)
-    assert result.returncode != 0
-    assert message in result.stdout + result.stderr
-    assert not (workdir / "results" / "runs").exists()
 
 
 def test_nested_command_line_values_take_the_schema_types(workdir):

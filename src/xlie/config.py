@@ -7,6 +7,7 @@ config fails before any job starts.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -41,11 +42,31 @@ def load_schema(schema_path: str | Path) -> dict:
     return yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
 
 
+def did_you_mean(name: str, known) -> str:
+    """`` (did you mean 'x'?)`` for a near miss among ``known``, else ''."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _error_lines(error) -> list[str]:
+    """One line per problem; an unknown key is named as its own dotted path, with the keys allowed there."""
+    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        where = key_path(error.absolute_path)
+        return [
+            f"config key {key_path([*error.absolute_path, extra])}: unknown key{did_you_mean(extra, allowed)}; "
+            f"allowed {'at the top level' if where == '<top level>' else f'under {where}'}: {', '.join(allowed)}"
+            for extra in error.instance
+            if extra not in allowed
+        ]
+    return [f"config key {key_path(error.absolute_path)}: {error.message}"]
+
+
 def validate(config: dict, schema: dict) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), key_path(e.absolute_path)))
     if errors:
-        lines = [f"config key {key_path(e.absolute_path)}: {e.message}" for e in errors[:10]]
+        lines = [line for e in errors[:10] for line in _error_lines(e)]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 

@@ -85,6 +85,31 @@ def acquire(
         time.sleep(poll_s * random.uniform(0.5, 1.5))  # jitter: contenders do not retry in lockstep
 
 
+class NoGpuError(RuntimeError):
+    """A job that asked for a GPU finds none while ``training.require_gpu`` is on."""
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def check_required(count: int, *, required: bool, cuda_available=_cuda_available) -> None:
+    """With ``training.require_gpu`` on, a job that asked the scheduler for GPUs and sees none
+    stops at once, before reading data or loading a model, instead of silently running on the
+    CPU (days instead of hours, or an out-of-memory failure much later). Off by default: the demo
+    runs on CPU. Called after :func:`acquire`, so it sees the job's own CUDA_VISIBLE_DEVICES."""
+    if not required or count < 1 or cuda_available():
+        return
+    raise NoGpuError(
+        f"this job asks for {count} GPU(s) and finds none (CUDA_VISIBLE_DEVICES="
+        f"{os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')!r}, torch.cuda.is_available() is False), and "
+        "config key training.require_gpu is true, so it stops instead of running on the CPU; run it where a "
+        "GPU is visible (--resources gpu=N locally, a GPU partition under SLURM) or set training.require_gpu: false"
+    )
+
+
 def _try_lock(lock_dir: Path, ids: list[str], count: int) -> list[tuple[str, IO]]:
     """Take ``count`` locks without waiting, in id order; if that fails, release them all."""
     taken = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xlie.config import ConfigError
+from xlie.config import ConfigError, did_you_mean
 from xlie.languages import LANGUAGES
 from xlie.methods import families_for, known_methods, method_spec
 from xlie.tasks import known_tasks, task_type
@@ -86,7 +86,7 @@ def check_training_blocks(config: dict) -> None:
         for block, values in (paper_cfg.get("training") or {}).items():
             key = f"papers.{paper}.training.{block}"
             if block not in specs:
-                raise ConfigError(f"config key {key}: no method implementation {block!r}; known: {', '.join(sorted(specs))}")
+                raise ConfigError(f"config key {key}: no method implementation {block!r}{did_you_mean(block, specs)}; known: {', '.join(sorted(specs))}")
             fields = param_fields(specs[block])
             overrides = [(f"{key}.by_task.{task}", v) for task, v in (values.get("by_task") or {}).items()]
             for task, _ in (values.get("by_task") or {}).items():
@@ -99,7 +99,8 @@ def check_training_blocks(config: dict) -> None:
                     if name in WORKFLOW_KEYS:
                         continue
                     if name not in fields:
-                        raise ConfigError(f"config key {prefix}.{name}: not a parameter of {block}; known: {', '.join(sorted(fields))}")
+                        raise ConfigError(f"config key {prefix}.{name}: not a parameter of {block}{did_you_mean(name, fields)}; "
+                                          f"known: {', '.join(sorted(fields))}")  # fmt: skip
                     _check_value(f"{prefix}.{name}", fields[name], value)
 
 
@@ -146,7 +147,10 @@ def build_cells(config: dict) -> pd.DataFrame:
                                     rows.append((paper, table, task.name, model, method, variant, source, target, seed, run))
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     if cells.empty:
-        raise ConfigError("config key papers: no enabled paper has any table cell to run")
+        papers = config.get("papers", {})
+        disabled = [p for p, c in papers.items() if not c.get("enabled", True)]
+        why = f"disabled: {', '.join(disabled)} (papers.<paper>.enabled: false)" if disabled else "no paper defines a table"
+        raise ConfigError(f"config key papers: no enabled paper has any table cell to run; {why}")
     return cells
 
 

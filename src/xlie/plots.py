@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-from pathlib import Path
 
 import matplotlib
 
@@ -22,6 +21,7 @@ from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from xlie.runtime import atomic_path  # noqa: E402
 from xlie.tables import (  # noqa: E402
     DEFAULT_VARIANT,
     SELECTION_VARIANTS,
@@ -92,11 +92,12 @@ def _finish(fig, axes, xlabel: str, title: str, demo: bool, width: float, out_pn
 
 
 def _save(fig, out_png, out_pdf) -> None:
-    for out in (out_png, out_pdf):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=150, bbox_inches="tight")
+    # Atomic: the temporary name ends in .tmp, so the format is named.
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
     # No CreationDate, so re-running the workflow yields identical PDFs.
-    fig.savefig(out_pdf, metadata={"CreationDate": None}, bbox_inches="tight")
+    with atomic_path(out_pdf) as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}, bbox_inches="tight")
 
 
 def plot_per_language(

@@ -112,8 +112,6 @@ def record(*, config_sha256: str, preset: str, demo: bool, seed: int, wall_time_
 
 def write_json(path: str | Path, payload: dict) -> None:
     """Write via a temp file and rename: a killed job never leaves half a JSON behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    from xlie.runtime import atomic_write_text
+
+    atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")

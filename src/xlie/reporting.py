@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from xlie import tables, verdict
+from xlie.runtime import atomic_path
 
 CELL_KEYS = ["paper", "task", "model", "method", "variant", "source", "target", "seed"]
 ROW_CELL = ["method", "variant", "model", "source", "target"]
@@ -57,8 +58,8 @@ def collect_table_metrics(cells: list[dict], runs_root: str, metric: str | None,
                          "config_sha256": payload.get("provenance", {}).get("config_sha256"),
                          "metrics_json": str(path), **counts})  # fmt: skip
     frame = pd.DataFrame(rows)
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out_csv, index=False)
+    with atomic_path(out_csv) as tmp:
+        frame.to_csv(tmp, index=False)
     return frame
 
 
@@ -74,8 +75,8 @@ def merge_metrics(table_csvs: list[str], out_csv: str) -> pd.DataFrame:
     merged = merged.reset_index().drop(columns=["primary"]).rename(columns={"task_primary": "primary"})
     front = ["paper", "table", *CELL_KEYS[1:], "metric", "value", "primary", "majority_baseline"]
     merged = merged[front + [c for c in merged.columns if c not in front]]
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    merged.to_csv(out_csv, index=False)
+    with atomic_path(out_csv) as tmp:
+        merged.to_csv(tmp, index=False)
     return merged
 
 

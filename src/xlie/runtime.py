@@ -1,4 +1,5 @@
-"""Small helpers every Snakemake script uses: die with the driver, send output to the rule's log."""
+"""Small helpers every Snakemake script uses: die with the driver, send output to the rule's log,
+write output files atomically."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import contextlib
 import ctypes
 import logging
 import os
+import secrets
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SHELLS = {"sh", "bash", "dash", "zsh"}
@@ -59,6 +63,46 @@ def die_with_driver(sig: int = signal.SIGKILL) -> None:
         return
     if driver != parent:
         _kill_self_when_gone(driver, sig)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces ``path`` (``os.replace``) when the block ends
+    without an exception: a job killed while writing, even by SIGKILL, leaves the old file or the new
+    one, never half of one. On an exception the temporary file is removed and ``path`` is untouched.
+
+    For libraries that write by path (matplotlib's ``savefig``, pandas' ``to_csv``). The temporary
+    name ends in ``.tmp``, not in ``path``'s suffix: pass the format explicitly to writers that
+    infer it from the name. It is hidden (leading dot) and unique per call, so concurrent writers
+    and globs over the directory never see it. No fsync: this guards against killed processes,
+    not power loss."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8", newline: str | None = None) -> Iterator[IO]:
+    """``open(path, mode)`` through :func:`atomic_path`: the file appears complete or not at all.
+    ``mode`` is ``"w"`` or ``"wb"``; the file gets the usual permissions (umask applies)."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write writes a whole file: mode 'w' or 'wb', not {mode!r}")
+    with atomic_path(path) as tmp:
+        binary = mode == "wb"
+        with open(tmp, "xb" if binary else "x", encoding=None if binary else encoding, newline=None if binary else newline) as handle:
+            yield handle
+
+
+def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:
+    """``Path(path).write_text(text)``, atomically (see :func:`atomic_path`)."""
+    with atomic_write(path, encoding=encoding) as handle:
+        handle.write(text)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import pandas as pd
 
 from xlie import provenance
 from xlie.config import config_hash
+from xlie.runtime import atomic_path, atomic_write_text
 from xlie.tasks import task_type
 
 
@@ -226,10 +227,8 @@ def save_resolved_config(config: dict, out_yaml: str) -> None:
     """The resolved config beside the results, so every metrics.json's config_sha256 can be checked."""
     import yaml
 
-    path = Path(out_yaml)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(json_roundtrip(config), sort_keys=True, allow_unicode=True)
-    path.write_text(f"# config_sha256: {config_hash(config)}\n{text}", encoding="utf-8")
+    atomic_write_text(out_yaml, f"# config_sha256: {config_hash(config)}\n{text}")
 
 
 def json_roundtrip(config: dict) -> dict:
@@ -351,7 +350,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
         verdicts = reporting.verdict_frame(frame, reported, layout, settings, display)
         summary_text = verdict.verdict_summary(verdicts)
         notes.append(f"Reproduction verdict: {summary_text} (paper's number inside our {settings.confidence:.0%} interval; see the verdict table).")
-        Path(out_tex).with_suffix(".verdict.csv").write_text(verdicts.to_csv(index=False), encoding="utf-8")
+        atomic_write_text(Path(out_tex).with_suffix(".verdict.csv"), verdicts.to_csv(index=False))
         companions.append((reporting.verdict_grid(verdicts, layout, settings.confidence),
                            f"Reproduction verdict for {caption.rstrip('.')}: {summary_text}. Interval: t over seeds when a cell has "
                            f"at least {settings.min_seeds_for_t}, else bootstrap over test examples ({settings.resamples} resamples).",
@@ -371,9 +370,8 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
         text = tables.caption_with_notes(comp_caption, [], demo)
         tex.append(tables.render_grid_latex(comp_grid, caption=text, label=label, layout=comp_layout))
         html.append(tables.render_grid_html(comp_grid, caption=text, layout=comp_layout))
-    Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_tex).write_text("\n\n".join(tex) + "\n", encoding="utf-8")
-    Path(out_html).write_text(tables.html_page(f"{paper} {table}", html), encoding="utf-8")
+    atomic_write_text(out_tex, "\n\n".join(tex) + "\n")
+    atomic_write_text(out_html, tables.html_page(f"{paper} {table}", html))
 
 
 def render_diagnostics(config: dict, metrics_csvs: list[str], *, paper: str, out_tex: str, out_html: str) -> None:
@@ -392,9 +390,8 @@ def render_diagnostics(config: dict, metrics_csvs: list[str], *, paper: str, out
         tex.append(tables.render_grid_latex(grid, caption=caption, label=f"tab:{paper}-{task}-diagnostics",
                                             layout=tables.Layout(orientation="columns")))  # fmt: skip
         html.append(tables.render_grid_html(grid, caption=caption))
-    Path(out_tex).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_tex).write_text("\n\n".join(tex) + "\n", encoding="utf-8")
-    Path(out_html).write_text(tables.html_page(f"{paper} diagnostics", html), encoding="utf-8")
+    atomic_write_text(out_tex, "\n\n".join(tex) + "\n")
+    atomic_write_text(out_html, tables.html_page(f"{paper} diagnostics", html))
 
 
 def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
@@ -446,7 +443,8 @@ def plot_gain(config: dict, metrics_csv: str, *, paper: str, table: str, out_png
                                title=f"ToPro minus Vanilla: {_short_title(config, paper, table)}", out_png=out_png,
                                out_pdf=out_pdf, demo=config["demo"], display=display,
                                flagged={(me, mo, t) for me, _, mo, _, t in _flagged(config, frame)})  # fmt: skip
-    gains.to_csv(out_csv, index=False)
+    with atomic_path(out_csv) as tmp:
+        gains.to_csv(tmp, index=False)
     print(gains.groupby(["model", "group"])["gain"].mean().to_string())
 
 

@@ -905,8 +905,9 @@ LATEX_PREAMBLE = (
 
 def write_latex_document(fragments: list[str], path) -> Path:
     """Write a compilable article holding the table fragments (Type 1 fonts only)."""
+    from xlie.runtime import atomic_write_text
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n\n".join(f.strip() for f in fragments)
-    path.write_text(f"{LATEX_PREAMBLE}\\begin{{document}}\n\n{body}\n\n\\end{{document}}\n", encoding="utf-8")
+    atomic_write_text(path, f"{LATEX_PREAMBLE}\\begin{{document}}\n\n{body}\n\n\\end{{document}}\n")
     return path

@@ -7,7 +7,9 @@ from xlie.steps import evaluate_run
 
 die_with_driver()
 with log_to(snakemake.log[0]):
-    gpu_pool.acquire(count=int(snakemake.resources.get("gpu", 0)))
+    gpus = int(snakemake.resources.get("gpu", 0))
+    gpu_pool.acquire(count=gpus)
+    gpu_pool.check_required(gpus, required=snakemake.config["training"]["require_gpu"])
     config = snakemake.config  # recorded in the provenance only; options are params
     evaluate_run(
         snakemake.params.options,

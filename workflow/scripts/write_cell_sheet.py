@@ -1,7 +1,8 @@
 """Snakemake script: write the cell sheet (xlie.grid.build_cells) as TSV."""
 
-from xlie.runtime import log_to
+from xlie.runtime import atomic_path, log_to
 
 with log_to(snakemake.log[0]):
-    snakemake.params.cells.to_csv(snakemake.output[0], sep="\t", index=False)
+    with atomic_path(snakemake.output[0]) as tmp:
+        snakemake.params.cells.to_csv(tmp, sep="\t", index=False)
     print(f"{len(snakemake.params.cells)} cells")

@@ -29,6 +29,7 @@ from xlie.codeie.generation import keep_head_and_tail
 from xlie.codeie.schema import render_prompt
 from xlie.codeie.scorer import InputFileError, read_jsonl
 from xlie.codeie.tip import TipInstance
+from xlie.runtime import atomic_write_text
 
 IGNORE_INDEX = -100  # the label value torch's cross-entropy skips
 
@@ -281,7 +282,7 @@ def train_phase(
         "params": asdict(params),
         "losses": [entry["loss"] for entry in trainer.state.log_history if "loss" in entry],
     }
-    (output_dir / "xlie_training.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(output_dir / "xlie_training.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
 
 from xlie.codeie.scorer import InputFileError, read_jsonl
+from xlie.runtime import atomic_write
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "de": "German", "es": "Spanish", "fr": "French", "ru": "Russian",
                   "ar": "Arabic", "hi": "Hindi", "ko": "Korean", "nl": "Dutch", "tr": "Turkish", "fa": "Persian",
@@ -84,7 +85,7 @@ def read_ner_jsonl(path: str | Path) -> list[NerSample]:
 
 def write_parallel_jsonl(samples: Iterable[ParallelSample], path: str | Path, source_lang: str, target_lang: str) -> None:
     """One line per kept pair: ``{"id", "stage", <src>: {sentence, entities}, <tgt>: {sentence, entities}}``."""
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         for s in samples:
             record = {
                 "id": s.source.id,
@@ -339,7 +340,7 @@ class Statistics:
         return [(stage, name, value) for stage, values in self.stages.items() for name, value in values.items()]
 
     def write_tsv(self, path: str | Path) -> None:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
+        with atomic_write(path, newline="") as handle:
             writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
             writer.writerow(["stage", "statistic", "value"])
             writer.writerows(self.rows())

@@ -42,6 +42,7 @@ from typing import Iterable
 import pandas as pd
 
 from xlie.data.conllu import ConlluFormatError, read_conllu
+from xlie.runtime import atomic_path, atomic_write
 
 CONFIG_KEY = "data.ace05.dir"
 PROCESSOR_URL = "https://github.com/wasiahmad/ACE05-Processor"
@@ -145,8 +146,9 @@ def _squash(text: str) -> str:
 
 
 def _missing_dir_error(path: Path, root: Path, what: str) -> Ace05DirError:
+    where = "" if path == root else f": {path}"
     return Ace05DirError(
-        f"{CONFIG_KEY} = {str(root)!r}: {what}: {path}. It must be the 'processed-data' directory "
+        f"config key {CONFIG_KEY} = {str(root)!r}: {what}{where}. It must be the 'processed-data' directory "
         f"that ACE05-Processor writes ({{English,Chinese,Arabic}}/{{train,dev,test}}/<DOC>.v2.json and "
         f"<DOC>.conllu). Produce it from your licensed ACE 2005 (LDC2006T06): clone {PROCESSOR_URL}, "
         f"put the corpus in its ace_2005/ directory, run 'bash setup.sh', and set {CONFIG_KEY} to the "
@@ -327,26 +329,32 @@ def read_split(root: str | Path, lang: str, split: str) -> tuple[list[RelationIn
 
 def write_instances(instances: Iterable[RelationInstance], path: str | Path) -> int:
     """One JSON object per line (UTF-8, not ASCII-escaped); returns the number written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         for instance in instances:
             handle.write(json.dumps(asdict(instance), ensure_ascii=False) + "\n")
             count += 1
     return count
 
 
-def read_instances(path: str | Path) -> list[RelationInstance]:
-    """Read a file :func:`write_instances` wrote; a bad line fails naming ``file:line``."""
+def read_instances(path: str | Path, labels: Iterable[str] | None = None) -> list[RelationInstance]:
+    """Read a file :func:`write_instances` wrote; a bad line, or a label outside ``labels`` (when
+    given), fails naming ``file:line``."""
     path = Path(path)
+    allowed = None if labels is None else list(labels)
     instances = []
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
             try:
-                instances.append(RelationInstance(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as error:
+                instance = RelationInstance(**json.loads(line))
+            except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
+                raise ValueError(f"{path}:{lineno}: not a relation instance (malformed JSON at column {error.colno}: {error.msg})") from None
+            except TypeError as error:
                 raise ValueError(f"{path}:{lineno}: not a relation instance ({error})") from None
+            if allowed is not None and instance.label not in allowed:
+                raise ValueError(f"{path}:{lineno}: label {instance.label!r} is not one of the {len(allowed)} relation "
+                                 f"labels ({', '.join(allowed)})")  # fmt: skip
+            instances.append(instance)
     return instances
 
 
@@ -435,9 +443,9 @@ def ingest(
             write_instances(instances, instances_path(out_dir, lang, split))
             reports.extend(split_reports)
     stats = stats_table(reports, synthetic=is_synthetic(root))
-    stats.to_csv(out_dir / "stats.tsv", sep="\t", index=False)
-    problems_table(reports).to_csv(out_dir / "problems.tsv", sep="\t", index=False)
-    compare_with_paper(stats).to_csv(out_dir / "paper_comparison.tsv", sep="\t", index=False)
+    for name, table in (("stats", stats), ("problems", problems_table(reports)), ("paper_comparison", compare_with_paper(stats))):
+        with atomic_path(out_dir / f"{name}.tsv") as tmp:
+            table.to_csv(tmp, sep="\t", index=False)
     return stats
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from xlie.data.xtreme import LOCAL_ONLY, DataFormatError, Sentence
 from xlie.labels import UDPOS
+from xlie.runtime import atomic_write_text
 
 UD27_LANGUAGES = LOCAL_ONLY["udpos"]
 UD_RELEASE_URL = "https://hdl.handle.net/11234/1-3424"  # ud-treebanks-v2.7.tgz (LINDAT/CLARIAH-CZ)
@@ -154,7 +155,5 @@ def convert_ud_test(ud_dir: str | Path, lang: str, out_path: str | Path) -> int:
         for sentence in sentences:
             lines.extend(f"{w}\t{t}" for w, t in zip(sentence.words, sentence.tags))
             lines.append("")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text("\n".join(lines), encoding="utf-8")
+    atomic_write_text(out_path, "\n".join(lines))
     return sum(1 for line in lines if line == "")

@@ -66,6 +66,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 
 from xlie.data.ace05 import RelationInstance
 from xlie.data.conllu import ConlluSentence, Word, read_conllu
+from xlie.runtime import atomic_write, atomic_write_text
 
 HUB_DATASET = "wmt/wmt17"
 HUB_CONFIG = "zh-en"
@@ -453,12 +454,11 @@ def write_dataset(dataset: WmtXreDataset, out_dir: str | Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, instances in dataset.splits.items():
-        with (out_dir / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+        with atomic_write(out_dir / f"{name}.jsonl") as handle:
             for instance in instances:
                 handle.write(json.dumps(asdict(instance), ensure_ascii=False) + "\n")
-    with (out_dir / "labels.tsv").open("w", encoding="utf-8") as handle:
-        handle.write("label\tcount\n" + "".join(f"{label}\t{count}\n" for label, count in dataset.labels))
-    (out_dir / "stats.json").write_text(json.dumps(dataset.stats, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "labels.tsv", "label\tcount\n" + "".join(f"{label}\t{count}\n" for label, count in dataset.labels))
+    atomic_write_text(out_dir / "stats.json", json.dumps(dataset.stats, indent=2) + "\n")
 
 
 def read_xre_split(path: str | Path) -> list[XreInstance]:
@@ -471,7 +471,9 @@ def read_xre_split(path: str | Path) -> list[XreInstance]:
                 continue
             try:
                 instances.append(XreInstance(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as error:
+            except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
+                raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance (malformed JSON at column {error.colno}: {error.msg})") from None
+            except TypeError as error:
                 raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance ({error})") from None
     return instances
 

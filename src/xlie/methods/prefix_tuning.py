@@ -38,6 +38,7 @@ from xlie.data.xtreme import Sentence
 from xlie.labels import FALLBACK_LABEL, label_set
 from xlie.methods import Prediction, strict_from_dict
 from xlie.methods.token_classification import encode, fit_best, predict_tags, tagger_trainer
+from xlie.runtime import atomic_write_text
 
 RECORD_FILE = "xlie_prefix_tuning.json"
 SUMMARY_FILE = "xlie_training.json"
@@ -144,7 +145,7 @@ def train_prefix_tuning(model_path: str, task: str, train: Sequence[Sentence], d
         "max_length": params.max_length,
         "effective_max_length": max_length,
     }
-    (output_dir / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(output_dir / RECORD_FILE, json.dumps(record, indent=2) + "\n")
     summary = {
         "method": "prefix_tuning",
         "base_model": base_path,
@@ -160,7 +161,7 @@ def train_prefix_tuning(model_path: str, task: str, train: Sequence[Sentence], d
         "params": dataclasses.asdict(params),
         "dev_history": dev_history,
     }
-    (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(output_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
 
 

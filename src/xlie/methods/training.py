@@ -116,9 +116,9 @@ def dev_history(trainer) -> list[dict]:
 def write_training_summary(output_dir: str | Path, summary: dict) -> dict:
     """``xlie_training.json`` beside the saved model: what training did (best dev, steps, counts,
     resume point); ``selection`` names the dev metric the model was chosen on."""
-    path = Path(output_dir) / SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from xlie.runtime import atomic_write_text
+
+    atomic_write_text(Path(output_dir) / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
 
 

@@ -30,6 +30,8 @@ from transformers import (
     XLMRobertaForMaskedLM,
 )
 
+from xlie.runtime import atomic_write_text
+
 # XLM-R's special-token order, so that ids 0..3 mean what they mean in the real models.
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 # mBART language codes (Prompt-XRE uses these three); special so they stay one token.
@@ -226,6 +228,6 @@ def build_tiny_models(corpus_files: list[Path], out_dirs: dict[str, Path], size:
             "seed": seed,
             "note": "randomly initialised demo model, built locally; not a pretrained checkpoint",
         }
-        (out_dir / "xlie_build.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(out_dir / "xlie_build.json", json.dumps(record, indent=2) + "\n")
         records[family] = record
     return records

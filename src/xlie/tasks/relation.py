@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlie.runtime import atomic_write
 from xlie.tasks import register
 
 # Ingestion rules write these (workflow/rules/data.smk); readers never look at raw corpora.
@@ -54,9 +55,7 @@ class RelationTask:
         return {"instances": len(examples)}
 
     def write_predictions(self, path, examples, predicted) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as handle:
+        with atomic_write(path) as handle:
             for instance, label in zip(examples, predicted):
                 record = {"id": f"{instance.doc_id}/{instance.relation_id}", "gold": instance.label, "predicted": label}
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -90,11 +89,11 @@ class Ace05Relations(RelationTask):
         return [str(instances_path(ACE05_DIR, lang, split)) for lang in langs]
 
     def load(self, data: dict, split: str, lang: str):
-        from xlie.data.ace05 import instances_path, read_instances
+        from xlie.data.ace05 import LABELS, instances_path, read_instances
         from xlie.data.xtreme import _sha256
 
         path = instances_path(data["dir"], lang, split)
-        instances = read_instances(path)
+        instances = read_instances(path, labels=LABELS)
         return instances, {"source": "local", "path": str(path), "sha256": _sha256(path), "instances": len(instances)}
 
     def method_kwargs(self, data: dict) -> dict:

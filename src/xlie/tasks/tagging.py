@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 from xlie import metrics
 from xlie.labels import FALLBACK_LABEL, label_set
+from xlie.runtime import atomic_write_text
 from xlie.tasks import register
 
 
@@ -78,9 +77,7 @@ class TaggingTask:
         for sentence, tags in zip(examples, predicted):
             lines.extend(f"{w}\t{g}\t{p}" for w, g, p in zip(sentence.words, sentence.tags, tags))
             lines.append("")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines), encoding="utf-8")
+        atomic_write_text(path, "\n".join(lines))
 
     def read_predictions(self, path):
         from xlie.verdict import read_tagging_predictions

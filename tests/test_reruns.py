@@ -173,7 +173,14 @@ def test_a_killed_driver_leaves_no_job_running(copy_of_finished):
     while (left := _processes_in(workdir)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, f"job processes outlived their driver: {left}"
-    from xlie.checkpoints import locked
+    from xlie.checkpoints import CheckpointBusy, locked
 
-    with locked(workdir / "results" / "checkpoints" / UDPOS_RUN):  # the dead job's lock is free
-        pass
+    # The dead job's lock is free once the kernel has reaped it (a moment after SIGKILL under load).
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with locked(workdir / "results" / "checkpoints" / UDPOS_RUN):
+                break
+        except CheckpointBusy:
+            assert time.monotonic() < deadline, "the killed job's checkpoint lock was never released"
+            time.sleep(0.5)

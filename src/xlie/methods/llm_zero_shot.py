@@ -52,8 +52,8 @@ CHUNK_BATCHES = 32
 
 @dataclass
 class Params:
-    """Settings of the zero-shot LLM study (config key ``training.llm``; ``mode`` comes from the
-    method name, llm_logits / llm_generate)."""
+    """Settings of the zero-shot LLM study (config key ``papers.<paper>.training.llm``; ``mode`` is
+    the method's variant, ``logits`` or ``generate``)."""
 
     mode: str = "logits"  # "logits" or "generate"
     prompt_variant: str = "a"  # "a" (ToPro template) or "b" (label words listed first)

@@ -900,6 +900,10 @@ LATEX_PREAMBLE = (
     "\\IfFileExists{lmodern.sty}{\\usepackage[T1]{fontenc}\\usepackage{lmodern}}{}\n"
     "\\usepackage[utf8]{inputenc}\n"
     "\\usepackage{booktabs}\n"
+    # Room for the demo's long captions (the notes a table carries): a4 with 2 cm margins, captions
+    # one size smaller. The fragments themselves are fitted to the venue widths, not to this page.
+    "\\IfFileExists{geometry.sty}{\\usepackage[a4paper,margin=2cm]{geometry}}{}\n"
+    "\\IfFileExists{caption.sty}{\\usepackage[font=small]{caption}}{}\n"
 )
 
 

@@ -249,7 +249,7 @@ def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
     primary = frame[frame["primary"].astype(bool)]
     # Per (source, target): the majority label is the training (source) language's.
     per_cell = primary.groupby(["source", "target"], sort=False)["majority_baseline"].mean() * 100
-    tagging = set(primary["task"]) <= {"panx", "udpos"}
+    tagging = all(task_type(t).kind == "tagging" for t in set(primary["task"]))
     how = "every word tagged with the most frequent training tag" if tagging else "every instance given the most frequent training label"
     return pd.DataFrame({"row": "Majority label", "source": per_cell.index.get_level_values(0),
                          "target": per_cell.index.get_level_values(1), "value": per_cell.values,
@@ -334,10 +334,9 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
                              variant_order=table_cfg.get("variants"), unranked=unranked)  # fmt: skip
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
+    average = [reporting.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
     facts = [f"Metric: {reporting.metric_name(config, metric, table_cfg['task'])}, in %.", reporting.seeds_note(summary, display),
-             reporting.average_note(layout, summary, groups), "Bold: best of our unflagged rows per column."]  # fmt: skip
-    if len(grid.headers) == 1:
-        facts.remove(reporting.average_note(layout, summary, groups))  # one column, no Avg to explain
+             *average, "Bold: best of our unflagged rows per column."]  # fmt: skip
     notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
     if reference is not None:
         notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")

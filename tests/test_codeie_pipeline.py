@@ -45,7 +45,7 @@ def codeie_data(tmp_path) -> dict:
     tip = tmp_path / "tip.jsonl"
     tip.write_text(json.dumps({"prompt": "Input:\nx\nOutput:\n", "completion": "results = []"}) + "\n", encoding="utf-8")
     return {"sets_dir": str(sets), "schema": str(schema), "mixtures": {"enzh": ["en", "zh"]},
-            "benchmarks": {"bench": {"path": str(tmp_path / "bench_{split}.jsonl"), "task": "re", "splits": ["test"]}},
+            "benchmarks": {"bench": {"path": str(tmp_path / "bench_{split}.jsonl"), "task": "re", "schema": str(schema)}},
             "alignment_data": str(tip)}  # fmt: skip
 
 
@@ -57,8 +57,8 @@ def test_sets_mixtures_and_benchmarks_load(codeie_data):
     assert 'sentence = "Obama visited Paris"' in train[0].query and "class Person(Entity)" in train[0].query
     bench, _ = task.load(codeie_data, "test", "bench")
     assert bench[0].task == "re" and "class LivesIn(Relation)" in bench[0].query
-    with pytest.raises(ValueError, match="no train split"):
-        task.load(codeie_data, "train", "bench")
+    with pytest.raises(ValueError, match="data.codeie.benchmarks.bench.task is 'ner'"):
+        task.load({**codeie_data, "benchmarks": {"bench": {**codeie_data["benchmarks"]["bench"], "task": "ner"}}}, "test", "bench")
 
 
 def test_scores_lexicon_floor_and_predictions_roundtrip(codeie_data, tmp_path):

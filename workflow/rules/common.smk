@@ -55,7 +55,7 @@ wildcard_constraints:
     model="|".join(sorted(config["models"])),
     method="|".join(sorted(CELLS["method"].unique())),
     variant="|".join(sorted(CELLS["variant"].unique())),
-    source="[a-z]{2,3}",
+    source="|".join(sorted(CELLS["source"].unique())),
     seed=r"\d+",
     table="|".join(sorted(TABLES["table"].unique())),
 

@@ -28,7 +28,6 @@ from xlie.tasks import register
 
 SETS_DIR = "results/data/codeie/sets"  # convert_multiconer writes {SETS_DIR}/{lang}/{split}.jsonl
 TIP_PATH = "results/data/codeie/tip/train.jsonl"  # build_tip writes the alignment (phase 1) instances
-SPLITS = ("train", "dev", "test")
 
 
 def set_path(name: str, split: str, sets_dir: str = SETS_DIR) -> Path:
@@ -185,9 +184,7 @@ class CodeIETask:
             return [pair for member in data["mixtures"][name] for pair in self._files(data, split, member)]
         benchmark = data["benchmarks"].get(name)
         if benchmark is not None:
-            if split not in benchmark.get("splits", SPLITS):
-                return []
-            return [(Path(benchmark["path"].format(split=split)), benchmark.get("schema") or data["schema"])]
+            return [(Path(benchmark["path"].format(split=split)), benchmark["schema"])]
         return [(set_path(name, split, data["sets_dir"]), data["schema"])]
 
     def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
@@ -204,9 +201,11 @@ class CodeIETask:
         from xlie.data.xtreme import _sha256
 
         files = self._files(data, split, lang)
-        if not files:
-            raise ValueError(f"task {self.name}: {lang!r} has no {split} split (data.codeie.benchmarks.{lang}.splits)")
         examples = [e for path, schema in files for e in read_set(path, schema)]
+        wanted = (data["benchmarks"].get(lang) or {}).get("task")
+        wrong = sorted({e.task for e in examples} - {wanted}) if wanted else []
+        if wrong:
+            raise ValueError(f"{files[0][0]}: holds {wrong} examples, but data.codeie.benchmarks.{lang}.task is {wanted!r}")
         identity = {"source": "local", "files": {str(p): _sha256(p) for p, _ in files},
                     "schema": sorted({s for _, s in files}), "instances": len(examples)}  # fmt: skip
         return examples, identity

@@ -216,13 +216,14 @@ def cell_flags(frame: pd.DataFrame, reporting: dict) -> pd.DataFrame:
     return out
 
 
-def flag_notes(flags: pd.DataFrame, reporting: dict) -> list[str]:
+def flag_notes(flags: pd.DataFrame, reporting: dict, baseline: str = "Majority label") -> list[str]:
     notes = []
     if flags["degenerate"].any():
         notes.append(f"{tables.MARK_DEGENERATE} More than {reporting.get('flag_share', 0.05):.0%} of the cell's "
                      "predictions fell back, went unparsed or were truncated (see the diagnostics table).")  # fmt: skip
     if flags["at_baseline"].any():
-        notes.append(f"{tables.MARK_AT_BASELINE} Does not beat the majority-label baseline.")
+        named = "majority-label" if baseline == "Majority label" else baseline[0].lower() + baseline[1:]
+        notes.append(f"{tables.MARK_AT_BASELINE} Does not beat the {named} baseline.")
     return notes
 
 

@@ -245,15 +245,20 @@ def _table_groups(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
-    """The majority-label baseline per target as a reference row: the floor every row must beat."""
+    """The task's floor per target (majority label, or what its task type names) as a reference row."""
     primary = frame[frame["primary"].astype(bool)]
-    # Per (source, target): the majority label is the training (source) language's.
+    # Per (source, target): the floor is computed from the training (source) language's data.
     per_cell = primary.groupby(["source", "target"], sort=False)["majority_baseline"].mean() * 100
-    tagging = all(task_type(t).kind == "tagging" for t in set(primary["task"]))
-    how = "every word tagged with the most frequent training tag" if tagging else "every instance given the most frequent training label"
-    return pd.DataFrame({"row": "Majority label", "source": per_cell.index.get_level_values(0),
+    name, how = baseline_description(set(primary["task"]))
+    return pd.DataFrame({"row": name, "source": per_cell.index.get_level_values(0),
                          "target": per_cell.index.get_level_values(1), "value": per_cell.values,
-                         "source_note": f"the majority-label baseline ({how})"})  # fmt: skip
+                         "source_note": f"the {name[0].lower() + name[1:]} baseline ({how})"})  # fmt: skip
+
+
+def baseline_description(tasks: set[str]) -> tuple[str, str]:
+    """(row name, what it predicts) of the tasks' floor baseline, as their task type states it."""
+    described = {(task_type(t).baseline_name, task_type(t).baseline_how) for t in tasks}
+    return sorted(described)[0] if len(described) == 1 else ("Baseline", "per task: " + "; ".join(h for _, h in sorted(described)))
 
 
 def artifact_reference(config: dict, kind: str, task: str, models: list[str]) -> tuple[pd.DataFrame | None, str]:
@@ -337,7 +342,7 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     average = [reporting.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
     facts = [f"Metric: {reporting.metric_name(config, metric, table_cfg['task'])}, in %.", reporting.seeds_note(summary, display),
              *average, "Bold: best of our unflagged rows per column."]  # fmt: skip
-    notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
+    notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg, baseline_description(set(frame["task"]))[0])
     if reference is not None:
         notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")
     notes += notes_after

@@ -103,7 +103,9 @@ def read_set(path: Path, schema_path: str) -> list[CodeExample]:
             raise ValueError(f"{where}: class(es) {unknown} are not in the schema {schema_path}")
         # EAE is given its triggers (KnowCoder): they are part of the query, not of the answer.
         triggers = [(r.trigger, r.type) for r in records if isinstance(r, Event)] if task == "eae" else []
-        query = render_query(schema, task, sentence, triggers=triggers)
+        # EAE defines the sentence's event classes only (KnowCoder), the other tasks the whole schema.
+        names = list(dict.fromkeys(t for _, t in triggers)) if task == "eae" else None
+        query = render_query(schema, task, sentence, names=names, triggers=triggers)
         examples.append(CodeExample(str(record["id"]), sentence, task, output, query))
     return examples
 

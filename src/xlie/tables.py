@@ -641,6 +641,16 @@ def build_grid(
         notes += [relative_improvement_note(spec, ours_shown, paper_shown, shown_headers) for spec in relative_improvement]
 
     headers = [column_header(layout, c) for c in cols] + avg_headers
+    # Average keys listed in layout.order set the order of the average columns (AlignXIE prints
+    # Avg unseen before Avg all); they stay after the data columns.
+    rank = {key: i for i, key in enumerate(layout.order)}
+    avg_order = sorted(range(len(avg_keys)), key=lambda k: (rank.get(avg_keys[k], len(rank)), k))
+    if avg_order != list(range(len(avg_keys))):
+        n = len(cols)
+        headers = headers[:n] + [headers[n + k] for k in avg_order]
+        for section in sections:
+            for row in section:
+                row.cells = row.cells[:n] + [row.cells[n + k] for k in avg_order]
     return Grid(CORNER, headers, sections, notes, avg_start=len(cols) if avg_headers else None)
 
 

@@ -672,7 +672,8 @@ def reported_note(rep: pd.DataFrame) -> str:
 
 
 def _decimals(value: float) -> int:
-    """Decimals of a number as the paper printed it (the shortest repr: 39.53 -> 2, 30.4 -> 1)."""
+    """Decimals of a number as the paper printed it (the shortest repr: 39.53 -> 2, 30.4 -> 1; a
+    printed trailing zero is lost, 37.20 -> 1, which only widens the rounding interval)."""
     text = repr(float(value))
     return 0 if "e" in text else len(text.partition(".")[2].rstrip("0"))
 

@@ -319,7 +319,8 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     frame, selection_notes, unranked = table_rows(config, metrics_csv, paper=paper, table=table)
     layout = tables.Layout.from_config(table_cfg.get("layout"))
     summary = tables.cell_summary(frame, paper, table)
-    groups = _table_groups(frame) if layout.columns == "target" and layout.group_averages else {}
+    # Explicit layout groups replace the language families.
+    groups = _table_groups(frame) if layout.columns == "target" and layout.group_averages and not layout.groups else {}
     flags = reporting.cell_flags(frame, rep_cfg)
 
     reference_parts = [baseline_reference(frame)] if frame["majority_baseline"].notna().any() else []
@@ -336,7 +337,8 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
 
     grid = tables.build_grid(summary, layout=layout, groups=groups, reference=reference, reported=reported, flags=flags,
                              display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"],
-                             variant_order=table_cfg.get("variants"), unranked=unranked)  # fmt: skip
+                             variant_order=table_cfg.get("variants"), unranked=unranked,
+                             relative_improvement=table_cfg.get("relative_improvement"))  # fmt: skip
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
     average = [reporting.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg

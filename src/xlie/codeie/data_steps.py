@@ -107,6 +107,7 @@ def build_parallel_ner_step(
             handle.write(json.dumps({"id": s.id, "sentence": s.sentence, "entities": [list(e) for e in s.entities]},
                                     ensure_ascii=False) + "\n")  # fmt: skip
     if backend is None:
+        translator = {k: v for k, v in translator.items() if v is not None}  # null: the backend's default
         cache = translator_cache_path(cache_dir, direction, translator) if cache_dir else None
         backend = translator_from_config(dict(translator), cache_path=cache)
     pairs, stats = build_parallel_ner(chosen, backend, source_lang, target_lang)

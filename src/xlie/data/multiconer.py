@@ -147,3 +147,34 @@ def write_jsonl(records: list[dict], path: str | Path) -> None:
 def write_stats(rows: list[tuple[str, int]], path: str | Path) -> None:
     with atomic_write(path) as handle:
         handle.write("statistic\tvalue\n" + "".join(f"{name}\t{value}\n" for name, value in rows))
+
+
+MULTICONER_HINT = (
+    "MultiCoNER 2022 (Malmasi et al. 2022, CC BY 4.0): https://registry.opendata.aws/multiconer/ "
+    "(also https://huggingface.co/datasets/MultiCoNER/multiconer_v2 for the 2023 edition); put or link "
+    "each language's <lang>_<split>.conll into the directory, or set data.codeie.multiconer.file"
+)
+
+
+class MultiConerFileError(FileNotFoundError):
+    """A configured MultiCoNER-style file that is not there (names the config key and where to get the data)."""
+
+
+def conll_file(directory: str | Path, pattern: str, lang: str, split: str) -> Path:
+    return Path(directory) / pattern.format(lang=lang, split=split)
+
+
+def existing_splits(directory: str | Path, pattern: str, lang: str, splits=("train", "dev", "test")) -> list[str]:
+    """The splits of a language whose file exists (MultiCoNER's unseen languages: test only, in the demo)."""
+    return [split for split in splits if conll_file(directory, pattern, lang, split).is_file()]
+
+
+def require_conll_file(directory: str | Path, pattern: str, lang: str, split: str) -> Path:
+    """The file of (lang, split), or MultiConerFileError naming data.codeie.multiconer.dir and the path."""
+    path = conll_file(directory, pattern, lang, split)
+    if not path.is_file():
+        raise MultiConerFileError(
+            f"data.codeie.multiconer.dir = {str(directory)!r}: {path} not found "
+            f"({lang} {split}, file pattern {pattern!r}). Get {MULTICONER_HINT}."
+        )
+    return path

@@ -100,7 +100,8 @@ def test_demo_sets_and_schemas():
     assert [multiconer.english_class("entity", x) for x in ("PER", "LOC", "GRP", "CORP", "PROD", "CW")] == [
         "Person", "Location", "Group", "Corporation", "Product", "CreativeWork"
     ]  # fmt: skip
-    with pytest.raises(MultiConerFileError, match=r"data.codeie.multiconer.dir = 'nowhere': nowhere/en_train.conll not found.*MultiCoNER 2022"):
+    missing = r"data.codeie.multiconer.dir = 'nowhere': nowhere/en_train.conll not found.*MultiCoNER 2022"
+    with pytest.raises(MultiConerFileError, match=missing):
         require_conll_file("nowhere", "{lang}_{split}.conll", "en", "train")
 
 

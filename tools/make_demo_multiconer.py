@@ -5,9 +5,9 @@
 This is NOT MultiCoNER (its licence and size keep it out of the repository): it is PAN-X data,
 tags PER/LOC/ORG, laid out as MultiCoNER's CoNLL files (``# id ... domain=xx`` then
 ``token _ _ TAG``) so the demo runs the same reader the paper preset uses. Sentences are taken
-in file order, keeping short ones with at least one entity and no ``#`` token (PAN-X's Chinese
-uses ``#`` as a token; it would look like a comment line) and no token with a space inside; the splits of one language never share a
-sentence. Deterministic: no shuffling.
+in file order, keeping short ones with at least one entity, no ``#`` token (PAN-X's Chinese uses
+``#`` as a token; it would look like a comment line) and no token with a space inside; the splits
+of one language never share a sentence. Deterministic: no shuffling.
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ def read_ner_source(path: str | Path, lang: str) -> list[NerSample]:
             parsed = parse_output(record["output"], "ner")
             if parsed.failed or parsed.rejected:
                 raise InputFileError(f"{path}:{number}: 'output' is not NER code: {parsed.error}")
-            samples.append(NerSample(str(record["id"]), record["sentence"], tuple((e.type, e.span) for e in parsed.records)))
+            entities = tuple((e.type, e.span) for e in parsed.records)
+            samples.append(NerSample(str(record["id"]), record["sentence"], entities))
         return samples
     return [NerSample(s.id, s.sentence, s.entities) for s in multiconer.read_conll(path, lang)]
 

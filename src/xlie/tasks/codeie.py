@@ -26,12 +26,11 @@ from pathlib import Path
 from xlie.runtime import atomic_write
 from xlie.tasks import register
 
-SETS_DIR = "results/data/codeie/sets"  # convert_multiconer writes {SETS_DIR}/{lang}/{split}.jsonl
-TIP_PATH = "results/data/codeie/tip/train.jsonl"  # build_tip writes the alignment (phase 1) instances
+from xlie.codeie.paths import SETS_DIR, TIP_PATH  # where the data rules write (one place)
 
 
 def set_path(name: str, split: str, sets_dir: str = SETS_DIR) -> Path:
-    return Path(sets_dir) / name / f"{split}.jsonl"
+    return Path(sets_dir) / name / f"{split}.jsonl"  # xlie.codeie.paths.set_path under another root
 
 
 @dataclass(frozen=True)
@@ -195,6 +194,12 @@ class CodeIETask:
         # Training runs also read the alignment instances (phase 1 of the "tip" variant).
         alignment = [data["alignment_data"]] if split == "train" else []
         return list(dict.fromkeys([p for p, _ in files] + [s for _, s in files] + alignment))
+
+    def known_names(self, config: dict, role: str) -> set[str]:
+        """Sources are training mixtures; targets are sets (MultiCoNER languages and benchmarks)."""
+        codeie = config.get("data", {}).get("codeie", {})
+        sets = set(codeie.get("multiconer", {}).get("languages", [])) | set(codeie.get("benchmarks", {}))
+        return set(codeie.get("mixtures", {})) if role == "source" else sets
 
     def eval_split(self, config: dict) -> str:
         return "test"

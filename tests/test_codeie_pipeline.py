@@ -52,7 +52,7 @@ def codeie_data(tmp_path) -> dict:
 def test_sets_mixtures_and_benchmarks_load(codeie_data):
     task = task_type("codeie")
     train, identity = task.load(codeie_data, "train", "enzh")
-    assert [e.sentence for e in train] == ["Obama visited Paris", "Paris is big", "奥巴马访问了巴黎"]
+    assert [e.sentence for e in train] == ["Obama visited Paris", "奥巴马访问了巴黎", "Paris is big"]  # interleaved
     assert identity["instances"] == 3 and len(identity["files"]) == 2
     assert 'sentence = "Obama visited Paris"' in train[0].query and "class Person(Entity)" in train[0].query
     bench, _ = task.load(codeie_data, "test", "bench")

@@ -54,6 +54,9 @@ class Params:
     lora_alpha: int = 64
     lora_dropout: float = 0.1
     target_modules: list[str] | str = "auto"  # "auto": TARGET_MODULES by model type, else "all-linear"
+    # Modules trained in full beside the adapter (peft's modules_to_save), e.g. [embed_tokens, lm_head]
+    # for a random-init demo base that a low-rank update alone cannot teach a new output format.
+    modules_to_save: list[str] | None = None
     learning_rate: float = 3e-4
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.1
@@ -198,6 +201,7 @@ def _trainable_model(base_model: str | Path, params: Params, init_adapter: str |
             lora_alpha=params.lora_alpha,
             lora_dropout=params.lora_dropout,
             target_modules=target_modules_for(model, params.target_modules),
+            modules_to_save=params.modules_to_save,
             task_type="CAUSAL_LM",
         )
         return get_peft_model(model, config), start

@@ -21,6 +21,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import zip_longest
 from pathlib import Path
 
 from xlie.runtime import atomic_write
@@ -208,7 +209,10 @@ class CodeIETask:
         from xlie.data.xtreme import _sha256
 
         files = self._files(data, split, lang)
-        examples = [e for path, schema in files for e in read_set(path, schema)]
+        # A mixture interleaves its sets (round robin), so that a cap on training sentences
+        # (max_train_sentences) keeps every set, not the first one alone.
+        per_file = [read_set(path, schema) for path, schema in files]
+        examples = [e for group in zip_longest(*per_file) for e in group if e is not None]
         wanted = (data["benchmarks"].get(lang) or {}).get("task")
         wrong = sorted({e.task for e in examples} - {wanted}) if wanted else []
         if wrong:

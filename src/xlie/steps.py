@@ -96,8 +96,75 @@ def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
     return _canonical({**options, "targets": list(targets), "data": {**options["data"], "eval_split": split}})
 
 
+def _training_inputs(options: dict, attempt: int):
+    """What a training run computes from: (task, spec, params class, params for this attempt, batch
+    record, train, dev, data identities). The same in the launching process and in every worker."""
+    from xlie.methods import method_spec, params_class
+    from xlie.methods import training
+
+    run = options["run"]
+    task = task_type(run["task"])
+    spec = method_spec(run["method"], options["model"]["family"])
+    params_cls = params_class(spec)
+    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt)
+    train, train_id = load_split(options["data"], run["task"], "train", run["source"])
+    dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
+    if options["max_train_sentences"]:
+        train = train[: options["max_train_sentences"]]
+        train_id = {**train_id, "used_sentences": len(train)}
+    return task, spec, params_cls, params, batch, train, dev, {"train": train_id, "dev": dev_id}
+
+
+def train_worker(spec_path: str) -> None:
+    """One process of a training run launched on several processes (``train_run(processes=N)``,
+    under torchrun): the HF Trainer finds its rank in the environment and trains data-parallel.
+    Rank 0 writes to the run's output directory and returns the summary in a file; the others
+    write what a method saves besides the Trainer into a scratch directory (their Trainer saves
+    nothing), so no two processes write one file."""
+    import os
+
+    from xlie.methods import implementation
+
+    job = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    options, attempt = job["options"], job["attempt"]
+    rank = int(os.environ.get("RANK", "0"))
+    task, spec, _, params, _, train, dev, _ = _training_inputs(options, attempt)
+    train_fn, _ = implementation(spec)
+    output_dir = Path(job["output_dir"]) if rank == 0 else Path(job["scratch_dir"]) / f"rank{rank}"
+    summary = train_fn(options["model"]["path"], options["run"]["task"], train, dev, output_dir, Path(job["checkpoint_dir"]),
+                       params, int(options["run"]["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+    if rank == 0:
+        atomic_write_text(job["summary_path"], json.dumps(summary, default=str) + "\n")
+
+
+def _train_on_processes(processes: int, options: dict, output_dir: str, checkpoint_dir: str, attempt: int) -> dict:
+    """Run the method's training in ``processes`` worker processes (torchrun, one per GPU) and
+    return rank 0's summary; a failed worker fails the job with torchrun's exit status."""
+    import subprocess
+    import sys
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix=".xlie-workers-", dir=Path(output_dir).parent))
+    job = {"options": options, "attempt": attempt, "output_dir": str(output_dir), "checkpoint_dir": str(checkpoint_dir),
+           "scratch_dir": str(scratch), "summary_path": str(scratch / "summary.json")}  # fmt: skip
+    (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+               "-m", "xlie", "train-worker", str(scratch / "job.json")]  # fmt: skip
+    print(f"training on {processes} processes: {' '.join(command)}", flush=True)
+    try:
+        subprocess.run(command, check=True)
+        return json.loads((scratch / "summary.json").read_text(encoding="utf-8"))
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"training on {processes} processes failed (torchrun exit status {error.returncode}); "
+                           "the workers' errors are above in this log") from None  # fmt: skip
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict,
-              attempt: int = 1) -> None:  # fmt: skip
+              attempt: int = 1, processes: int = 1) -> None:  # fmt: skip
     """Fine-tune one training run (any trainable method, any task type) and record its provenance.
 
     ``options`` (:func:`train_options`) is all the job computes from; ``context`` (config hash,
@@ -105,35 +172,31 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
     after an out-of-memory failure (which raises ``TrainingOutOfMemory`` with a log line saying
     what the next attempt uses) each attempt trains with a smaller per-device batch and more
     gradient accumulation (``training.batch_for_attempt``), recorded in ``xlie_training.json`` and
-    the provenance; ``options`` stay as configured."""
+    the provenance; ``options`` stay as configured. ``processes`` > 1 (a job given several GPUs)
+    trains data-parallel in that many torchrun workers (:func:`train_worker`); this process keeps
+    the checkpoint lock and manifest and writes the provenance."""
     from xlie import checkpoints
-    from xlie.methods import implementation, method_spec, params_class
+    from xlie.methods import implementation
     from xlie.methods import training
 
     started = time.monotonic()
     run = options["run"]
-    task = task_type(run["task"])
-    spec = method_spec(run["method"], options["model"]["family"])
+    task, spec, params_cls, params, batch, train, dev, data = _training_inputs(options, attempt)
     train_fn, _ = implementation(spec)
-    params_cls = params_class(spec)
-    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt)
     if attempt > 1:
         print(f"attempt {attempt} (after running out of memory): "
               + (training.describe_batch(batch) if batch else "this method has no batch_size to lower"))  # fmt: skip
-    train, train_id = load_split(options["data"], run["task"], "train", run["source"])
-    dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
-    if options["max_train_sentences"]:
-        train = train[: options["max_train_sentences"]]
-        train_id = {**train_id, "used_sentences": len(train)}
-    data = {"train": train_id, "dev": dev_id}
     model_path = options["model"]["path"]
     expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)},
                                     effective_batch_size=batch["effective_batch_size"] if batch else None)  # fmt: skip
     with checkpoints.training_checkpoints(checkpoint_dir, expected, keep=keep_checkpoints):
         try:
             training.inject_out_of_memory(attempt)
-            summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
-                               params, int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+            if processes > 1:
+                summary = _train_on_processes(processes, options, output_dir, checkpoint_dir, attempt)
+            else:
+                summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
+                                   params, int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
         except Exception as error:
             if not training.is_out_of_memory(error):
                 raise
@@ -147,7 +210,7 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
         provenance.record(
             **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data,
             model={"base": provenance.model_identity(model_path), "run": run, "method": spec.module,
-                   "params": options["params"], "batch": batch},
+                   "params": options["params"], "batch": batch, "processes": processes},
             options=options,
         ),
     )  # fmt: skip

@@ -450,3 +450,25 @@ def parallel_ner_files(wildcards=None):
 def parallel_ner_seed(wildcards=None):
     """The given (seed) pairs for TIP, when data.parallel_ner.seed is set."""
     return [PARALLEL_NER["seed"]] if PARALLEL_NER["seed"] else []
+
+
+def check_codeie_schemas():
+    """A bad schema (duplicate class, a name that is no Python identifier, a label mapped twice)
+    fails the plan naming its file, not the first job that reads it."""
+    if "codeie" not in set(CELLS["task"]):
+        return
+    from xlie.config import ConfigError
+    from xlie.tasks.codeie import read_schema
+
+    schemas = {"data.codeie.schema": CODEIE["schema"]}
+    schemas.update(
+        {f"data.codeie.benchmarks.{n}.schema": b["schema"] for n, b in CODEIE["benchmarks"].items()}
+    )
+    for key, path in schemas.items():
+        try:
+            read_schema(path)
+        except ValueError as error:  # SchemaError, naming the file
+            raise ConfigError(f"config key {key}: {error}") from None
+
+
+check_codeie_schemas()

@@ -60,16 +60,10 @@ class CodePrediction:
 
 @lru_cache(maxsize=None)
 def read_schema(path: str):
-    """The type inventory (YAML, ``Schema.from_dict`` format); errors name the file."""
-    import yaml
+    """The type inventory (YAML, ``Schema.from_dict`` format), read once per process; errors name the file."""
+    from xlie.codeie.data_steps import load_schema
 
-    from xlie.codeie.schema import Schema, SchemaError
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise SchemaError(f"{path}: cannot read the schema ({error})") from None
-    return Schema.from_dict(data, source=str(path))
+    return load_schema(path)
 
 
 def gold_records(output: str, task: str, where: str) -> tuple:

@@ -69,13 +69,13 @@ INVALID = "invalid configuration:\n  "
                      f"config key papers.topro.tables.panx_encoders.targets[1]: unknown language 'xx'; known: {LANGUAGE_CODES}",
                      id="unknown-target-language"),
         pytest.param({"papers": {"topro": {"source_langs": ["english"]}}},
-                     f"{INVALID}config key papers.topro.source_langs[0]: 'english' does not match '^[a-z]{{2,3}}$'",
+                     f"config key papers.topro.source_langs[0]: unknown language 'english'; known: {LANGUAGE_CODES}",
                      id="source-language-not-a-code"),
         pytest.param(encoders(models=["mbert", "gpt9"]),
                      "config key papers.topro.tables.panx_encoders.models[1]: unknown model 'gpt9'; "
-                     "defined under models: bloomz, mbart, mbert, mt0, mt5, xlmr", id="unknown-model"),
+                     "defined under models: baichuan2, bloomz, mbart, mbert, mt0, mt5, xlmr", id="unknown-model"),
         pytest.param(encoders(methods=["magic"]),
-                     "config key papers.topro.tables.panx_encoders.methods[0]: unknown method 'magic'; known: llm, prompt, pt, topro, vanilla",
+                     "config key papers.topro.tables.panx_encoders.methods[0]: unknown method 'magic'; known: alignxie, llm, prompt, pt, topro, vanilla",
                      id="unknown-method"),
         pytest.param(encoders(models=["mt5"], methods=["pt"]),
                      "config key papers.topro.tables.panx_encoders.methods: method 'pt' does not run on model 'mt5' (family mt5); "

@@ -462,7 +462,10 @@ def check_codeie_schemas():
 
     schemas = {"data.codeie.schema": CODEIE["schema"]}
     schemas.update(
-        {f"data.codeie.benchmarks.{n}.schema": b["schema"] for n, b in CODEIE["benchmarks"].items()}
+        {
+            f"data.codeie.benchmarks.{n}.schema": b["schema"]
+            for n, b in CODEIE["benchmarks"].items()
+        }
     )
     for key, path in schemas.items():
         try:

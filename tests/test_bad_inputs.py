@@ -69,13 +69,13 @@ INVALID = "invalid configuration:\n  "
                      f"config key papers.topro.tables.panx_encoders.targets[1]: unknown language 'xx'; known: {LANGUAGE_CODES}",
                      id="unknown-target-language"),
         pytest.param({"papers": {"topro": {"source_langs": ["english"]}}},
-                     f"{INVALID}config key papers.topro.source_langs[0]: 'english' does not match '^[a-z]{{2,3}}$'",
+                     f"config key papers.topro.source_langs[0]: unknown language 'english'; known: {LANGUAGE_CODES}",
                      id="source-language-not-a-code"),
         pytest.param(encoders(models=["mbert", "gpt9"]),
                      "config key papers.topro.tables.panx_encoders.models[1]: unknown model 'gpt9'; "
-                     "defined under models: bloomz, mbart, mbert, mt0, mt5, xlmr", id="unknown-model"),
+                     "defined under models: baichuan2, bloomz, mbart, mbert, mt0, mt5, xlmr", id="unknown-model"),
         pytest.param(encoders(methods=["magic"]),
-                     "config key papers.topro.tables.panx_encoders.methods[0]: unknown method 'magic'; known: llm, prompt, pt, topro, vanilla",
+                     "config key papers.topro.tables.panx_encoders.methods[0]: unknown method 'magic'; known: alignxie, llm, prompt, pt, topro, vanilla",
                      id="unknown-method"),
         pytest.param(encoders(models=["mt5"], methods=["pt"]),
                      "config key papers.topro.tables.panx_encoders.methods: method 'pt' does not run on model 'mt5' (family mt5); "
@@ -99,17 +99,23 @@ INVALID = "invalid configuration:\n  "
                      id="hyper-parameter-list-for-a-number"),
         pytest.param({"papers": {"topro": {"training": {"vanila_token": {}}}}},
                      "config key papers.topro.training.vanila_token: no method implementation 'vanila_token' (did you mean "
-                     "'vanilla_token'?); known: llm, mbart_relation, prefix_tuning, topro_encoder, topro_seq2seq, "
+                     "'vanilla_token'?); known: alignxie_lora, llm, mbart_relation, prefix_tuning, topro_encoder, topro_seq2seq, "
                      "vanilla_seq2seq, vanilla_token", id="misspelt-training-block"),
         pytest.param({"papers": {"prompt_xre": {"tables": {"wmt_xre": {"task": "tacred"}}}}},
-                     "config key papers.prompt_xre.tables.wmt_xre.task: unknown task 'tacred'; known: ace05, panx, udpos, wmt_xre",
+                     "config key papers.prompt_xre.tables.wmt_xre.task: unknown task 'tacred'; known: ace05, codeie, panx, udpos, wmt_xre",
                      id="unknown-task"),
         pytest.param(vanilla(by_task={"ner": {"epochs": 1}}),
-                     "config key papers.topro.training.vanilla_token.by_task.ner: unknown task; known: ace05, panx, udpos, wmt_xre",
+                     "config key papers.topro.training.vanilla_token.by_task.ner: unknown task; known: ace05, codeie, panx, udpos, wmt_xre",
                      id="unknown-task-in-by-task"),
-        pytest.param({"papers": {"topro": {"enabled": False}, "prompt_xre": {"enabled": False}}},
-                     "config key papers: no enabled paper has any table cell to run; disabled: topro, prompt_xre "
+        pytest.param({"papers": {"topro": {"enabled": False}, "prompt_xre": {"enabled": False}, "alignxie": {"enabled": False}}},
+                     "config key papers: no enabled paper has any table cell to run; disabled: topro, prompt_xre, alignxie "
                      "(papers.<paper>.enabled: false)", id="empty-grid"),
+        pytest.param({"papers": {"alignxie": {"tables": {"benchmarks": {"targets": ["kc_ner", "kc_rel"]}}}}},
+                     "config key papers.alignxie.tables.benchmarks.targets[1]: unknown target 'kc_rel' of task codeie; known: "
+                     "bn de en es fa hi kc_eae kc_ed kc_ner kc_re ko nl ru tr zh", id="codeie-unknown-set"),
+        pytest.param({"papers": {"alignxie": {"source_langs": ["en"]}}},
+                     "config key papers.alignxie.source_langs[0]: unknown source 'en' of task codeie; known: enzh",
+                     id="codeie-source-not-a-mixture"),
     ],
 )  # fmt: skip
 def test_bad_config_is_named_before_any_job(user, message):
@@ -325,6 +331,7 @@ def workdir(tmp_path_factory):
     cell.mkdir(parents=True)
     (cell / "metrics.json").write_text('{"scores": {"primary": 0.5}}\n', encoding="utf-8")
     (target / "report").mkdir()
+    (target / "bad_schema.yaml").write_text("entities:\n  - {name: Person}\n  - {name: Person, labels: [PER]}\n", encoding="utf-8")
     return target
 
 
@@ -342,8 +349,10 @@ def _tree(root: Path) -> dict[str, tuple[int, bytes]]:
         pytest.param(["papers={topro: {training: {vanilla_token: {learnig_rate: 0.1}}}}"],
                      "config key papers.topro.training.vanilla_token.learnig_rate: not a parameter of vanilla_token "
                      "(did you mean 'learning_rate'?)", id="misspelt-hyper-parameter"),
-        pytest.param(["papers={topro: {enabled: false}, prompt_xre: {enabled: false}}"],
-                     "config key papers: no enabled paper has any table cell to run; disabled: topro, prompt_xre", id="empty-grid"),
+        pytest.param(["papers={topro: {enabled: false}, prompt_xre: {enabled: false}, alignxie: {enabled: false}}"],
+                     "config key papers: no enabled paper has any table cell to run; disabled: topro, prompt_xre, alignxie", id="empty-grid"),
+        pytest.param(["data={codeie: {schema: bad_schema.yaml}}"],
+                     "config key data.codeie.schema: bad_schema.yaml: duplicate entity class name 'Person'", id="codeie-duplicate-class"),
     ],
 )  # fmt: skip
 def test_bad_workflow_input_stops_the_dry_run_before_any_job(workdir, config, message):

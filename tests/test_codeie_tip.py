@@ -48,3 +48,14 @@ def test_tip_errors_name_the_problem():
         build_tip_instance(SCHEMA, *EN, ZH[0], [("地点", "上海")])
     with pytest.raises(SchemaError, match="'组织' has no English class"):
         build_tip_instance(SCHEMA, *EN, ZH[0], [("组织", "北京")])
+
+
+def test_quotes_in_sentences_keep_the_query_valid_code():
+    import ast
+
+    en = ('He said "Obama" twice.', [("PER", "Obama")])
+    zh = ("他说了两次“奥巴马”。", [("人物", "奥巴马")])
+    tip = build_tip_instance(SCHEMA, *en, *zh)
+    assert 'source_sentence = "He said \\"Obama\\" twice."\n' in tip.query
+    code = tip.query.split(f'{TIP_INSTRUCTION}\n"""\n')[1]
+    assert ast.literal_eval(ast.parse(code).body[0].value) == en[0]  # the sentence reads back unchanged

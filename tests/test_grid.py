@@ -51,13 +51,18 @@ def test_paper_grid_counts():
     assert set(llm["seed"]) == {10} and not llm.duplicated(["table", "model", "method", "variant", "target"]).any()
     assert set(llm["variant"]) == {"logits", "generate"}
     assert config["models"]["xlmr"]["path"] == "xlm-roberta-base"
-    assert set(cells["method"]) == {"vanilla", "topro", "pt", "llm", "prompt"}
+    assert set(cells["method"]) == {"vanilla", "topro", "pt", "llm", "prompt", "alignxie"}
     # Prompt-XRE: 10 configurations x 3 training languages, each evaluated on the 3 languages
     # (seed 222), plus Table VI's 7 configurations on WMT17-EnZh XRE.
     xre = runs[runs["paper"] == "prompt_xre"]
     ace05 = xre[xre["task"] == "ace05"]
     assert len(ace05) == 10 * 3 and all(t == ["en", "zh", "ar"] for t in ace05["targets"])
     assert len(xre[xre["task"] == "wmt_xre"]) == 7 and set(xre["seed"]) == {222}
+    # AlignXIE: with and without TIP alignment, trained once on the en+zh mixture, each evaluated
+    # on the 11 MultiCoNER languages.
+    align = runs[runs["paper"] == "alignxie"]
+    assert sorted(align["variant"]) == ["none", "tip"] and set(align["source"]) == {"enzh"}
+    assert all(len(t) == 11 for t in align["targets"])
 
 
 def test_every_preset_training_block_is_accepted_by_its_method():

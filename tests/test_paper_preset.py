@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from openai_stub import copying_translator
 from test_workflow import REPO, snakemake, workdir  # noqa: F401  (workdir is a fixture)
 
 from xlie.data.xtreme import read_xtreme_tsv
@@ -38,12 +39,27 @@ def paper_workdir(workdir):  # noqa: F811
         for lang in targets:
             write_xtreme_sample(DEMO / task / f"test-{lang}.tsv", xtreme / task / f"test-{lang}.tsv", labels, SENTENCES["test"])
     shutil.copytree(REPO / "tests" / "data" / "ud", ud)  # udpos pl comes from this UD release
+    write_multiconer_sample(workdir / yaml.safe_load((workdir / "workflow/presets/paper.yaml").read_text())["data"]["codeie"]["multiconer"]["dir"])
     return workdir
 
 
+def write_multiconer_sample(target: Path) -> None:
+    """A few demo sentences per file in MultiCoNER's layout, PAN-X's ORG retagged as MultiCoNER's CORP
+    (the paper preset's schema has MultiCoNER's six types)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name, n in (("en_train", 6), ("en_dev", 2), ("en_test", 3), ("zh_train", 6), ("zh_dev", 2), ("zh_test", 3), ("de_test", 3)):
+        blocks = (REPO / "resources/demo/multiconer" / f"{name}.conll").read_text(encoding="utf-8").strip().split("\n\n")[:n]
+        (target / f"{name}.conll").write_text("\n\n".join(blocks).replace("-ORG", "-CORP") + "\n\n", encoding="utf-8")
+
+
 @pytest.mark.slow
-def test_paper_preset_one_cell_of_every_table(paper_workdir):
-    snakemake("--cores", "2", "--configfile", SHRUNK, cwd=paper_workdir)
+def test_paper_preset_one_cell_of_every_table(paper_workdir, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    with copying_translator() as (server, url):
+        endpoint = paper_workdir / "endpoint.yaml"
+        endpoint.write_text(yaml.safe_dump({"data": {"parallel_ner": {"translator": {"base_url": url}}}}))
+        snakemake("--cores", "2", "--configfile", SHRUNK, str(endpoint), cwd=paper_workdir)
+    assert server.requests > 0
     results = paper_workdir / "results"
     config = yaml.safe_load((paper_workdir / SHRUNK).read_text())
     cells = pd.read_csv(results / "cells.tsv", sep="\t")
@@ -52,6 +68,7 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir):
     topro = cells[cells["paper"] == "topro"]
     assert len(topro) == 2 * (3 + 2 + 2 + 2) * 2  # 2 tasks x (encoders, mT5, LLM, LLM twin) x 2 targets
     assert len(cells[cells["paper"] == "prompt_xre"]) == 3 * 2 * 2 * 2 + 1  # 3 ACE05 tables x 2 configs x 2 x 2; WMT
+    assert len(cells[cells["paper"] == "alignxie"]) == 2 * 3  # tip and none x en, zh, de
     metrics = pd.read_csv(results / "metrics.csv")
     # metrics.csv lists a cell once even where two tables show it (the LLM twin tables)
     assert len(metrics[metrics["primary"]]) == len(cells[["run", "target"]].drop_duplicates())
@@ -83,3 +100,15 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir):
         assert "\\toprule" in (results / "tables" / f"{paper}_{table}.tex").read_text()
     assert "oracle" in (results / "tables" / "prompt_xre_ace05_crosslingual.tex").read_text()
     assert (results / "plots" / "prompt_xre_ace05_templates_heatmap.png").is_file()
+    # AlignXIE: ParallelNER through the endpoint kept pairs in all three stages, TIP was built from
+    # them in both directions, and both LoRA phases ran with the preset's settings.
+    stats = pd.read_csv(results / "data/codeie/parallel_ner/stats_en-zh.tsv", sep="\t").set_index(["stage", "statistic"])["value"]
+    assert stats[("output", "samples_kept")] > 0 and stats[("2_repair", "spans_found_in_sentence")] > 0
+    assert stats[("3_rewrite", "samples_rewritten")] > 0
+    aligned = json.loads((results / "runs/alignxie/codeie/baichuan2/alignxie/tip/enzh/seed42/model/xlie_training.json").read_text())
+    assert list(aligned["phases"]) == ["phase1", "phase2"] and aligned["phases"]["phase2"]["started_from"].startswith("adapter")
+    lora = aligned["phases"]["phase2"]["params"]
+    assert (lora["lora_r"], lora["lora_alpha"], lora["grad_accum"], lora["gradient_checkpointing"]) == (32, 64, 32, True)
+    ablation = json.loads((results / "runs/alignxie/codeie/baichuan2/alignxie/none/enzh/seed42/model/xlie_training.json").read_text())
+    assert list(ablation["phases"]) == ["phase2"]
+    assert "Relative improvement" in (results / "tables" / "alignxie_multiconer.tex").read_text()

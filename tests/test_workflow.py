@@ -55,7 +55,9 @@ def test_dry_run_demo(workdir):
     out = snakemake("-n", cwd=workdir).stdout
     counts = job_counts(out)
     # ToPro 16 + 24 (LLM study: no training); Prompt-XRE 9 ACE05 + 2 WMT runs, trained and evaluated.
-    assert counts["train_run"] == 16 + 11 and counts["evaluate_run"] == 24 + 11
+    # AlignXIE: one run (TIP alignment) on the en+zh mixture, evaluated on 11 languages and 4 benchmarks.
+    assert counts["train_run"] == 16 + 11 + 1 and counts["evaluate_run"] == 24 + 11 + 1
+    assert counts["convert_multiconer"] == 15 and counts["build_parallel_ner"] == 1 and counts["build_tip"] == 1
     assert counts["build_tiny_models"] == 1 and counts["plot_method_gain"] == 4 and counts["plot_variant_heatmap"] == 1
     assert counts["make_synthetic_ace05"] == 1 and counts["ingest_ace05"] == 1 and counts["build_wmt_xre"] == 1
     assert "results/models/tiny/bert" in out and "results/models/tiny/mbart" in out
@@ -63,16 +65,17 @@ def test_dry_run_demo(workdir):
 
 def test_dry_run_paper_plans_every_gpu_job(workdir):
     # ACE05 is the user's licensed copy: a synthetic stand-in lets the plan be built here.
-    ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}}"
+    ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}, codeie: {schema: resources/codeie/schemas/panx.yaml, multiconer: {dir: resources/demo/multiconer}}}"
     out = snakemake("-n", "--config", "preset=paper", ace05, "--resources", "gpu=4", cwd=workdir).stdout
     counts = job_counts(out)
     # ToPro: 80 trained runs; the 8 zero-shot LLM runs (2 tasks x 2 models x 2 modes) are evaluated
     # once, not once per seed: 80 + 8 evaluations. Prompt-XRE: 10 x 3 ACE05 runs + 7 WMT runs.
-    assert counts["train_run"] == 80 + 37 and counts["evaluate_run"] == 88 + 37
+    # AlignXIE: with and without alignment (MultiCoNER stands in via the demo's files here).
+    assert counts["train_run"] == 80 + 37 + 2 and counts["evaluate_run"] == 88 + 37 + 2
     assert "build_tiny_models" not in counts  # hub models: nothing is built locally
     assert counts["convert_ud"] == 5  # UDPOS lt pl uk ro wo: from a local UD 2.7 release, not the hub
     gpu_jobs = [b for b in out.split("\n\n") if "rule train_run:" in b or "rule evaluate_run:" in b]
-    assert len(gpu_jobs) == 168 + 74 and all("gpu=1" in block for block in gpu_jobs)
+    assert len(gpu_jobs) == 168 + 74 + 4 and all("gpu=1" in block for block in gpu_jobs)
     assert "results/runs/topro/udpos/mt0/llm/generate/en/seed10/eval" in out
     assert "results/runs/topro/panx/xlmr/vanilla/default/en/seed1218/model" in out
     assert "results/runs/prompt_xre/ace05/mbart/prompt/7/zh/seed222/model" in out
@@ -82,7 +85,7 @@ def test_nested_command_line_values_take_the_schema_types(workdir):
     """Snakemake passes nested --config values as strings; the workflow reads them as the schema's types."""
     out = snakemake("-n", "--config", "papers={topro: {seeds: [1, 2], training: {vanilla_token: {learning_rate: 0.5}}}}",
                     cwd=workdir).stdout  # fmt: skip
-    assert job_counts(out)["train_run"] == 32 + 11  # and '0.5' as a string would have failed validation
+    assert job_counts(out)["train_run"] == 32 + 11 + 1  # and '0.5' as a string would have failed validation
     assert "results/runs/topro/panx/xlmr/vanilla/default/en/seed2/model" in out
 
 
@@ -93,11 +96,13 @@ def test_demo_end_to_end(workdir):
     cells = pd.read_csv(results / "cells.tsv", sep="\t")
     metrics = pd.read_csv(results / "metrics.csv")
     primary = metrics[metrics["primary"]]
-    # One row per (cell, metric): the LLM cells shared by two tables (48) appear once, and so do
+    # One row per (cell, metric): the LLM cells shared by two tables (24) appear once, and so do
     # the Prompt-XRE cells that Tables III, IV and V share (9 runs x 3 targets, + 2 WMT cells).
     keys = ["paper", "task", "model", "method", "variant", "source", "target", "seed"]
     distinct = cells.drop_duplicates(keys)
-    assert len(cells) == 192 + 3 * 27 + 2 and len(primary) == len(distinct) == 144 + 27 + 2
+    # AlignXIE: 11 MultiCoNER-style languages and 4 benchmarks from one run.
+    # ToPro: 144 cells (the LLM study on 3 languages); 120 distinct (the LLM twin tables share theirs).
+    assert len(cells) == 144 + 3 * 27 + 2 + 15 and len(primary) == len(distinct) == 120 + 27 + 2 + 15
     assert not metrics.duplicated([*keys, "metric"]).any()
     assert (results / "config.resolved.yaml").is_file()
     # The demo must show learning: Vanilla's English beats the majority-label baseline clearly.
@@ -118,6 +123,9 @@ def test_demo_end_to_end(workdir):
         assert "DEMO" in tex and "SYNTHETIC" in tex + (results / "tables" / f"prompt_xre_{table}.html").read_text() or table == "wmt_xre"
     assert (results / "plots" / "prompt_xre_ace05_templates_heatmap.png").stat().st_size > 0
     assert "oracle" in (results / "tables" / "prompt_xre_ace05_crosslingual.tex").read_text()
+    multiconer = (results / "tables" / "alignxie_multiconer.tex").read_text()
+    assert "DEMO" in multiconer and "Avg unseen" in multiconer and "Relative improvement" in multiconer
+    assert (results / "plots" / "alignxie_benchmarks.png").stat().st_size > 0
     if shutil.which("pdflatex"):
         compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
                                   cwd=results / "tables", capture_output=True, text=True)  # fmt: skip

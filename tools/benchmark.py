@@ -62,7 +62,9 @@ def main() -> None:
         work = Path(tmp) / "xlie"
         copy_repo(work)
         # ACE05 is the user's licensed copy: plan with the synthetic stand-in.
-        ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}}"
+        # The licensed / downloaded corpora (ACE05, MultiCoNER) are stood in for by demo data.
+        ace05 = ("data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}, "
+                 "codeie: {schema: resources/codeie/schemas/panx.yaml, multiconer: {dir: resources/demo/multiconer}}}")
         seconds, out = timed(["-n", "--config", "preset=paper", ace05, "--resources", "gpu=4"], work)
         total = re.search(r"^total\s+(\d+)", out, re.MULTILINE)
         print(f"paper preset dry run: {seconds:.2f} s wall, {total.group(1) if total else '?'} jobs planned")

@@ -81,7 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
     plan.add_argument("--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)")
     plan.set_defaults(run=_plan)
+
+    # Internal: one worker of a training job run on several GPUs (launched by xlie.steps.train_run).
+    worker = commands.add_parser("train-worker", help="(internal) one process of a training job run on several GPUs")
+    worker.add_argument("job", metavar="JOB.json")
+    worker.set_defaults(run=_train_worker)
     return parser
+
+
+def _train_worker(args: argparse.Namespace) -> int:
+    from xlie.steps import train_worker
+
+    train_worker(args.job)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

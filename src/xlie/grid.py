@@ -25,7 +25,15 @@ def run_id(paper: str, task: str, model: str, method: str, variant: str, source:
     return f"{paper}/{task}/{model}/{method}/{variant}/{source}/seed{seed}"
 
 
-def _check_language(code: str, key: str) -> None:
+def _check_language(code: str, key: str, task=None, config: dict | None = None, role: str = "target") -> None:
+    """A source or target must be a language, unless the task type names its own (``known_names``:
+    codeie's training mixtures and evaluation sets)."""
+    known_names = getattr(task, "known_names", None)
+    if known_names is not None:
+        known = known_names(config or {}, role)
+        if code not in known:
+            raise ConfigError(f"config key {key}: unknown {role} {code!r} of task {task.name}; known: {' '.join(sorted(known))}")
+        return
     if code not in LANGUAGES:
         raise ConfigError(f"config key {key}: unknown language {code!r}; known: {' '.join(sorted(LANGUAGES))}")
 
@@ -39,11 +47,11 @@ def table_variants(table_cfg: dict, method: str, spec, key: str) -> list[str]:
     return chosen
 
 
-def _check_table(key: str, table_cfg: dict, models: dict) -> None:
+def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
     if table_cfg["task"] not in known_tasks():
         raise ConfigError(f"config key {key}.task: unknown task {table_cfg['task']!r}; known: {', '.join(known_tasks())}")
     for i, target in enumerate(table_cfg["targets"]):
-        _check_language(target, f"{key}.targets[{i}]")
+        _check_language(target, f"{key}.targets[{i}]", task_type(table_cfg["task"]), config)
     for i, model in enumerate(table_cfg["models"]):
         if model not in models:
             raise ConfigError(f"config key {key}.models[{i}]: unknown model {model!r}; defined under models: {', '.join(sorted(models))}")
@@ -113,15 +121,14 @@ def build_cells(config: dict) -> pd.DataFrame:
         if not paper_cfg.get("enabled", True):
             continue
         seeds = paper_cfg.get("seeds", [42])
-        for i, source in enumerate(paper_cfg.get("source_langs", ["en"])):
-            _check_language(source, f"papers.{paper}.source_langs[{i}]")
         for table, table_cfg in paper_cfg.get("tables", {}).items():
             key = f"papers.{paper}.tables.{table}"
-            _check_table(key, table_cfg, models)
+            _check_table(key, table_cfg, models, config)
             task = task_type(table_cfg["task"])
             sources = table_cfg.get("sources") or paper_cfg.get("source_langs", ["en"])
+            where = f"{key}.sources" if table_cfg.get("sources") else f"papers.{paper}.source_langs"
             for i, source in enumerate(sources):
-                _check_language(source, f"{key}.sources[{i}]")
+                _check_language(source, f"{where}[{i}]", task, config, role="source")
             for method in table_cfg["methods"]:
                 for model in table_cfg["models"]:
                     family = models[model]["family"]

@@ -216,13 +216,14 @@ def cell_flags(frame: pd.DataFrame, reporting: dict) -> pd.DataFrame:
     return out
 
 
-def flag_notes(flags: pd.DataFrame, reporting: dict) -> list[str]:
+def flag_notes(flags: pd.DataFrame, reporting: dict, baseline: str = "Majority label") -> list[str]:
     notes = []
     if flags["degenerate"].any():
         notes.append(f"{tables.MARK_DEGENERATE} More than {reporting.get('flag_share', 0.05):.0%} of the cell's "
                      "predictions fell back, went unparsed or were truncated (see the diagnostics table).")  # fmt: skip
     if flags["at_baseline"].any():
-        notes.append(f"{tables.MARK_AT_BASELINE} Does not beat the majority-label baseline.")
+        named = "majority-label" if baseline == "Majority label" else baseline[0].lower() + baseline[1:]
+        notes.append(f"{tables.MARK_AT_BASELINE} Does not beat the {named} baseline.")
     return notes
 
 
@@ -250,18 +251,30 @@ def seeds_note(summary: pd.DataFrame, display: dict) -> str:
 
 
 def average_note(layout: tables.Layout, summary: pd.DataFrame, groups: dict) -> str:
+    """What the average columns average; ``groups`` (language families) unless the layout names its
+    own groups, whose members the note lists (and those the table lacks)."""
     sources = sorted(set(summary["source"].astype(str)))
+    avg = tables.average_header(layout)
     if layout.columns == "pair":
         pairs = {f"{s}-{t}" for s, t in zip(summary["source"], summary["target"])}
         cross = [p for p in pairs if p.split("-")[0] != p.split("-")[1]]
         if layout.exclude_source and cross:
-            return "Avg: mean over the cross-lingual pairs (monolingual pairs excluded), recomputed from the cells."
-        return "Avg: mean over all pairs, recomputed from the cells."
-    if layout.columns == "target" and layout.exclude_source and set(sources) & set(summary["target"].astype(str)):
-        text = f"Avg: mean over the target languages except the source ({', '.join(sources)}), recomputed from the cells"
+            text = f"{avg}: mean over the cross-lingual pairs (monolingual pairs excluded), recomputed from the cells"
+        else:
+            text = f"{avg}: mean over all pairs, recomputed from the cells"
+    elif layout.columns == "target" and layout.exclude_source and set(sources) & set(summary["target"].astype(str)):
+        text = f"{avg}: mean over the target languages except the source ({', '.join(sources)}), recomputed from the cells"
     else:
-        text = "Avg: mean over all columns, recomputed from the cells"
-    if groups:
+        text = f"{avg}: mean over all columns, recomputed from the cells"
+    if layout.groups:
+        cols = [tables.column_key(layout, s, t) for s, t in zip(summary["source"], summary["target"])]
+        for name, present in tables.group_members(layout, cols).items():
+            shown = ", ".join(tables.column_header(layout, c) for c in present) or "none of its columns"
+            text += f"; {tables.average_header(layout, name)}: mean over {shown}"
+            absent = [c for c in dict(layout.groups)[name] if c not in present]
+            if absent:
+                text += f" (not run here: {', '.join(absent)}, so not the paper's average)"
+    elif groups:
         text += "; group averages by language family (Glottolog)"
     return text + "."
 

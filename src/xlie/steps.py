@@ -96,8 +96,75 @@ def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
     return _canonical({**options, "targets": list(targets), "data": {**options["data"], "eval_split": split}})
 
 
+def _training_inputs(options: dict, attempt: int):
+    """What a training run computes from: (task, spec, params class, params for this attempt, batch
+    record, train, dev, data identities). The same in the launching process and in every worker."""
+    from xlie.methods import method_spec, params_class
+    from xlie.methods import training
+
+    run = options["run"]
+    task = task_type(run["task"])
+    spec = method_spec(run["method"], options["model"]["family"])
+    params_cls = params_class(spec)
+    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt)
+    train, train_id = load_split(options["data"], run["task"], "train", run["source"])
+    dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
+    if options["max_train_sentences"]:
+        train = train[: options["max_train_sentences"]]
+        train_id = {**train_id, "used_sentences": len(train)}
+    return task, spec, params_cls, params, batch, train, dev, {"train": train_id, "dev": dev_id}
+
+
+def train_worker(spec_path: str) -> None:
+    """One process of a training run launched on several processes (``train_run(processes=N)``,
+    under torchrun): the HF Trainer finds its rank in the environment and trains data-parallel.
+    Rank 0 writes to the run's output directory and returns the summary in a file; the others
+    write what a method saves besides the Trainer into a scratch directory (their Trainer saves
+    nothing), so no two processes write one file."""
+    import os
+
+    from xlie.methods import implementation
+
+    job = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    options, attempt = job["options"], job["attempt"]
+    rank = int(os.environ.get("RANK", "0"))
+    task, spec, _, params, _, train, dev, _ = _training_inputs(options, attempt)
+    train_fn, _ = implementation(spec)
+    output_dir = Path(job["output_dir"]) if rank == 0 else Path(job["scratch_dir"]) / f"rank{rank}"
+    summary = train_fn(options["model"]["path"], options["run"]["task"], train, dev, output_dir, Path(job["checkpoint_dir"]),
+                       params, int(options["run"]["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+    if rank == 0:
+        atomic_write_text(job["summary_path"], json.dumps(summary, default=str) + "\n")
+
+
+def _train_on_processes(processes: int, options: dict, output_dir: str, checkpoint_dir: str, attempt: int) -> dict:
+    """Run the method's training in ``processes`` worker processes (torchrun, one per GPU) and
+    return rank 0's summary; a failed worker fails the job with torchrun's exit status."""
+    import subprocess
+    import sys
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix=".xlie-workers-", dir=Path(output_dir).parent))
+    job = {"options": options, "attempt": attempt, "output_dir": str(output_dir), "checkpoint_dir": str(checkpoint_dir),
+           "scratch_dir": str(scratch), "summary_path": str(scratch / "summary.json")}  # fmt: skip
+    (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+               "-m", "xlie", "train-worker", str(scratch / "job.json")]  # fmt: skip
+    print(f"training on {processes} processes: {' '.join(command)}", flush=True)
+    try:
+        subprocess.run(command, check=True)
+        return json.loads((scratch / "summary.json").read_text(encoding="utf-8"))
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"training on {processes} processes failed (torchrun exit status {error.returncode}); "
+                           "the workers' errors are above in this log") from None  # fmt: skip
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict,
-              attempt: int = 1) -> None:  # fmt: skip
+              attempt: int = 1, processes: int = 1) -> None:  # fmt: skip
     """Fine-tune one training run (any trainable method, any task type) and record its provenance.
 
     ``options`` (:func:`train_options`) is all the job computes from; ``context`` (config hash,
@@ -105,35 +172,31 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
     after an out-of-memory failure (which raises ``TrainingOutOfMemory`` with a log line saying
     what the next attempt uses) each attempt trains with a smaller per-device batch and more
     gradient accumulation (``training.batch_for_attempt``), recorded in ``xlie_training.json`` and
-    the provenance; ``options`` stay as configured."""
+    the provenance; ``options`` stay as configured. ``processes`` > 1 (a job given several GPUs)
+    trains data-parallel in that many torchrun workers (:func:`train_worker`); this process keeps
+    the checkpoint lock and manifest and writes the provenance."""
     from xlie import checkpoints
-    from xlie.methods import implementation, method_spec, params_class
+    from xlie.methods import implementation
     from xlie.methods import training
 
     started = time.monotonic()
     run = options["run"]
-    task = task_type(run["task"])
-    spec = method_spec(run["method"], options["model"]["family"])
+    task, spec, params_cls, params, batch, train, dev, data = _training_inputs(options, attempt)
     train_fn, _ = implementation(spec)
-    params_cls = params_class(spec)
-    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt)
     if attempt > 1:
         print(f"attempt {attempt} (after running out of memory): "
               + (training.describe_batch(batch) if batch else "this method has no batch_size to lower"))  # fmt: skip
-    train, train_id = load_split(options["data"], run["task"], "train", run["source"])
-    dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
-    if options["max_train_sentences"]:
-        train = train[: options["max_train_sentences"]]
-        train_id = {**train_id, "used_sentences": len(train)}
-    data = {"train": train_id, "dev": dev_id}
     model_path = options["model"]["path"]
     expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)},
                                     effective_batch_size=batch["effective_batch_size"] if batch else None)  # fmt: skip
     with checkpoints.training_checkpoints(checkpoint_dir, expected, keep=keep_checkpoints):
         try:
             training.inject_out_of_memory(attempt)
-            summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
-                               params, int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+            if processes > 1:
+                summary = _train_on_processes(processes, options, output_dir, checkpoint_dir, attempt)
+            else:
+                summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
+                                   params, int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
         except Exception as error:
             if not training.is_out_of_memory(error):
                 raise
@@ -147,7 +210,7 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
         provenance.record(
             **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data,
             model={"base": provenance.model_identity(model_path), "run": run, "method": spec.module,
-                   "params": options["params"], "batch": batch},
+                   "params": options["params"], "batch": batch, "processes": processes},
             options=options,
         ),
     )  # fmt: skip
@@ -245,15 +308,20 @@ def _table_groups(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
-    """The majority-label baseline per target as a reference row: the floor every row must beat."""
+    """The task's floor per target (majority label, or what its task type names) as a reference row."""
     primary = frame[frame["primary"].astype(bool)]
-    # Per (source, target): the majority label is the training (source) language's.
+    # Per (source, target): the floor is computed from the training (source) language's data.
     per_cell = primary.groupby(["source", "target"], sort=False)["majority_baseline"].mean() * 100
-    tagging = all(task_type(t).kind == "tagging" for t in set(primary["task"]))
-    how = "every word tagged with the most frequent training tag" if tagging else "every instance given the most frequent training label"
-    return pd.DataFrame({"row": "Majority label", "source": per_cell.index.get_level_values(0),
+    name, how = baseline_description(set(primary["task"]))
+    return pd.DataFrame({"row": name, "source": per_cell.index.get_level_values(0),
                          "target": per_cell.index.get_level_values(1), "value": per_cell.values,
-                         "source_note": f"the majority-label baseline ({how})"})  # fmt: skip
+                         "source_note": f"the {name[0].lower() + name[1:]} baseline ({how})"})  # fmt: skip
+
+
+def baseline_description(tasks: set[str]) -> tuple[str, str]:
+    """(row name, what it predicts) of the tasks' floor baseline, as their task type states it."""
+    described = {(task_type(t).baseline_name, task_type(t).baseline_how) for t in tasks}
+    return sorted(described)[0] if len(described) == 1 else ("Baseline", "per task: " + "; ".join(h for _, h in sorted(described)))
 
 
 def artifact_reference(config: dict, kind: str, task: str, models: list[str]) -> tuple[pd.DataFrame | None, str]:
@@ -314,7 +382,8 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
     frame, selection_notes, unranked = table_rows(config, metrics_csv, paper=paper, table=table)
     layout = tables.Layout.from_config(table_cfg.get("layout"))
     summary = tables.cell_summary(frame, paper, table)
-    groups = _table_groups(frame) if layout.columns == "target" and layout.group_averages else {}
+    # Explicit layout groups replace the language families.
+    groups = _table_groups(frame) if layout.columns == "target" and layout.group_averages and not layout.groups else {}
     flags = reporting.cell_flags(frame, rep_cfg)
 
     reference_parts = [baseline_reference(frame)] if frame["majority_baseline"].notna().any() else []
@@ -331,13 +400,14 @@ def render_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_
 
     grid = tables.build_grid(summary, layout=layout, groups=groups, reference=reference, reported=reported, flags=flags,
                              display=display, model_order=table_cfg["models"], method_order=table_cfg["methods"],
-                             variant_order=table_cfg.get("variants"), unranked=unranked)  # fmt: skip
+                             variant_order=table_cfg.get("variants"), unranked=unranked,
+                             relative_improvement=table_cfg.get("relative_improvement"))  # fmt: skip
     metric = str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
     caption = table_cfg.get("caption") or f"{paper} {table}"
     average = [reporting.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
     facts = [f"Metric: {reporting.metric_name(config, metric, table_cfg['task'])}, in %.", reporting.seeds_note(summary, display),
              *average, "Bold: best of our unflagged rows per column."]  # fmt: skip
-    notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg)
+    notes = facts + selection_notes + list(grid.notes) + reporting.flag_notes(flags, rep_cfg, baseline_description(set(frame["task"]))[0])
     if reference is not None:
         notes.append("Italic rows at the bottom: " + "; ".join(dict.fromkeys(reference["source_note"])) + ".")
     notes += notes_after

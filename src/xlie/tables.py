@@ -220,6 +220,8 @@ class Layout:
     # (natural key, key) pairs: rename a column so it matches the reported TSV (zh -> wmt17_enzh).
     column_keys: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # (key, header text) pairs: a column's printed header
+    # (name, column keys) pairs: explicit averages ("Avg <name>") replacing the language families.
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def from_config(cls, cfg: dict | None) -> Layout:
@@ -231,7 +233,29 @@ class Layout:
         for name in ("column_keys", "headers"):  # tuples: a Layout stays hashable
             if name in cfg:
                 cfg[name] = tuple((str(k), str(v)) for k, v in dict(cfg[name]).items())
+        if "groups" in cfg:
+            cfg["groups"] = tuple((str(k), tuple(str(c) for c in v)) for k, v in dict(cfg["groups"]).items())
         return cls(**cfg)
+
+
+AVG_KEY = "avg"  # the column key of the plain average (the reported TSV's column for a printed Avg)
+
+
+def average_key(group: str | None = None) -> str:
+    """The column key of an average: ``avg``, or ``avg_<group>`` for a group's (the reported TSV's
+    ``column`` for a printed one, and what ``headers`` and ``relative_improvement`` name)."""
+    return AVG_KEY if group is None else f"{AVG_KEY}_{group.lower()}"
+
+
+def average_header(layout: Layout, group: str | None = None) -> str:
+    """What an average column is headed: ``layout.headers[<average key>]``, else ``Avg`` / ``Avg <group>``."""
+    default = AVG if group is None else f"{AVG} {group}"
+    return dict(layout.headers).get(average_key(group), default)
+
+
+def group_members(layout: Layout, cols: list[str]) -> dict[str, list[str]]:
+    """The explicit average groups (``layout.groups``): group -> its column keys that the table has."""
+    return {name: [c for c in members if c in cols] for name, members in layout.groups}
 
 
 def column_key(layout: Layout, source: str, target: str) -> str:
@@ -304,11 +328,15 @@ class Grid:
     headers: list[str]
     sections: list[list[Row]]
     notes: list[str] = field(default_factory=list)
+    # Index of the first average column (None: the first header starting "Avg", as before headers
+    # of averages were configurable).
+    avg_start: int | None = None
 
     def transposed(self, corner: str) -> Grid:
         rows = [r for s in self.sections for r in s]
         data_sections = [[Row(Cell(h), [r.cells[j] for r in rows])] for j, h in enumerate(self.headers)]
-        avg_start = next((j for j, h in enumerate(self.headers) if h.startswith(AVG)), len(self.headers))
+        avg_start = self.avg_start if self.avg_start is not None else next(
+            (j for j, h in enumerate(self.headers) if h.startswith(AVG)), len(self.headers))
         sections = [[s[0] for s in data_sections[:avg_start]], [s[0] for s in data_sections[avg_start:]]]
         # Row labels become column headers, broken after "/" so that they are no wider than the numbers.
         headers = [(r.header.text + r.header.marks).replace(" / ", " /\n") for r in rows]
@@ -417,15 +445,19 @@ def build_grid(
     method_order: list[str] | None = None,
     variant_order: dict[str, list[str]] | None = None,
     unranked: set[str] | frozenset[str] = frozenset(),
+    relative_improvement: list[dict] | None = None,
 ) -> Grid:
     """Lay out one table.
 
-    ``summary``: cell_summary rows. ``groups``: column key -> group name (group averages).
+    ``summary``: cell_summary rows. ``groups``: column key -> group name (group averages; the
+    layout's explicit ``groups`` replace them).
     ``reference``: secondary reference rows (row, [source,] target, value[, source_note]) shown italic.
     ``reported``: the paper's numbers, shown italic with ``Δ`` rows (ours - paper).
     ``flags``: (method, [variant,] model, source, target, marks) marks per cell.
     ``variant_order``: method -> its variants in row order. ``unranked``: row keys never bold
     (a test-set-selected row is the best by construction, not by merit).
+    ``relative_improvement``: notes of rows' relative gains over a reported row (see
+    relative_improvement_note).
     A table of a single column has no Avg column (it would repeat the column). In a table of one
     model, a variant's row reads its variant name alone ("Prompt_7", as the paper prints it).
     """
@@ -436,9 +468,12 @@ def build_grid(
     sources = set(summ["source"].astype(str))
     avg_cols = [c for c in cols if not (layout.exclude_source and _is_source_column(layout, c, sources))] or cols
     group_cols: dict[str, list[str]] = {}
-    for col, name in (groups or {}).items():
-        if col in avg_cols:
-            group_cols.setdefault(name, []).append(col)
+    if layout.groups:  # explicit groups, over the columns named (the source too, if named)
+        group_cols = group_members(layout, cols)
+    else:
+        for col, name in (groups or {}).items():
+            if col in avg_cols:
+                group_cols.setdefault(name, []).append(col)
 
     # Rows grouped by model (a rule between models), methods in config order within a model,
     # a method's variants in config order, rows selected from them last.
@@ -465,7 +500,10 @@ def build_grid(
     def mean(rk: str, col: str) -> float:
         return float(stat.at[(rk, col), "mean"]) if (rk, col) in stat.index else math.nan
 
-    avg_headers = [AVG] + [f"{AVG} {name}" for name in group_cols] if len(cols) > 1 or group_cols else []
+    has_avg = len(cols) > 1 or bool(group_cols)
+    avg_keys = [average_key()] + [average_key(name) for name in group_cols] if has_avg else []
+    avg_headers = [average_header(layout)] + [average_header(layout, name) for name in group_cols] if has_avg else []
+    avg_members = [avg_cols, *group_cols.values()][:len(avg_keys)]
 
     def averages(values: dict[str, float]) -> list[float]:
         if not avg_headers:
@@ -528,40 +566,53 @@ def build_grid(
         rep_rows = list(dict.fromkeys(rep["row"]))
         section = []
         rep_means: dict[str, dict[str, float]] = {}
+        rep_avgs: dict[str, list[float]] = {}  # per average column: printed, else the row's mean
+        printed_avgs: dict[str, set[str]] = {}  # the average keys the paper prints, per row
         for name in rep_rows:
             vals = rep[rep["row"] == name].set_index("column")["value"]
+            printed_avgs[name] = set(avg_keys) & set(vals.index)
             rep_means[name] = {c: float(vals[c]) if c in vals.index else math.nan for c in cols}
-            recomputed = averages(rep_means[name])
             cells = [Cell(_fmt(v), italic=True) for v in rep_means[name].values()]
-            avg_cells = [Cell(_fmt(v), italic=True) for v in recomputed]
-            if "avg" in vals.index and avg_headers:
-                printed = float(vals["avg"])
-                row_mean = _avg([rep_means[name][c] for c in avg_cols])
-                avg_cells[0] = Cell(_fmt(printed), italic=True)
-                if not pd.isna(row_mean) and round(row_mean, 1) != round(printed, 1):
-                    avg_cells[0].marks = MARK_PRINTED_AVG
-                    notes.append(f"{MARK_PRINTED_AVG} The paper prints {AVG} {printed:.1f} for {name}; "
-                                 f"the mean of its printed row is {row_mean:.1f}.")  # fmt: skip
+            avg_cells, rep_avgs[name] = [], []
+            for k, (key, header, mean_value) in enumerate(zip(avg_keys, avg_headers, averages(rep_means[name]))):
+                if key not in vals.index:
+                    avg_cells.append(Cell(_fmt(mean_value), italic=True))
+                    rep_avgs[name].append(mean_value)
+                    continue
+                # Printed: shown as printed, marked where the paper's own cells average otherwise.
+                printed = float(vals[key])
+                avg_cells.append(Cell(_fmt(printed), italic=True))
+                rep_avgs[name].append(printed)
+                if not pd.isna(mean_value) and round(mean_value, 1) != round(printed, 1):
+                    avg_cells[-1].marks = MARK_PRINTED_AVG
+                    of = "row" if k == 0 else ", ".join(column_header(layout, c) for c in avg_members[k]) + " cells"
+                    notes.append(f"{MARK_PRINTED_AVG} The paper prints {header} {printed:.1f} for {name}; "
+                                 f"the mean of its printed {of} is {mean_value:.1f}.")  # fmt: skip
             copied = is_copied(rep.loc[rep["row"] == name, "source"].iloc[0])
             section.append(Row(Cell(name, italic=True, marks=MARK_COPIED if copied else ""), cells + avg_cells))
         sections.append(section)
         notes.insert(0, reported_note(rep))
         diffs = []
+        compared: dict[str, None] = {}  # headers of the averages the Δ rows compare, in order
         for ours in (rk.key for rk in ordered):  # in our row order
             theirs = reported.compare.get(ours)
             if theirs not in rep_means:
                 continue
             values = [our_means[ours][c] - rep_means[theirs][c] for c in cols]
-            if avg_headers:
-                our_avg = our_avgs[ours][0]
-                values.append(our_avg - rep_means_avg(rep, theirs, rep_means[theirs], avg_cols))
             cells = [Cell(MISSING if pd.isna(v) else f"{v:+.1f}".replace("-", "\u2212")) for v in values]
-            cells += [Cell("")] * max(0, len(avg_headers) - 1)
+            # Avg: against the paper's printed one, else its row mean; a group average only where
+            # the paper prints it (blank otherwise).
+            for k, (key, our, theirs_avg) in enumerate(zip(avg_keys, our_avgs[ours], rep_avgs[theirs])):
+                if k > 0 and key not in printed_avgs[theirs]:
+                    cells.append(Cell(""))
+                    continue
+                cells.append(Cell(MISSING if pd.isna(our - theirs_avg) else f"{our - theirs_avg:+.1f}".replace("-", "\u2212")))
+                compared.setdefault(avg_headers[k])
             diffs.append(Row(Cell(f"\u0394 {label(RowKey.parse(ours))} \u2212 {theirs}"), cells))
         if diffs:
             sections.append(diffs)
             notes.append("\u0394 rows: ours minus the paper, per cell"
-                         + (" (Avg: our average minus the paper's printed one)." if avg_headers else "."))
+                         + (f" ({', '.join(compared)}: our average minus the paper's printed one)." if compared else "."))
 
     if reference is not None and not reference.empty:
         # Rows that name their source map onto pair (or renamed) columns; others by target.
@@ -579,8 +630,28 @@ def build_grid(
             section.append(Row(Cell(str(name), italic=True), cells))
         sections.append(section)
 
+    if relative_improvement:
+        ours_shown = {rk.key: (f"ours {label(rk)}", {**our_means[rk.key], **dict(zip(avg_keys, our_avgs[rk.key]))})
+                      for rk in ordered}  # fmt: skip
+        paper_shown = {}
+        if reported is not None and not reported.values.empty:
+            paper_shown = {name: (f"{name} (reported)", {**rep_means[name], **dict(zip(avg_keys, rep_avgs[name]))})
+                           for name in rep_means}  # fmt: skip
+        shown_headers = dict(zip(cols + avg_keys, [column_header(layout, c) for c in cols] + avg_headers))
+        notes += [relative_improvement_note(spec, ours_shown, paper_shown, shown_headers) for spec in relative_improvement]
+
     headers = [column_header(layout, c) for c in cols] + avg_headers
-    return Grid(CORNER, headers, sections, notes)
+    # Average keys listed in layout.order set the order of the average columns (AlignXIE prints
+    # Avg unseen before Avg all); they stay after the data columns.
+    rank = {key: i for i, key in enumerate(layout.order)}
+    avg_order = sorted(range(len(avg_keys)), key=lambda k: (rank.get(avg_keys[k], len(rank)), k))
+    if avg_order != list(range(len(avg_keys))):
+        n = len(cols)
+        headers = headers[:n] + [headers[n + k] for k in avg_order]
+        for section in sections:
+            for row in section:
+                row.cells = row.cells[:n] + [row.cells[n + k] for k in avg_order]
+    return Grid(CORNER, headers, sections, notes, avg_start=len(cols) if avg_headers else None)
 
 
 def reported_note(rep: pd.DataFrame) -> str:
@@ -600,10 +671,52 @@ def reported_note(rep: pd.DataFrame) -> str:
     return text
 
 
-def rep_means_avg(rep: pd.DataFrame, name: str, values: dict[str, float], avg_cols: list[str]) -> float:
-    """The paper's average for a row: its printed Avg when it prints one, else the row mean."""
-    printed = rep[(rep["row"] == name) & (rep["column"] == "avg")]["value"]
-    return float(printed.iloc[0]) if len(printed) else _avg([values[c] for c in avg_cols])
+def _decimals(value: float) -> int:
+    """Decimals of a number as the paper printed it (the shortest repr: 39.53 -> 2, 30.4 -> 1; a
+    printed trailing zero is lost, 37.20 -> 1, which only widens the rounding interval)."""
+    text = repr(float(value))
+    return 0 if "e" in text else len(text.partition(".")[2].rstrip("0"))
+
+
+def relative_improvement_note(spec: dict, ours: dict[str, tuple[str, dict[str, float]]],
+                              paper: dict[str, tuple[str, dict[str, float]]], headers: dict[str, str]) -> str:  # fmt: skip
+    """``Relative improvement on <column> over <row> (reported x): <row> +p% (a/x − 1); ...``.
+
+    ``spec`` (config ``relative_improvement`` entry): ``column`` (a column or average key),
+    ``over`` (a reported row name), ``rows`` (our row keys and/or reported row names) and optional
+    ``stated`` (row -> the gain in % the paper states): shown beside ours, and said to be within
+    the rounding of the printed numbers or not. ``ours`` (by row key) and ``paper`` (by reported
+    row name): row -> (label, column key -> the value the table shows, unrounded)."""
+    column, over = str(spec["column"]), str(spec["over"])
+    where = "config key relative_improvement"
+    if column not in headers:
+        raise ValueError(f"{where}: column {column!r} is not a column of the table ({', '.join(headers)})")
+    if over not in paper:
+        raise ValueError(f"{where}: over {over!r} is not a reported row of the table ({', '.join(paper) or 'none'})")
+    base = paper[over][1][column]
+    if pd.isna(base) or base <= 0:
+        raise ValueError(f"{where}: the reported {over!r} has no positive {headers[column]} to divide by")
+    stated = {str(k): float(v) for k, v in (spec.get("stated") or {}).items()}
+    parts = []
+    for row in spec["rows"]:
+        if row not in ours and row not in paper:
+            raise ValueError(f"{where}: row {row!r} is neither one of our rows of the table ({', '.join(ours)}) "
+                             "nor a reported row")  # fmt: skip
+        name, row_values = ours[row] if row in ours else paper[row]
+        value = row_values[column]
+        if pd.isna(value):
+            parts.append(f"{name} {MISSING} (no {headers[column]})")
+            continue
+        text = f"{name} {(value / base - 1) * 100:+.2f}% ({value:.2f}/{base:.2f} \u2212 1"
+        if row in stated:
+            # The interval the gain can take given the printed numbers' rounding (half a last digit).
+            half_v, half_b = (0.5 * 10 ** -_decimals(v) for v in (value, base))
+            low, high = ((value - half_v) / (base + half_b) - 1) * 100, ((value + half_v) / (base - half_b) - 1) * 100
+            within = "within" if low <= stated[row] <= high else "outside"
+            text += (f"; the paper states {stated[row]:+.2f}%, {within} the rounding of the printed numbers "
+                     f"({low:+.2f}% to {high:+.2f}%)")  # fmt: skip
+        parts.append(text + ")")
+    return f"Relative improvement on {headers[column]} over {over} (reported {base:.2f}): {'; '.join(parts)}."
 
 
 def table_frame(

@@ -55,7 +55,7 @@ wildcard_constraints:
     model="|".join(sorted(config["models"])),
     method="|".join(sorted(CELLS["method"].unique())),
     variant="|".join(sorted(CELLS["variant"].unique())),
-    source="[a-z]{2,3}",
+    source="|".join(sorted(CELLS["source"].unique())),
     seed=r"\d+",
     table="|".join(sorted(TABLES["table"].unique())),
 
@@ -365,3 +365,113 @@ def heatmap_outputs(ext):
     return [
         f"results/plots/{row.paper}_{row.table}_heatmap.{ext}" for row in HEATMAP_TABLES
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# AlignXIE data (rules in data.smk): code-style IE sets, ParallelNER and TIP. Paths come from
+# xlie.codeie.paths (the task type reads the same ones).
+from xlie.codeie import paths as codeie_paths
+from xlie.codeie.paths import split_direction
+from xlie.data import multiconer as _multiconer
+
+CODEIE = config["data"]["codeie"]
+PARALLEL_NER = config["data"]["parallel_ner"]
+MULTICONER_SPLITS = ("train", "dev", "test")
+PARALLEL_DIRECTIONS = sorted(PARALLEL_NER["sources"])
+for _direction in PARALLEL_DIRECTIONS:
+    split_direction(
+        _direction
+    )  # a malformed direction fails before any job, naming the key
+
+
+def multiconer_conll(wildcards):
+    """The CoNLL file convert_multiconer reads; evaluated only when its output is needed, so a
+    missing file fails the plan (naming data.codeie.multiconer.dir and where to get MultiCoNER) only then.
+    """
+    multiconer = CODEIE["multiconer"]
+    return str(
+        _multiconer.require_conll_file(
+            multiconer["dir"], multiconer["file"], wildcards.lang, wildcards.split
+        )
+    )
+
+
+def codeie_set_file(set_name, split):
+    """A set's code-style JSONL: a converted MultiCoNER-style language or a benchmark read in place."""
+    benchmark = CODEIE["benchmarks"].get(set_name)
+    if benchmark is not None:
+        return benchmark["path"].format(split=split)
+    return codeie_paths.set_path(set_name, split)
+
+
+def parallel_ner_source(wildcards):
+    """The source-language NER file of one direction: its set's train split (the CoNLL file of a
+    MultiCoNER-style language, with dataset labels; or an NER benchmark's code-style JSONL).
+    """
+    direction = f"{wildcards.src}-{wildcards.tgt}"
+    set_name = PARALLEL_NER["sources"][direction]
+    benchmark = CODEIE["benchmarks"].get(set_name)
+    if benchmark is not None:
+        if benchmark["task"] != "ner":
+            raise ValueError(
+                f"data.parallel_ner.sources.{direction}: benchmark {set_name!r} is task {benchmark['task']!r}, not ner"
+            )
+        return benchmark["path"].format(split="train")
+    multiconer = CODEIE["multiconer"]
+    return str(
+        _multiconer.require_conll_file(
+            multiconer["dir"], multiconer["file"], set_name, "train"
+        )
+    )
+
+
+def parallel_ner_translator():
+    """The translator settings without nulls (null: the backend's own default): a job's params."""
+    return {k: v for k, v in PARALLEL_NER["translator"].items() if v is not None}
+
+
+def parallel_ner_model_input(wildcards):
+    """A locally built tiny translator is an input (built by build_tiny_models); a hub id or an
+    endpoint is not a file."""
+    translator = parallel_ner_translator()
+    model = translator.get("model", "")
+    return (
+        [model]
+        if translator["kind"] == "hf" and model.startswith("results/models/tiny/")
+        else []
+    )
+
+
+def parallel_ner_files(wildcards=None):
+    """Every configured ParallelNER direction's pairs (build_tip's input)."""
+    return [codeie_paths.parallel_path(d) for d in PARALLEL_DIRECTIONS]
+
+
+def parallel_ner_seed(wildcards=None):
+    """The given (seed) pairs for TIP, when data.parallel_ner.seed is set."""
+    return [PARALLEL_NER["seed"]] if PARALLEL_NER["seed"] else []
+
+
+def check_codeie_schemas():
+    """A bad schema (duplicate class, a name that is no Python identifier, a label mapped twice)
+    fails the plan naming its file, not the first job that reads it."""
+    if "codeie" not in set(CELLS["task"]):
+        return
+    from xlie.config import ConfigError
+    from xlie.tasks.codeie import read_schema
+
+    schemas = {"data.codeie.schema": CODEIE["schema"]}
+    schemas.update(
+        {
+            f"data.codeie.benchmarks.{n}.schema": b["schema"]
+            for n, b in CODEIE["benchmarks"].items()
+        }
+    )
+    for key, path in schemas.items():
+        try:
+            read_schema(path)
+        except ValueError as error:  # SchemaError, naming the file
+            raise ConfigError(f"config key {key}: {error}") from None
+
+
+check_codeie_schemas()

@@ -21,5 +21,7 @@ with log_to(snakemake.log[0]):
         # Snakemake's attempt, as a resource (params cannot see it): an out-of-memory retry
         # trains with a smaller per-device batch and more accumulation.
         attempt=int(snakemake.resources.get("attempt", 1)),
+        # Several GPUs for one job: data-parallel training in one torchrun worker per GPU.
+        processes=max(1, gpus),
     )
 exit_without_teardown()  # only reached when the job succeeded

@@ -84,7 +84,10 @@ class HFGenerator:
         bf16: bool = True,
         device: str | None = None,
         trust_remote_code: bool = False,
+        loaded: tuple | None = None,
     ):
+        """``loaded``: an already built (model, tokenizer), e.g. a base with its LoRA adapter merged
+        in memory; ``model`` then only names it."""
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         self.name = str(model)
@@ -94,10 +97,15 @@ class HFGenerator:
         # bf16 on a GPU; fp32 on CPU, where bf16 matmuls are slow and numerically different.
         dtype = torch.bfloat16 if bf16 and self.device.type == "cuda" else torch.float32
         remote = {"trust_remote_code": True} if trust_remote_code else {}  # Baichuan2 ships its own code
-        self.seq2seq = bool(getattr(AutoConfig.from_pretrained(model, **remote), "is_encoder_decoder", False))
-        loader = AutoModelForSeq2SeqLM if self.seq2seq else AutoModelForCausalLM
-        self.model = loader.from_pretrained(model, dtype=dtype, **remote).to(self.device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(model, **remote)
+        if loaded is not None:
+            model_object, self.tokenizer = loaded
+            self.seq2seq = bool(getattr(model_object.config, "is_encoder_decoder", False))
+            self.model = model_object.to(dtype=dtype, device=self.device).eval()
+        else:
+            self.seq2seq = bool(getattr(AutoConfig.from_pretrained(model, **remote), "is_encoder_decoder", False))
+            loader = AutoModelForSeq2SeqLM if self.seq2seq else AutoModelForCausalLM
+            self.model = loader.from_pretrained(model, dtype=dtype, **remote).to(self.device).eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(model, **remote)
         self._position_ids = not self.seq2seq and "position_ids" in inspect.signature(self.model.forward).parameters
         self.tokenizer.model_max_length = int(1e30)  # prompts are cut by keep_head_and_tail, counted
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
@@ -150,11 +158,15 @@ class HFGenerator:
             out = out[:, batch["input_ids"].shape[1] :]
         return out.cpu().tolist()
 
-    def generate(self, prompts: Sequence[str]) -> Generations:
+    def generate(self, prompts: Sequence[str], desc: str | None = None) -> Generations:
+        """Greedy completions in input order; ``desc``: label of a progress bar over the batches."""
+        from tqdm.auto import tqdm
+
         ids, cut = self.encode(prompts)
         texts: list[str] = [""] * len(ids)
         stopped = 0
-        for batch in length_sorted_batches([len(row) for row in ids], self.batch_size):
+        batches = length_sorted_batches([len(row) for row in ids], self.batch_size)
+        for batch in tqdm(batches, desc=desc, unit="batch", leave=False, disable=desc is None):
             outputs = self._generate_batch([ids[i] for i in batch])
             decoded = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
             for i, text in zip(batch, decoded, strict=True):
@@ -176,20 +188,30 @@ class VLLMGenerator:
         keep_tail: int = DEFAULT_KEEP_TAIL,
         bf16: bool = True,
         trust_remote_code: bool = False,
+        lora: str | Path | None = None,
+        lora_rank: int = 64,
         **engine_options,
     ):
+        """``lora``: a peft adapter directory served on top of ``model`` (vLLM's LoRA support)."""
         from transformers import AutoTokenizer
         from vllm import LLM, SamplingParams
 
         self.name, self.stop = str(model), stop or None
         self.keep_head, self.keep_tail = keep_head, keep_tail
         self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+        if lora is not None:
+            from vllm.lora.request import LoRARequest
+
+            engine_options = {**engine_options, "enable_lora": True, "max_lora_rank": lora_rank}
+            self.lora_request = LoRARequest("adapter", 1, str(lora))
+        else:
+            self.lora_request = None
         self.engine = LLM(model=str(model), dtype="bfloat16" if bf16 else "float32", seed=0,
                           trust_remote_code=trust_remote_code, **engine_options)  # fmt: skip
         # vLLM drops the stop string from the text, like cut_at_stop.
         self.sampling = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=[self.stop] if self.stop else None)
 
-    def generate(self, prompts: Sequence[str]) -> Generations:
+    def generate(self, prompts: Sequence[str], desc: str | None = None) -> Generations:
         rows, cut = [], 0
         if not prompts:
             return Generations([], {"prompts": 0, "prompts_cut": 0, "stopped_at_stop_string": 0})
@@ -197,7 +219,7 @@ class VLLMGenerator:
             row, was_cut = keep_head_and_tail(row, self.keep_head, self.keep_tail)
             rows.append({"prompt_token_ids": row})
             cut += was_cut
-        outputs = self.engine.generate(rows, self.sampling, use_tqdm=False)
+        outputs = self.engine.generate(rows, self.sampling, use_tqdm=desc is not None, lora_request=self.lora_request)
         texts, stopped = [], 0
         for out in outputs:  # vLLM returns outputs in input order
             completion = out.outputs[0]

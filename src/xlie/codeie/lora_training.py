@@ -42,6 +42,7 @@ TARGET_MODULES = {
     "baichuan": ["W_pack", "o_proj", "gate_proj", "up_proj", "down_proj"],
 }
 PHASE2_STARTS = ("continue", "merge")
+ALIGNMENTS = ("tip", "none")
 
 
 @dataclass
@@ -53,6 +54,9 @@ class Params:
     lora_alpha: int = 64
     lora_dropout: float = 0.1
     target_modules: list[str] | str = "auto"  # "auto": TARGET_MODULES by model type, else "all-linear"
+    # Modules trained in full beside the adapter (peft's modules_to_save), e.g. [embed_tokens, lm_head]
+    # for a random-init demo base that a low-rank update alone cannot teach a new output format.
+    modules_to_save: list[str] | None = None
     learning_rate: float = 3e-4
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.1
@@ -69,10 +73,20 @@ class Params:
     logging_steps: int = 10
     phase2_start: str = "continue"  # or "merge" (see the module docstring)
     trust_remote_code: bool = False  # Baichuan2 ships its own modelling code
+    # The pipeline's method (xlie.methods.alignxie): its variant sets `alignment`.
+    alignment: str = "tip"  # "tip": phase 1 on TIP, then phase 2; "none": phase 2 only (the ablation)
+    # Inference (KnowCoder's decoding: greedy, stop at the docstring quote, 640 new tokens).
+    eval_batch_size: int = 8
+    max_new_tokens: int = 640
+    keep_head: int = 1500  # a longer prompt keeps its first keep_head and last keep_tail tokens
+    keep_tail: int = 2000
+    backend: str = "auto"  # hf | vllm | auto (vLLM when installed and a GPU is present)
 
     def __post_init__(self) -> None:
         if self.phase2_start not in PHASE2_STARTS:
             raise ValueError(f"lora params phase2_start: {self.phase2_start!r} is not one of {PHASE2_STARTS}")
+        if self.alignment not in ALIGNMENTS:
+            raise ValueError(f"lora params alignment: {self.alignment!r} is not one of {ALIGNMENTS}")
         if self.max_length < 8:
             raise ValueError(f"lora params max_length: {self.max_length} is too small")
 
@@ -187,6 +201,7 @@ def _trainable_model(base_model: str | Path, params: Params, init_adapter: str |
             lora_alpha=params.lora_alpha,
             lora_dropout=params.lora_dropout,
             target_modules=target_modules_for(model, params.target_modules),
+            modules_to_save=params.modules_to_save,
             task_type="CAUSAL_LM",
         )
         return get_peft_model(model, config), start

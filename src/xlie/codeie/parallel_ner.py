@@ -96,6 +96,32 @@ def write_parallel_jsonl(samples: Iterable[ParallelSample], path: str | Path, so
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def read_parallel_jsonl(path: str | Path) -> list[tuple[int, ParallelSample, str, str]]:
+    """Lines written by :func:`write_parallel_jsonl` (or given pairs in that format, stage 0):
+    (line number, pair, first language, second language); the languages are the line's two keys
+    besides id and stage. A bad line raises InputFileError naming the file and line."""
+    pairs = []
+    for number, record in read_jsonl(Path(path), ("id",)):
+        where = f"{path}:{number}"
+        languages = [key for key in record if key not in ("id", "stage")]
+        if len(languages) != 2:
+            raise InputFileError(f"{where}: expected exactly two language keys besides id and stage, got {languages}")
+        stage = record.get("stage", 0)
+        if not isinstance(stage, int) or isinstance(stage, bool) or not 0 <= stage <= 3:
+            raise InputFileError(f"{where}: 'stage' must be 0 (given) or 1-3 (construction stage), got {stage!r}")
+        sides = []
+        for lang in languages:
+            side = record[lang]
+            entities = side.get("entities") if isinstance(side, dict) else None
+            if not isinstance(side, dict) or not isinstance(side.get("sentence"), str) or not isinstance(entities, list):
+                raise InputFileError(f"{where}: '{lang}' must be {{\"sentence\": str, \"entities\": [[label, span], ...]}}")
+            if any(not isinstance(e, list) or len(e) != 2 or not all(isinstance(x, str) and x for x in e) for e in entities):
+                raise InputFileError(f"{where}: '{lang}' entities must be [label, span] string pairs")
+            sides.append(NerSample(str(record["id"]), side["sentence"], tuple(map(tuple, entities))))
+        pairs.append((number, ParallelSample(sides[0], sides[1], stage), languages[0], languages[1]))
+    return pairs
+
+
 # ---------------------------------------------------------------- translators
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from xlie.codeie.schema import Schema, class_definitions, ner_code
+from xlie.codeie.schema import Schema, class_definitions, ner_code, py_string
 
 TIP_INSTRUCTION = (
     "This is an object-oriented programming task: some Entity Classes are defined above. "
@@ -55,17 +55,19 @@ def build_tip_instance(
 
     entities: (label, span) pairs, labels in any language the schema's label table maps.
     names: the entity classes to define in the prompt (all of the schema's by default).
+    Sentences are quoted as Python string literals (py_string), so a quote or a newline in one
+    keeps the query valid code.
     """
     source = _english(schema, source_entities, source_sentence, "source")
     target = _english(schema, target_entities, target_sentence, "target")
     query = (
         class_definitions(schema, "ner", names)
         + f'"""\n{instruction}\n"""\n'
-        + f'source_sentence = "{source_sentence}"\n'
+        + f"source_sentence = {py_string(source_sentence)}\n"
         + "source_"
         + ner_code(source)
         + "\n"
-        + f'target_sentence = "{target_sentence}"\n'
+        + f"target_sentence = {py_string(target_sentence)}\n"
     )
     return TipInstance(query=query, completion=ner_code(target))
 

@@ -71,6 +71,10 @@ METHODS: dict[tuple[str, str], MethodSpec] = {
     # Prompt-XRE: mBART relation classification, baseline ("none") and the nine Table I templates.
     ("prompt", "seq2seq"): MethodSpec("mbart_relation", "mbart_relation", frozenset({"mbart"}), frozenset({"relation"}),
                                       variant_param="template", variants=PROMPT_XRE_TEMPLATES),  # fmt: skip
+    # AlignXIE: two-phase LoRA instruction tuning of a causal LM, code-style IE; the variant with
+    # the TIP alignment phase and the ablation without it.
+    ("alignxie", "causal"): MethodSpec("alignxie", "alignxie_lora", frozenset({"causal"}), frozenset({"codeie"}),
+                                       variant_param="alignment", variants=("tip", "none")),  # fmt: skip
 }
 
 
@@ -95,15 +99,22 @@ def param_fields(spec: MethodSpec) -> dict[str, str]:
     import ast
     import importlib.util
 
-    origin = importlib.util.find_spec(f"xlie.methods.{spec.module}").origin
-    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "Params":
-            return {
-                item.target.id: ast.unparse(item.annotation)
-                for item in node.body
-                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
-            }
+    module = f"xlie.methods.{spec.module}"
+    for _ in range(3):  # a method module may import its Params from its paper's module
+        tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+        imported = None
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == "Params":
+                return {
+                    item.target.id: ast.unparse(item.annotation)
+                    for item in node.body
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+                }
+            if isinstance(node, ast.ImportFrom) and any(a.name == "Params" and a.asname is None for a in node.names):
+                imported = node.module
+        if imported is None:
+            break
+        module = imported
     raise LookupError(f"xlie.methods.{spec.module} has no Params dataclass")
 
 

@@ -9,7 +9,8 @@ scoring need, so that the grid, the rules and ``xlie.steps`` stay task-general:
 - ``input_files(config, split, langs)``: the local files a job reads (declared as rule inputs);
 - ``eval_split(config)``; ``load(data, split, lang) -> (examples, identity)``;
 - ``gold(examples)``, ``predicted(prediction)``, ``score(gold, predicted)`` (``primary`` and
-  ``primary_name`` included), ``majority_baseline(train, gold)``, ``counts(examples)``;
+  ``primary_name`` included), ``majority_baseline(train, gold)`` (the floor a score must beat,
+  named ``baseline_name`` and described by ``baseline_how``), ``counts(examples)``;
 - ``write_predictions(path, examples, predicted)`` / ``read_predictions(path)`` and
   ``example_scorer(metric)`` (per-example statistics for the bootstrap of the verdict tables);
 - ``method_kwargs(data)``: task facts a method needs besides the examples (a label list read
@@ -30,6 +31,8 @@ class TaskType(Protocol):
     name: str
     kind: str
     description: str
+    baseline_name: str  # the floor every score must beat, as tables name it ("Majority label")
+    baseline_how: str  # what that baseline predicts
 
     def data_options(self, config: dict) -> dict: ...
     def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]: ...

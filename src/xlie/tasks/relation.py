@@ -34,6 +34,8 @@ class RelationTask:
     description: str
     kind: str = "relation"
     primary_metric: str = "accuracy"
+    baseline_name: str = "Majority label"  # the floor a score must beat (majority_baseline)
+    baseline_how: str = "every instance given the most frequent training label"
 
     def eval_split(self, config: dict) -> str:
         return "test"

@@ -14,6 +14,8 @@ class TaggingTask:
     name: str
     description: str
     kind: str = "tagging"
+    baseline_name: str = "Majority label"  # the floor a score must beat (majority_baseline)
+    baseline_how: str = "every word tagged with the most frequent training tag"
 
     @property
     def labels(self) -> tuple[str, ...]:

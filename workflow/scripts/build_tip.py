@@ -1,0 +1,15 @@
+"""Snakemake script: TIP instances from ParallelNER and seed pairs (see xlie.codeie.data_steps)."""
+
+from xlie.codeie.data_steps import build_tip_step
+from xlie.runtime import log_to
+
+with log_to(snakemake.log[0]):
+    print(
+        build_tip_step(
+            list(snakemake.input.parallel),
+            snakemake.input.seed[0] if snakemake.input.seed else None,
+            snakemake.input.schema,
+            snakemake.output.instances,
+            snakemake.output.stats,
+        )
+    )

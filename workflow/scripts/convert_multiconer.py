@@ -1,0 +1,15 @@
+"""Snakemake script: a MultiCoNER-style CoNLL file -> code-style JSONL (see xlie.codeie.data_steps)."""
+
+from xlie.codeie.data_steps import convert_multiconer_step
+from xlie.runtime import log_to
+
+with log_to(snakemake.log[0]):
+    print(
+        convert_multiconer_step(
+            snakemake.input.conll,
+            snakemake.input.schema,
+            snakemake.wildcards.lang,
+            snakemake.output.records,
+            snakemake.output.stats,
+        )
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from pathlib import Path
 
 import pytest
 
+from xlie.codeie.knowcoder import inventory_from_prompt
 from xlie.codeie.schema import (
     Schema,
     SchemaError,
@@ -29,58 +29,6 @@ SHARED = HERE.parents[1] / "shared" / "data" / "reference" / "knowcoder" / "exam
 
 def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _task_of(prompt: str) -> str:
-    if "Entity Objects" in prompt:
-        return "ner"
-    if "Relation Objects" in prompt:
-        return "re"
-    return "eae" if "\tdef __init__(self, trigger: str):" in prompt else "ed"
-
-
-def _split_examples(text: str, task: str) -> tuple:
-    """Undo the renderer's joining (any split that re-joins to the same text will do)."""
-    if task in ("ed", "eae"):
-        return tuple(text.removesuffix(", ").split(", ")) if text else ()
-    if task == "re":
-        return tuple(tuple(p.split(", ", 1)) for p in text[1:-1].split("), (")) if text else ()
-    return tuple(text.split(", ")) if text else ()
-
-
-def inventory_from_prompt(prompt: str) -> tuple[str, list[TypeDef], list[tuple[str, str]]]:
-    """Read a KnowCoder prompt back into a type inventory (test-side, independent of the renderer)."""
-    task = _task_of(prompt)
-    kind = {"ner": "entity", "re": "relation", "ed": "event", "eae": "event"}[task]
-    definitions = prompt.split('"""\nThis is an object-oriented')[0]
-    types = []
-    for block in definitions.split("\n\n"):
-        head = re.match(r"class (\w+)\((\w+)\):", block)
-        if not head:
-            continue  # a base class
-        name, parent = head.groups()
-        description = re.search(r"\tDescription: (.*)\n", block).group(1)
-        examples = re.search(r"Examples: (.*)\n", block)
-        fields = {}
-        if task == "ed":
-            fields["roles"] = tuple(json.loads(re.search(r"arg_names = (\[.*\])", block).group(1)))
-        if task == "eae":
-            fields["roles"] = tuple(re.findall(r"\t\t(\w+): List\[ Entity \]", block))
-        if task == "re":
-            h, t = re.search(r"head_entity: ([\w |]+), tail_entity: ([\w |]+)\)", block).groups()
-            fields.update(head_types=tuple(h.split(" | ")), tail_types=tuple(t.split(" | ")))
-        types.append(
-            TypeDef(
-                kind=kind,
-                name=name,
-                description=description,
-                examples=_split_examples(examples.group(1) if examples else "", task),
-                parent="" if parent == {"entity": "Entity", "relation": "Relation", "event": "Event"}[kind] else parent,
-                **fields,
-            )
-        )
-    triggers = re.findall(r'"([^"]*)" is the trigger of event type "(\w+)"', prompt)
-    return task, types, [(t, n) for t, n in triggers]
 
 
 def gold_code(record: dict, task: str, schema: Schema) -> str:

@@ -5,26 +5,18 @@ the launching job keeps the checkpoint lock and writes the provenance."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from xlie import steps
+from test_oom_retry import vanilla_udpos_options
 
-REPO = Path(__file__).resolve().parents[1]
+from xlie import steps
 
 
 @pytest.mark.slow
 def test_two_processes_train_one_run(tiny_models, tmp_path):
     out_dirs, _ = tiny_models
-    options = {
-        "run": {"paper": "topro", "task": "udpos", "model": "xlmr", "method": "vanilla", "variant": "default", "source": "en", "seed": 42},
-        "method": "token_classification",
-        "params": {"batch_size": 4, "grad_accum": 1, "epochs": 1, "eval_steps": 100, "learning_rate": 2e-3, "max_length": 64},
-        "model": {"path": str(out_dirs["xlmr"]), "family": "xlmr"},
-        "data": {"dir": str(REPO / "resources" / "demo" / "xtreme"), "source": "local"},
-        "max_train_sentences": 32,
-    }  # fmt: skip
+    options = vanilla_udpos_options(out_dirs["xlmr"], max_train_sentences=32)
     output_dir, checkpoint_dir = tmp_path / "run" / "model", tmp_path / "run" / "checkpoints"
     context = {"config_sha256": "0" * 64, "preset": "demo", "demo": True}
     steps.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, processes=2)

@@ -51,16 +51,21 @@ def test_out_of_memory_errors_are_recognised():
     assert not is_out_of_memory(RuntimeError("shape mismatch")) and not is_out_of_memory(ValueError("out of memory"))
 
 
-def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_batch(tiny_models, tmp_path, monkeypatch, capsys):
-    out_dirs, _ = tiny_models
-    options = {
+def vanilla_udpos_options(model_dir, max_train_sentences: int) -> dict:
+    """A train_run job's options: Vanilla XLM-R on the demo's English UDPOS, batch 4, one epoch."""
+    return {
         "run": {"paper": "topro", "task": "udpos", "model": "xlmr", "method": "vanilla", "variant": "default", "source": "en", "seed": 42},
         "method": "token_classification",
         "params": {"batch_size": 4, "grad_accum": 1, "epochs": 1, "eval_steps": 100, "learning_rate": 2e-3, "max_length": 64},
-        "model": {"path": str(out_dirs["xlmr"]), "family": "xlmr"},
+        "model": {"path": str(model_dir), "family": "xlmr"},
         "data": {"dir": str(REPO / "resources" / "demo" / "xtreme"), "source": "local"},
-        "max_train_sentences": 16,
-    }
+        "max_train_sentences": max_train_sentences,
+    }  # fmt: skip
+
+
+def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_batch(tiny_models, tmp_path, monkeypatch, capsys):
+    out_dirs, _ = tiny_models
+    options = vanilla_udpos_options(out_dirs["xlmr"], max_train_sentences=16)
     configured = copy.deepcopy(options)
     output_dir, checkpoint_dir = tmp_path / "model", tmp_path / "checkpoints"
     context = {"config_sha256": "0" * 64, "preset": "demo", "demo": True}

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from xlie.codeie.knowcoder import class_blocks, task_of_prompt
 from xlie.codeie.schema import (
-    KIND_OF_TASK,
     TASKS,
     TypeDef,
     class_code,
@@ -43,7 +43,6 @@ from xlie.codeie.schema import (
 EXAMPLE_DATA = "example_data.jsonl"
 FIELD_OF_TASK = {"ner": "entities", "re": "relations", "ed": "events", "eae": "events"}
 SCHEMA_KEY = {"entity": "entities", "relation": "relations", "event": "events"}
-BASE_OF_KIND = {"entity": "Entity", "relation": "Relation", "event": "Event"}
 
 
 def rename_role(role: str) -> str:
@@ -61,54 +60,15 @@ def structured(record: dict, key: str, where: str) -> list:
     return value
 
 
-def task_of_prompt(prompt: str) -> str:
-    if "Entity Objects" in prompt:
-        return "ner"
-    if "Relation Objects" in prompt:
-        return "re"
-    return "eae" if "\tdef __init__(self, trigger: str):" in prompt else "ed"
-
-
-def _split_examples(text: str, task: str) -> tuple:
-    if task in ("ed", "eae"):
-        return tuple(text.removesuffix(", ").split(", ")) if text else ()
-    if task == "re":
-        return tuple(tuple(pair.split(", ", 1)) for pair in text[1:-1].split("), (")) if text else ()
-    return tuple(text.split(", ")) if text else ()
-
-
 def definitions_in_prompt(prompt: str, where: str) -> dict[str, TypeDef]:
     """The classes a KnowCoder prompt defines (not the base classes), each checked to render back exactly."""
     task = task_of_prompt(prompt)
-    kind = KIND_OF_TASK[task]
     types = {}
-    for block in prompt.split('"""\nThis is an object-oriented')[0].split("\n\n"):
-        head = re.match(r"class (\w+)\((\w+)\):", block)
-        if head is None:
-            continue  # a base class
-        name, parent = head.groups()
-        description = re.search(r"\tDescription: (.*)\n", block).group(1)
-        examples = re.search(r"Examples: (.*)\n", block)
-        fields = {}
-        if task == "ed":
-            fields["roles"] = tuple(json.loads(re.search(r"arg_names = (\[.*\])", block).group(1)))
-        if task == "eae":
-            fields["roles"] = tuple(re.findall(r"\t\t(\w+): List\[ Entity \]", block))
-        if task == "re":
-            h, t = re.search(r"head_entity: ([\w |]+), tail_entity: ([\w |]+)\)", block).groups()
-            fields.update(head_types=tuple(h.split(" | ")), tail_types=tuple(t.split(" | ")))
-        typedef = TypeDef(
-            kind=kind,
-            name=name,
-            description=description,
-            examples=_split_examples(examples.group(1) if examples else "", task),
-            parent="" if parent == BASE_OF_KIND[kind] else parent,
-            **fields,
-        )
+    for block, typedef in class_blocks(prompt):
         if task != "eae" or not any(keyword.iskeyword(r) for r in typedef.roles):  # the renderer refuses those
             if class_code(typedef, task) != block + "\n":
-                raise ValueError(f"{where}: class {name} does not render back to KnowCoder's definition")
-        types[name] = typedef
+                raise ValueError(f"{where}: class {typedef.name} does not render back to KnowCoder's definition")
+        types[typedef.name] = typedef
     return types
 
 

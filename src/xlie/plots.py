@@ -116,11 +116,12 @@ def plot_per_language(
     flagged: dict[tuple[str, str, str, str, str], str] | None = None,
     layout: Layout = Layout(),
     variant_order: dict[str, list[str]] | None = None,
+    baseline_label: str = "Majority label",
 ) -> None:
     """Grouped bars: x = the table's columns (target language, or pair with ``layout.columns: pair``),
-    one bar per (method, variant, model); seed mean (%) +- seed std, the majority-label baseline as
-    a black tick across each column's bars. ``flagged``: (method, variant, model, source, target)
-    cells to hatch."""
+    one bar per (method, variant, model); seed mean (%) +- seed std, the task's floor baseline
+    (``baseline_label``) as a black tick across each column's bars. ``flagged``: (method, variant,
+    model, source, target) cells to hatch."""
     summ = cell_summary(metrics, paper, table)
     summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
     targets = column_order(layout, summ["col"])  # the table's column order
@@ -161,8 +162,9 @@ def plot_per_language(
                         rect.set_hatch(HATCH)
             if "baseline" in summ:
                 base = summ.groupby("col")["baseline"].mean().reindex(chunk).to_numpy(dtype=float)
-                ax.hlines(base, x - 0.45, x + 0.45, colors="black", linewidth=1.4, label="Majority label", zorder=3)
+                ax.hlines(base, x - 0.45, x + 0.45, colors="black", linewidth=1.4, label=baseline_label, zorder=3)
             ax.set_xticks(x, [column_header(layout, c) for c in chunk])
+            ax.set_ylim(bottom=0)  # scores are never negative; an all-zero panel stays 0-based
             ax.set_xlim(-0.6, len(chunk) - 0.4)
             ax.set_ylabel(metric)
             ax.grid(axis="y", linewidth=0.3, alpha=0.6)

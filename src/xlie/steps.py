@@ -477,7 +477,8 @@ def plot_table(config: dict, metrics_csv: str, *, paper: str, table: str, out_pn
                       metric_label=_metric_label(config, metric, table_cfg["task"]), model_order=table_cfg["models"],
                       method_order=table_cfg["methods"], flagged=_flagged(config, frame),
                       layout=tables.Layout.from_config(table_cfg.get("layout")),
-                      variant_order=table_cfg.get("variants"))  # fmt: skip
+                      variant_order=table_cfg.get("variants"),
+                      baseline_label=baseline_description({table_cfg["task"]})[0])  # fmt: skip
 
 
 def _flagged(config: dict, frame: pd.DataFrame) -> dict[tuple[str, str, str, str, str], str]:

@@ -631,7 +631,9 @@ def build_grid(
         sections.append(section)
 
     if relative_improvement:
-        ours_shown = {rk.key: (f"ours {label(rk)}", {**our_means[rk.key], **dict(zip(avg_keys, our_avgs[rk.key]))})
+        # A row with flagged cells carries their marks into the note: its gain measures nothing either.
+        row_marks = {rk.key: "".join(sorted({m for c in cols for m in marks.get((rk.key, c), "")})) for rk in ordered}
+        ours_shown = {rk.key: (f"ours {label(rk)}{row_marks[rk.key]}", {**our_means[rk.key], **dict(zip(avg_keys, our_avgs[rk.key]))})
                       for rk in ordered}  # fmt: skip
         paper_shown = {}
         if reported is not None and not reported.values.empty:

@@ -26,8 +26,8 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
     from xlie.methods import method_spec
     from xlie.tasks import task_type
 
-    # Tagging tables only (the ToPro paper): Prompt-XRE's tables have their own fake frames.
-    overrides = {"papers": {"prompt_xre": {"enabled": False}}} | (config_overrides or {})
+    # Tagging tables only (the ToPro paper): Prompt-XRE's and AlignXIE's tables have their own fake frames.
+    overrides = {"papers": {"prompt_xre": {"enabled": False}, "alignxie": {"enabled": False}}} | (config_overrides or {})
     user = yaml.safe_load((workdir / "config.yaml").read_text()) | overrides
     config = resolve(user, workdir / "workflow/presets", workdir / "workflow/schemas/config.schema.yaml")
     cells = build_cells(config)

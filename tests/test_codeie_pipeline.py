@@ -67,8 +67,8 @@ def test_scores_lexicon_floor_and_predictions_roundtrip(codeie_data, tmp_path):
     gold = task.gold(test)
     perfect = [e.output for e in test]
     assert task.score(gold, perfect)["f1"] == 1.0
-    hostile = ['__import__("os").system("echo pwned")', "results = [Person(open('/etc/passwd').read())]"]
-    assert task.score(gold, hostile[:1])["f1"] == 0.0
+    for hostile in ['__import__("os").system("echo pwned")', "results = [Person(open('/etc/passwd').read())]"]:
+        assert task.score(gold, [hostile])["f1"] == 0.0  # parsed as data, rejected, never run
     train, _ = task.load(codeie_data, "train", "enzh")
     floor = task.majority_baseline(train, gold)  # "Obama" and "Paris" are training spans
     assert floor["f1"] == 1.0 and floor["label"] == "Training lexicon"

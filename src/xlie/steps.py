@@ -140,6 +140,7 @@ def train_worker(spec_path: str) -> None:
 def _train_on_processes(processes: int, options: dict, output_dir: str, checkpoint_dir: str, attempt: int) -> dict:
     """Run the method's training in ``processes`` worker processes (torchrun, one per GPU) and
     return rank 0's summary; a failed worker fails the job with torchrun's exit status."""
+    import shutil
     import subprocess
     import sys
     import tempfile
@@ -158,8 +159,6 @@ def _train_on_processes(processes: int, options: dict, output_dir: str, checkpoi
         raise RuntimeError(f"training on {processes} processes failed (torchrun exit status {error.returncode}); "
                            "the workers' errors are above in this log") from None  # fmt: skip
     finally:
-        import shutil
-
         shutil.rmtree(scratch, ignore_errors=True)
 
 

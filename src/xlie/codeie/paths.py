@@ -22,9 +22,9 @@ TIP_PATH = f"{TIP_DIR}/train.jsonl"
 TIP_STATS_PATH = f"{TIP_DIR}/stats.tsv"
 
 
-def set_path(set_name: str, split: str) -> str:
-    """A converted evaluation/training set: results/data/codeie/sets/{set}/{split}.jsonl."""
-    return f"{SETS_DIR}/{set_name}/{split}.jsonl"
+def set_path(set_name: str, split: str, sets_dir: str = SETS_DIR) -> str:
+    """A converted evaluation/training set: results/data/codeie/sets/{set}/{split}.jsonl (``sets_dir``: another root)."""
+    return f"{sets_dir}/{set_name}/{split}.jsonl"
 
 
 def set_stats_path(set_name: str, split: str) -> str:

@@ -75,7 +75,7 @@ def _load_merged(model_dir: Path, hp: Params):
     base = AutoModelForCausalLM.from_pretrained(summary["base_model"], dtype=dtype, **remote)
     merged = PeftModel.from_pretrained(base, str(model_dir)).merge_and_unload()
     merged.config.use_cache = True
-    return merged, AutoTokenizer.from_pretrained(str(model_dir), **remote), summary
+    return merged, AutoTokenizer.from_pretrained(str(model_dir), **remote)
 
 
 def load_predictor(model_dir: str | Path, task: str, params: dict) -> Callable:
@@ -96,7 +96,7 @@ def load_predictor(model_dir: str | Path, task: str, params: dict) -> Callable:
         summary = json.loads((model_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
         generator = VLLMGenerator(summary["base_model"], lora=model_dir, lora_rank=hp.lora_r, **options)
     else:
-        merged, tokenizer, _ = _load_merged(model_dir, hp)
+        merged, tokenizer = _load_merged(model_dir, hp)
         generator = HFGenerator(str(model_dir), batch_size=hp.eval_batch_size, loaded=(merged, tokenizer), **options)
 
     def predict(examples: Sequence, desc: str = "predict") -> CodePrediction:

@@ -27,11 +27,7 @@ from pathlib import Path
 from xlie.runtime import atomic_write
 from xlie.tasks import register
 
-from xlie.codeie.paths import SETS_DIR, TIP_PATH  # where the data rules write (one place)
-
-
-def set_path(name: str, split: str, sets_dir: str = SETS_DIR) -> Path:
-    return Path(sets_dir) / name / f"{split}.jsonl"  # xlie.codeie.paths.set_path under another root
+from xlie.codeie.paths import SETS_DIR, TIP_PATH, set_path  # where the data rules write (one place)
 
 
 @dataclass(frozen=True)
@@ -150,11 +146,11 @@ def _parse_all(gold: list[GoldItem], outputs: list[str]) -> list:
 
 
 def _example_stats(gold: GoldItem, predicted: str):
+    """(true positives, predicted, gold) of one example: the verdict bootstrap's additive statistics."""
+    from xlie.codeie.parser import parse_output
     from xlie.codeie.scorer import Scorer
 
     scorer = Scorer(gold.task)
-    from xlie.codeie.parser import parse_output
-
     scorer.add(list(gold.records), parse_output(predicted, gold.task), gold.sentence)
     return (scorer.tp, scorer.tp + scorer.fp, scorer.tp + scorer.fn)
 
@@ -181,7 +177,7 @@ class CodeIETask:
         benchmark = data["benchmarks"].get(name)
         if benchmark is not None:
             return [(Path(benchmark["path"].format(split=split)), benchmark["schema"])]
-        return [(set_path(name, split, data["sets_dir"]), data["schema"])]
+        return [(Path(set_path(name, split, data["sets_dir"])), data["schema"])]
 
     def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
         data = self.data_options(config)
@@ -236,8 +232,8 @@ class CodeIETask:
         return {"sentences": len(examples)}
 
     def write_predictions(self, path, examples, predicted) -> None:
-        """Lines ``{"id", "task", "sentence", "gold", "output"}``: the model's raw text as it came,
-        also readable by ``python -m xlie score-ie`` (gold and predictions in one file)."""
+        """Lines ``{"id", "task", "sentence", "gold", "output"}``: the model's raw text as it came;
+        a valid ``--predictions`` file of ``python -m xlie score-ie`` (the set's JSONL is its ``--gold``)."""
         with atomic_write(path) as handle:
             for example, text in zip(examples, predicted, strict=True):
                 record = {"id": example.id, "task": example.task, "sentence": example.sentence,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from xlie.data.xtreme import Sentence, read_xtreme_tsv
-from xlie.labels import PANX, UDPOS
-from xlie.models.tiny import FAMILIES, build_tiny_models
+from xlie.papers.topro.xtreme import Sentence, read_xtreme_tsv
+from xlie.papers.topro.labels import PANX, UDPOS
+from xlie.pipeline.tiny_models import FAMILIES, build_tiny_models
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "xtreme"

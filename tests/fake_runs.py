@@ -19,12 +19,12 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
     """Write every run's outputs under ``workdir/results``; returns the number of cells."""
     import yaml
 
-    from xlie import metrics
-    from xlie.config import config_hash, resolve
-    from xlie.data.xtreme import load_xtreme
-    from xlie.grid import build_cells, training_runs
-    from xlie.methods import method_spec
-    from xlie.tasks import task_type
+    from xlie.papers.topro import metrics
+    from xlie.pipeline.config import config_hash, resolve
+    from xlie.papers.topro.xtreme import load_xtreme
+    from xlie.pipeline.grid import build_cells, training_runs
+    from xlie.pipeline.registry import method_spec
+    from xlie.pipeline.registry import task_type
 
     # Tagging tables only (the ToPro paper): Prompt-XRE's and AlignXIE's tables have their own fake frames.
     overrides = {"papers": {"prompt_xre": {"enabled": False}, "alignxie": {"enabled": False}}} | (config_overrides or {})

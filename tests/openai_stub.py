@@ -1,6 +1,6 @@
 """A local OpenAI-compatible chat endpoint that "translates" by copying, for tests of the paper
 preset's ParallelNER path (kind: openai) without the network. It answers the three prompts of
-xlie.codeie.parallel_ner.PROMPTS so that every stage has work: most sentences come back whole
+xlie.papers.alignxie.parallel_ner.PROMPTS so that every stage has work: most sentences come back whole
 (stage 1), some with a span's case changed (found again in stage 2), some with a span the
 sentence lacks (stage 3 rewrites the sentence to contain it)."""
 

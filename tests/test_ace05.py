@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlie.data.ace05 import (
+from xlie.papers.prompt_xre.ace05 import (
     CONFIG_KEY,
     DROP_REASONS,
     LABELS,
@@ -28,8 +28,8 @@ from xlie.data.ace05 import (
     read_document,
     read_instances,
 )
-from xlie.data.ace05_synthetic import BAD_MENTIONS, write_synthetic_ace05
-from xlie.data.conllu import ConlluFormatError, parse_conllu
+from xlie.papers.prompt_xre.ace05_synthetic import BAD_MENTIONS, write_synthetic_ace05
+from xlie.papers.prompt_xre.conllu import ConlluFormatError, parse_conllu
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +251,7 @@ def test_the_step_summary_sets_kept_counts_beside_the_paper_and_says_synthetic(s
 def test_real_data_is_not_called_synthetic(tmp_path):
     path = _document(tmp_path / "English" / "train", [_relation()], CONLLU)
     assert not is_synthetic(tmp_path)
-    from xlie.data.ace05 import read_split, stats_table
+    from xlie.papers.prompt_xre.ace05 import read_split, stats_table
 
     _, reports = read_split(tmp_path, "en", "train")
     stats = stats_table(reports, synthetic=is_synthetic(tmp_path))
@@ -270,7 +270,7 @@ def test_processed_files_are_every_document_and_parse(synthetic, tmp_path):
 
 
 def test_synthetic_data_is_never_written_over_other_data(tmp_path, synthetic):
-    from xlie.data.ace05 import check_synthetic_target
+    from xlie.papers.prompt_xre.ace05 import check_synthetic_target
 
     check_synthetic_target(tmp_path / "new")  # absent: fine
     check_synthetic_target(synthetic)  # SYNTHETIC already: may be rewritten

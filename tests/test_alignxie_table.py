@@ -10,8 +10,11 @@ from statistics import mean
 import pandas as pd
 import pytest
 
-from xlie import reporting, steps, tables
+from xlie.report import reporting
 
+from xlie.pipeline import jobs as steps
+
+from xlie.report import tables
 REPO = Path(__file__).resolve().parents[1]
 REPORTED = REPO / "resources" / "reported" / "alignxie.tsv"
 SEEN = ["en", "zh"]

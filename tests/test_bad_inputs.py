@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from xlie.config import ConfigError, resolve
-from xlie.data.ace05 import LABELS, problems_table, read_instances, read_split
-from xlie.data.wmt_xre import read_labels, read_xre_split
-from xlie.data.xtreme import DataFormatError, read_xtreme_tsv
-from xlie.grid import build_cells
-from xlie.labels import PANX
+from xlie.pipeline.config import ConfigError, resolve
+from xlie.papers.prompt_xre.ace05 import LABELS, problems_table, read_instances, read_split
+from xlie.papers.prompt_xre.wmt_xre import read_labels, read_xre_split
+from xlie.papers.topro.xtreme import DataFormatError, read_xtreme_tsv
+from xlie.pipeline.grid import build_cells
+from xlie.papers.topro.labels import PANX
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "workflow" / "presets"
@@ -221,7 +221,7 @@ def test_relation_instance_file_with_a_bad_line_names_file_and_line(tmp_path):
 
 
 def test_relation_instance_with_a_label_outside_the_18_names_file_line_and_label(tmp_path):
-    from xlie.tasks import task_type
+    from xlie.pipeline.registry import task_type
 
     data_dir = tmp_path / "ace05"
     data_dir.mkdir()
@@ -271,7 +271,7 @@ def test_wmt_split_file_with_a_bad_line_names_file_and_line(tmp_path, text, mess
 def test_missing_ace05_directory_names_the_key_and_how_to_make_it(tmp_path):
     """What the ingestion's input function runs when the DAG is built (tests/test_data_workflow.py:
     the plan fails only when ACE05 is needed)."""
-    from xlie.data.ace05 import Ace05DirError, processed_files
+    from xlie.papers.prompt_xre.ace05 import Ace05DirError, processed_files
 
     with pytest.raises(Ace05DirError) as error:
         processed_files(tmp_path / "nowhere")
@@ -284,7 +284,7 @@ def test_missing_ace05_directory_names_the_key_and_how_to_make_it(tmp_path):
 
 
 def test_no_gpu_when_one_is_required_stops_the_job_naming_the_key(monkeypatch):
-    from xlie.gpu_pool import NoGpuError, check_required
+    from xlie.pipeline.gpu_pool import NoGpuError, check_required
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     with pytest.raises(NoGpuError) as error:
@@ -296,7 +296,7 @@ def test_no_gpu_when_one_is_required_stops_the_job_naming_the_key(monkeypatch):
     )
     check_required(2, required=False, cuda_available=lambda: False)  # the default: CPU fallback
     check_required(0, required=True, cuda_available=lambda: False)  # a CPU job needs none
-    from xlie.config import load_schema
+    from xlie.pipeline.config import load_schema
 
     assert load_schema(SCHEMA)["properties"]["training"]["properties"]["require_gpu"]["default"] is False  # the demo runs on CPU
 
@@ -311,7 +311,7 @@ def test_a_gpu_job_script_stops_before_any_work_when_it_requires_a_missing_gpu(t
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(REPO / "src")}  # no GPU visible, even on a GPU host
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode != 0
-    assert "xlie.gpu_pool.NoGpuError: this job asks for 1 GPU(s) and finds none" in log.read_text()
+    assert "xlie.pipeline.gpu_pool.NoGpuError: this job asks for 1 GPU(s) and finds none" in log.read_text()
     assert "config key training.require_gpu is true" in log.read_text()
 
 

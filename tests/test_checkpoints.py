@@ -1,4 +1,4 @@
-"""xlie.checkpoints: resume only a complete checkpoint of the same unfinished run, one writer per directory."""
+"""xlie.pipeline.checkpoints: resume only a complete checkpoint of the same unfinished run, one writer per directory."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xlie import checkpoints
-from xlie.checkpoints import CheckpointBusy, locked, manifest, resume_point, training_checkpoints
+from xlie.pipeline import checkpoints
+from xlie.pipeline.checkpoints import CheckpointBusy, locked, manifest, resume_point, training_checkpoints
 
 OPTIONS = {"params": {"learning_rate": 0.002, "epochs": 4}, "run": {"seed": 42}}
 DATA = {"train": {"sha256": "a" * 64, "used_sentences": 1500}}
@@ -96,7 +96,7 @@ def test_a_finished_run_drops_its_checkpoints_unless_kept(tmp_path):
 
 def test_two_processes_never_write_one_checkpoint_directory(tmp_path):
     directory = tmp_path / "seed42"
-    other = [sys.executable, "-c", f"from xlie.checkpoints import locked\nwith locked({str(directory)!r}): pass"]
+    other = [sys.executable, "-c", f"from xlie.pipeline.checkpoints import locked\nwith locked({str(directory)!r}): pass"]
     with locked(directory):
         with pytest.raises(CheckpointBusy, match="another live process"):
             with locked(directory):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xlie.codeie.parser import Entity, Event, Relation, parse_output
-from xlie.codeie.schema import KIND_OF_TASK, TASKS, Schema
+from xlie.papers.alignxie.parser import Entity, Event, Relation, parse_output
+from xlie.papers.alignxie.schema import KIND_OF_TASK, TASKS, Schema
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "resources" / "demo" / "codeie_benchmarks"

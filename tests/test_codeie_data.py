@@ -7,19 +7,19 @@ from pathlib import Path
 import pytest
 
 from test_workflow import job_counts, snakemake, workdir  # noqa: F401 (workdir is a fixture)
-from xlie.codeie import paths
-from xlie.codeie.data_steps import (
+from xlie.papers.alignxie import paths
+from xlie.papers.alignxie.data_steps import (
     build_parallel_ner_step,
     build_tip_step,
     convert_multiconer_step,
     load_schema,
     translator_cache_path,
 )
-from xlie.codeie.lora_training import read_instances_jsonl
-from xlie.codeie.parallel_ner import read_parallel_jsonl
-from xlie.codeie.parser import Entity, parse_output
-from xlie.codeie.schema import SchemaError
-from xlie.data.multiconer import MultiConerFileError, convert, read_conll, require_conll_file
+from xlie.papers.alignxie.lora_training import read_instances_jsonl
+from xlie.papers.alignxie.parallel_ner import read_parallel_jsonl
+from xlie.papers.alignxie.parser import Entity, parse_output
+from xlie.papers.alignxie.schema import SchemaError
+from xlie.papers.alignxie.multiconer import MultiConerFileError, convert, read_conll, require_conll_file
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "multiconer"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xlie.codeie.generation import (
+from xlie.papers.alignxie.generation import (
     HFGenerator,
     cut_at_stop,
     cuda_available,
@@ -118,7 +118,7 @@ def test_backend_choice(tiny_models):
 @pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (pip install vllm): no vLLM/HF comparison")
 @pytest.mark.skipif(not cuda_available(), reason="no GPU: vLLM needs one, so no vLLM/HF comparison")
 def test_vllm_greedy_equals_hf_greedy(tiny_models):
-    from xlie.codeie.generation import VLLMGenerator
+    from xlie.papers.alignxie.generation import VLLMGenerator
 
     out_dirs, _ = tiny_models
     options = dict(max_new_tokens=10, stop=None, bf16=False)

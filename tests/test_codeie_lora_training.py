@@ -9,8 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from xlie.codeie.generation import HFGenerator
-from xlie.codeie.lora_training import (
+from xlie.papers.alignxie.generation import HFGenerator
+from xlie.papers.alignxie.lora_training import (
     IGNORE_INDEX,
     CompletionCollator,
     Instance,
@@ -23,8 +23,8 @@ from xlie.codeie.lora_training import (
     train_phase,
     train_two_phases,
 )
-from xlie.codeie.schema import Schema, TypeDef, ner_code, render_prompt, render_query
-from xlie.codeie.tip import build_tip_instance
+from xlie.papers.alignxie.schema import Schema, TypeDef, ner_code, render_prompt, render_query
+from xlie.papers.alignxie.tip import build_tip_instance
 
 SCHEMA = Schema.from_types([
     TypeDef("entity", "Person", "A human being.", ("Obama",), labels=("PER", "人物")),

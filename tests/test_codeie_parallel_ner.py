@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from xlie.codeie.parallel_ner import (
+from xlie.papers.alignxie.parallel_ner import (
     CachedCompletion,
     HFCompletion,
     NerSample,
@@ -23,9 +23,9 @@ from xlie.codeie.parallel_ner import (
     read_ner_jsonl,
     write_parallel_jsonl,
 )
-from xlie.codeie.schema import Schema, TypeDef
-from xlie.codeie.scorer import InputFileError
-from xlie.codeie.tip import tip_instances_both_ways
+from xlie.papers.alignxie.schema import Schema, TypeDef
+from xlie.papers.alignxie.scorer import InputFileError
+from xlie.papers.alignxie.tip import tip_instances_both_ways
 
 SAMPLES = [
     NerSample("1", "Paris is big", (("LOC", "Paris"),)),
@@ -288,7 +288,7 @@ def test_local_hf_translator_mechanics(tiny_models, family):
 
 
 def test_translator_from_config(chat_server, tiny_models, tmp_path):
-    from xlie.codeie.parallel_ner import translator_from_config
+    from xlie.papers.alignxie.parallel_ner import translator_from_config
 
     url = f"http://127.0.0.1:{chat_server.server_port}/v1"
     translator = translator_from_config({"kind": "openai", "base_url": url, "model": "m", "api_key_env": ""},

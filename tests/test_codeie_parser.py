@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlie.codeie import parser as parser_module
-from xlie.codeie.parser import MAX_CHARS, MAX_ITEMS, TASKS, Entity, Event, Relation, parse_output
+from xlie.papers.alignxie import parser as parser_module
+from xlie.papers.alignxie.parser import MAX_CHARS, MAX_ITEMS, TASKS, Entity, Event, Relation, parse_output
 
 SENTINEL = Path(__file__).resolve().parent / "_codeie_parser_was_executed"
 

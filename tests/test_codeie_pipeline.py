@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xlie.codeie.schema import ner_code, re_code
-from xlie.tasks import task_type
+from xlie.papers.alignxie.schema import ner_code, re_code
+from xlie.pipeline.registry import task_type
 
 SCHEMA_YAML = """
 entities:
@@ -76,7 +76,7 @@ def test_scores_lexicon_floor_and_predictions_roundtrip(codeie_data, tmp_path):
     task.write_predictions(path, test, ["results = [Person(\"Obama\")]"])
     gold_back, predicted_back = task.read_predictions(path)
     assert task.score(gold_back, predicted_back)["f1"] == pytest.approx(2 / 3)
-    from xlie.verdict import example_stats
+    from xlie.report.verdict import example_stats
 
     stats = example_stats(task.example_scorer("f1"), gold_back, predicted_back)
     assert stats.tolist() == [[1, 1, 2]]
@@ -94,7 +94,7 @@ def test_bad_gold_names_file_and_line(codeie_data, tmp_path):
 
 @pytest.mark.parametrize("alignment", ["tip", "none"])
 def test_alignxie_trains_both_phases_and_predicts(codeie_data, tiny_models, tmp_path, alignment):
-    from xlie.methods import implementation, method_spec
+    from xlie.pipeline.registry import implementation, method_spec
 
     paths, _ = tiny_models
     task = task_type("codeie")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xlie.codeie.knowcoder import inventory_from_prompt
-from xlie.codeie.schema import (
+from xlie.papers.alignxie.knowcoder import inventory_from_prompt
+from xlie.papers.alignxie.schema import (
     Schema,
     SchemaError,
     TypeDef,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from xlie.cli import main
-from xlie.codeie.parser import parse_output
-from xlie.codeie.schema import Schema
-from xlie.codeie.scorer import Scorer
+from xlie.papers.alignxie.parser import parse_output
+from xlie.papers.alignxie.schema import Schema
+from xlie.papers.alignxie.scorer import Scorer
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

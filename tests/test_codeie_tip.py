@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from xlie.codeie.parser import Entity, parse_output
-from xlie.codeie.schema import Schema, SchemaError
-from xlie.codeie.tip import TIP_INSTRUCTION, TipError, build_tip_instance, tip_instances_both_ways
+from xlie.papers.alignxie.parser import Entity, parse_output
+from xlie.papers.alignxie.schema import Schema, SchemaError
+from xlie.papers.alignxie.tip import TIP_INSTRUCTION, TipError, build_tip_instance, tip_instances_both_ways
 
 SCHEMA = Schema.from_dict(
     {

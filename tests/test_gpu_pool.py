@@ -1,4 +1,4 @@
-"""xlie.gpu_pool: concurrent processes each lock their own device id with flock."""
+"""xlie.pipeline.gpu_pool: concurrent processes each lock their own device id with flock."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from xlie import gpu_pool
-
+from xlie.pipeline import gpu_pool
 # Child: acquire, report "<id> <CUDA_VISIBLE_DEVICES> <time>", hold the lock for at least
 # HOLD seconds and until the release file exists (so holders overlap for sure), then report
 # the time just before exiting. A TimeoutError is reported as "timeout".
 CHILD = r"""
 import os, sys, time
 from pathlib import Path
-from xlie.gpu_pool import acquire
+from xlie.pipeline.gpu_pool import acquire
 lock_dir, ids, timeout_s, hold, release = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5])
 try:
     device = acquire(lock_dir, ids=ids, timeout_s=timeout_s)
@@ -153,7 +152,7 @@ def test_ids_from_environment(clean_env):
 MULTI_CHILD = r"""
 import os, sys, time
 from pathlib import Path
-from xlie.gpu_pool import acquire
+from xlie.pipeline.gpu_pool import acquire
 lock_dir, ids, count, hold, out = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5])
 devices = acquire(lock_dir, ids=ids, timeout_s=60, count=count, poll_s=0.05)
 assert devices == os.environ["CUDA_VISIBLE_DEVICES"], (devices, os.environ["CUDA_VISIBLE_DEVICES"])

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from xlie.config import ConfigError, resolve
-from xlie.grid import build_cells, training_runs
+from xlie.pipeline.config import ConfigError, resolve
+from xlie.pipeline.grid import build_cells, training_runs
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "workflow" / "presets"
@@ -70,10 +70,10 @@ def test_paper_grid_counts():
 
 def test_every_preset_training_block_is_accepted_by_its_method():
     """Params dataclasses are the single source of truth: every shipped block builds its Params."""
-    from xlie.methods import METHODS, params_class
-    from xlie.steps import WORKFLOW_KEYS
+    from xlie.pipeline.registry import all_methods, params_class
+    from xlie.pipeline.jobs import WORKFLOW_KEYS
 
-    specs = {spec.params_key: spec for spec in METHODS.values()}
+    specs = {spec.params_key: spec for spec in all_methods().values()}
     for preset in ("demo", "paper"):
         config = resolve({"preset": preset}, PRESETS, SCHEMA)
         for paper in config["papers"].values():
@@ -85,9 +85,9 @@ def test_every_preset_training_block_is_accepted_by_its_method():
 def test_param_fields_read_without_import_match_the_dataclasses():
     import dataclasses
 
-    from xlie.methods import METHODS, param_fields, params_class
+    from xlie.pipeline.registry import all_methods, param_fields, params_class
 
-    for spec in METHODS.values():
+    for spec in all_methods().values():
         assert set(param_fields(spec)) == {f.name for f in dataclasses.fields(params_class(spec))}, spec.module
 
 
@@ -107,7 +107,7 @@ def test_command_line_strings_are_coerced_to_the_schema_types():
     assert config["papers"]["topro"]["seeds"] == [1, 2]
     assert config["papers"]["topro"]["tables"]["panx_encoders"]["caption"] == "42"  # a string stays a string
     # A method's values arrive as strings too; its Params dataclass reads them as its field types.
-    from xlie.methods.token_classification import Params
+    from xlie.papers.topro.methods.token_classification import Params
 
     vanilla = Params.from_dict({"learning_rate": "0.5", "epochs": "1", "bf16": "true", "max_length": "64"})
     assert (vanilla.learning_rate, vanilla.epochs, vanilla.bf16, vanilla.max_length) == (0.5, 1, True, 64)
@@ -126,7 +126,7 @@ def test_command_line_strings_are_coerced_to_the_schema_types():
     ],
 )
 def test_a_model_path_that_cannot_load_names_the_key(path, message):
-    from xlie.config import check_model_paths
+    from xlie.pipeline.config import check_model_paths
 
     config = resolved(models={"mymodel": {"path": path, "family": "xlmr"}})
     with pytest.raises(ConfigError, match="config key models.mymodel.path: ") as error:
@@ -135,7 +135,7 @@ def test_a_model_path_that_cannot_load_names_the_key(path, message):
 
 
 def test_hub_ids_and_existing_directories_pass_the_model_path_check(tmp_path):
-    from xlie.config import check_model_paths
+    from xlie.pipeline.config import check_model_paths
 
     models = {"a": {"path": "xlm-roberta-base", "family": "xlmr"}, "b": {"path": "google/mt5-base", "family": "mt5"},
               "c": {"path": str(tmp_path), "family": "bert"}, "d": {"path": "./not/built/yet", "family": "bert", "tiny": True}}  # fmt: skip

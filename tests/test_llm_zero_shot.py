@@ -1,4 +1,4 @@
-"""Zero-shot LLM study (xlie.methods.llm_zero_shot) on the tiny causal (Llama) and seq2seq (mT5,
+"""Zero-shot LLM study (xlie.papers.topro.methods.llm_zero_shot) on the tiny causal (Llama) and seq2seq (mT5,
 standing in for mt0) models: shapes, valid labels, batched == unbatched, the label matcher,
 verbalizer checks and prompt truncation."""
 
@@ -8,12 +8,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-from xlie.data.xtreme import Sentence
-from xlie.labels import FALLBACK_LABEL, label_set
-from xlie.methods import llm_zero_shot as llm
-from xlie.methods.llm_zero_shot import Params, encode_prompts, load_predictor, match_label, verbalizer_token_ids
-from xlie.prompt_templates import llm_prompt
-from xlie.verbalizers import VERBALIZERS, llm_verbalizer, verbalizer
+from xlie.papers.topro.xtreme import Sentence
+from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
+from xlie.papers.topro.methods import llm_zero_shot as llm
+from xlie.papers.topro.methods.llm_zero_shot import Params, encode_prompts, load_predictor, match_label, verbalizer_token_ids
+from xlie.papers.topro.prompts import llm_prompt
+from xlie.papers.topro.verbalizers import VERBALIZERS, llm_verbalizer, verbalizer
 
 KINDS = {"causal": AutoModelForCausalLM, "mt5": AutoModelForSeq2SeqLM}
 

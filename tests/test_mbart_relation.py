@@ -8,10 +8,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer, MBartForSequenceClassification
 
-from xlie.data.ace05 import LABELS, RelationInstance, read_split
-from xlie.data.ace05_synthetic import write_synthetic_ace05
-from xlie.methods import mbart_relation as mr
-
+from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance, read_split
+from xlie.papers.prompt_xre.ace05_synthetic import write_synthetic_ace05
+from xlie.papers.prompt_xre.methods import mbart_relation as mr
 INSTANCE = RelationInstance(
     sentence="Smith works for Acme in Paris .",
     e1="Smith",
@@ -246,7 +245,7 @@ def test_zero_shot_uses_the_training_language_id(mbart_dir, tokenizer, monkeypat
 
 
 def test_wmt_xre_instances_become_chinese_relation_instances():
-    from xlie.data.wmt_xre import XreInstance
+    from xlie.papers.prompt_xre.wmt_xre import XreInstance
 
     xre = XreInstance(zh="他住在北京。", a="He", b="Beijing", label="?a_live_in_?b", en="He lives in Beijing .", pair_index=7)
     instance = mr.from_wmt_xre(xre, "train")

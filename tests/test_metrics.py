@@ -1,4 +1,4 @@
-"""xlie.metrics: seqeval entity scores (default mode and strict IOB2), token accuracy, shapes, majority baseline."""
+"""xlie.papers.topro.metrics: seqeval entity scores (default mode and strict IOB2), token accuracy, shapes, majority baseline."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from xlie import metrics
-
+from xlie.papers.topro import metrics
 # Hand-written fixture: one sentence per case.
 GOLD = [
     ["B-PER", "I-PER", "O", "B-LOC"],  # 0: perfect match        gold PER[0:2] LOC[3:4]

@@ -1,4 +1,4 @@
-"""Tiny demo models (xlie.models.tiny) and Vanilla token classification on them.
+"""Tiny demo models (xlie.pipeline.tiny_models) and Vanilla token classification on them.
 
 Everything runs on CPU on the shipped demo corpus; the models are a few thousand parameters.
 """
@@ -15,10 +15,10 @@ from transformers import (
     AutoTokenizer,
 )
 
-from xlie.checkpoints import resume_point
-from xlie.data.xtreme import Sentence
-from xlie.labels import UDPOS
-from xlie.methods.token_classification import (
+from xlie.pipeline.checkpoints import resume_point
+from xlie.papers.topro.xtreme import Sentence
+from xlie.papers.topro.labels import UDPOS
+from xlie.papers.topro.methods.token_classification import (
     IGNORE,
     Params,
     encode,
@@ -28,7 +28,7 @@ from xlie.methods.token_classification import (
     train_token_classifier,
     window_chunks,
 )
-from xlie.models.tiny import FAMILIES, prompt_words
+from xlie.pipeline.tiny_models import FAMILIES, prompt_words
 
 from conftest import SIZE
 
@@ -280,7 +280,7 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
 
 
 def test_too_small_vocabulary_names_the_config_key():
-    from xlie.models.tiny import train_tokenizer
+    from xlie.pipeline.tiny_models import train_tokenizer
 
     with pytest.raises(ValueError, match="config key tiny_models.vocab_size: 100 is too small"):
         train_tokenizer(["".join(chr(0x4E00 + i) for i in range(200))], 100)  # 200 distinct characters
@@ -290,7 +290,7 @@ def test_too_small_vocabulary_names_the_config_key():
 def test_building_twice_gives_identical_files(tiny_models, tmp_path):
     """Bit for bit: the tokenizer trainer's hash-map order must not reach ids or weights."""
     from conftest import DEMO
-    from xlie.models.tiny import build_tiny_models
+    from xlie.pipeline.tiny_models import build_tiny_models
 
     out_dirs, _ = tiny_models
     again = {family: tmp_path / family for family in FAMILIES}

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from xlie import steps
-from xlie.methods import prefix_tuning, token_classification
-from xlie.methods.training import INJECT_OOM_ENV, TrainingOutOfMemory, batch_for_attempt, is_out_of_memory
+from xlie.pipeline import jobs as steps
+from xlie.papers.topro.methods import prefix_tuning
+from xlie.papers.topro.methods import token_classification
+from xlie.pipeline.training import INJECT_OOM_ENV, TrainingOutOfMemory, batch_for_attempt, is_out_of_memory
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,8 +95,7 @@ def test_a_retry_resumes_checkpoints_of_the_larger_per_device_batch(tiny_models,
     """Same effective batch: the Trainer resumes the same optimiser steps over the same data order."""
     import shutil
 
-    from xlie import checkpoints
-
+    from xlie.pipeline import checkpoints
     out_dirs, _ = tiny_models
     options = {
         "run": {"paper": "topro", "task": "panx", "model": "mbert", "method": "vanilla", "variant": "default", "source": "en", "seed": 42},

@@ -12,8 +12,8 @@ import yaml
 from openai_stub import copying_translator
 from test_workflow import REPO, snakemake, workdir  # noqa: F401  (workdir is a fixture)
 
-from xlie.data.xtreme import read_xtreme_tsv
-from xlie.labels import PANX, UDPOS
+from xlie.papers.topro.xtreme import read_xtreme_tsv
+from xlie.papers.topro.labels import PANX, UDPOS
 
 DEMO = REPO / "resources" / "demo" / "xtreme"
 SHRUNK = "tests/configs/paper_shrunk.yaml"

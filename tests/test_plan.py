@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from test_workflow import job_counts, snakemake, workdir  # noqa: F401 (workdir is a fixture)
 
-from xlie import plan
+from xlie.pipeline import plan
 from xlie.cli import main
-from xlie.grid import build_cells
+from xlie.pipeline.grid import build_cells
 
 # ACE05 is the user's licensed copy: a synthetic stand-in lets the paper preset be planned here.
 ACE05_STAND_IN = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}}"

@@ -1,4 +1,4 @@
-"""PT baseline (xlie.methods.prefix_tuning): peft prefix tuning over tiny bert / xlmr token classifiers.
+"""PT baseline (xlie.papers.topro.methods.prefix_tuning): peft prefix tuning over tiny bert / xlmr token classifiers.
 
 Tiny random-init models (conftest SIZE: hidden 32, 1 layer, 128 positions), 60 UDPOS training
 sentences: a few seconds per training run on CPU.
@@ -14,13 +14,14 @@ import pytest
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, set_seed
 
-from xlie import metrics
-from xlie.data.xtreme import Sentence
-from xlie.labels import PANX, UDPOS
-from xlie.methods import Prediction, implementation, method_spec
-from xlie.methods import prefix_tuning as pt
-from xlie.checkpoints import resume_point as newest_checkpoint
-from xlie.methods.token_classification import encode
+from xlie.papers.topro import metrics
+from xlie.papers.topro.xtreme import Sentence
+from xlie.papers.topro.labels import PANX, UDPOS
+from xlie.pipeline.methods import Prediction
+from xlie.pipeline.registry import implementation, method_spec
+from xlie.papers.topro.methods import prefix_tuning as pt
+from xlie.pipeline.checkpoints import resume_point as newest_checkpoint
+from xlie.papers.topro.methods.token_classification import encode
 
 from conftest import SIZE
 

@@ -1,6 +1,6 @@
 """Provenance records the hub commit a model id resolved to, from the local cache only."""
 
-from xlie.provenance import hub_revision, model_identity
+from xlie.pipeline.provenance import hub_revision, model_identity
 
 
 def test_hub_revision_from_the_cache(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""xlie.data.xtreme: the XTREME tsv reader, its error messages, hub configs, identity records."""
+"""xlie.papers.topro.xtreme: the XTREME tsv reader, its error messages, hub configs, identity records."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from xlie.data import xtreme
-from xlie.data.xtreme import DataFormatError, hub_config, load_xtreme, local_path, read_xtreme_tsv
-from xlie.labels import PANX, UDPOS
+from xlie.papers.topro import xtreme
+from xlie.papers.topro.xtreme import DataFormatError, hub_config, load_xtreme, local_path, read_xtreme_tsv
+from xlie.papers.topro.labels import PANX, UDPOS
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "xtreme"

@@ -1,4 +1,4 @@
-"""Secondary reference artifacts of the ToPro repository (xlie.references).
+"""Secondary reference artifacts of the ToPro repository (xlie.papers.topro.references).
 
 Real files when ../shared/data/reference/topro exists (skipped otherwise: nothing requires
 them); small synthetic files for every malformation the loaders must survive.
@@ -9,15 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xlie import references
-from xlie.languages import TOPRO_LANGUAGES
+from xlie.papers.topro import references
+from xlie.papers.topro.languages import TASK_LANGUAGES
 
 from conftest import REPO
 
 REAL = REPO.parent / "shared" / "data" / "reference" / "topro"
 real = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} not present (optional secondary reference)")
 SEEDS = {10, 42, 421, 520, 1218}
-N_UDPOS, N_PANX = len(TOPRO_LANGUAGES["udpos"]), len(TOPRO_LANGUAGES["panx"])
+N_UDPOS, N_PANX = len(TASK_LANGUAGES["udpos"]), len(TASK_LANGUAGES["panx"])
 
 
 def _values(n: int, start: float = 50.0) -> str:
@@ -32,7 +32,7 @@ def test_real_pt_rows():
     udpos, dropped_udpos = references.load_pt_reference(REAL, "udpos")
     assert udpos.groupby("model")["seed"].apply(set).to_dict() == {"mbert": SEEDS, "xlmr": SEEDS}
     assert udpos["row"].nunique() == 10
-    assert all(list(g["target"]) == list(TOPRO_LANGUAGES["udpos"]) for _, g in udpos.groupby("row", sort=False))
+    assert all(list(g["target"]) == list(TASK_LANGUAGES["udpos"]) for _, g in udpos.groupby("row", sort=False))
     assert len(dropped_udpos) == 2 and all("mean row" in d for d in dropped_udpos)  # mbert, xlmr
 
     panx, dropped_panx = references.load_pt_reference(REAL, "panx")
@@ -41,7 +41,7 @@ def test_real_pt_rows():
     assert set(panx.loc[panx["model"] == "mbert", "seed"]) == SEEDS - {421}
     assert len(dropped_panx) == 1
     assert "panx_mbert421" in dropped_panx[0] and "47" in dropped_panx[0] and "48" in dropped_panx[0]
-    assert set(panx["target"]) == set(TOPRO_LANGUAGES["panx"]) and len(panx) == 9 * N_PANX
+    assert set(panx["target"]) == set(TASK_LANGUAGES["panx"]) and len(panx) == 9 * N_PANX
     # Values are x100 already; English (the source language) is every row's best column.
     for frame in (udpos, panx):
         assert frame["value"].between(0, 100).all()
@@ -52,7 +52,7 @@ def test_real_pt_rows():
 @real
 def test_real_pt_column_alignment_against_the_mean_rows():
     """The per-seed UDPOS rows averaged agree with the file's mean rows language by language
-    (correlation), and no shifted alignment does: the columns follow TOPRO_LANGUAGES."""
+    (correlation), and no shifted alignment does: the columns follow TASK_LANGUAGES."""
     per_seed, _ = references.load_pt_reference(REAL, "udpos")
     means, dropped = references.load_pt_mean_rows(REAL)
     assert dropped == [] and set(means["row"]) == {"mbert", "xlmr"}
@@ -152,7 +152,7 @@ def test_llm_rows_parse_names_and_keep_the_last_usable_duplicate(tmp_path):
     assert kept.loc["bloomz-7b1", "mode"] == "logits" and kept.loc["bloomz-7b1", "pattern"] == 3
     assert kept.loc["mt0-xxl", "mode"] == "generate" and kept.loc["mt0-xxl", "pattern"] == 2
     bloomz = frame[frame["model"] == "bloomz-7b1"].set_index("target")
-    assert list(bloomz.index) == list(TOPRO_LANGUAGES["panx"]) + ["all"]
+    assert list(bloomz.index) == list(TASK_LANGUAGES["panx"]) + ["all"]
     assert bloomz.loc["en", "value"] == 30.0 and bloomz.loc["all", "value"] == pytest.approx(30 + N_PANX / 10)
     assert bloomz.loc["all", "metric"] == "accuracy" and bloomz.loc["zh", "metric"] == "weighted_f1"
     text = "\n".join(dropped)

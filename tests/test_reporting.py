@@ -6,8 +6,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from xlie import reporting, steps, tables
-from xlie.config import config_hash
+from xlie.report import reporting
+
+from xlie.pipeline import jobs as steps
+
+from xlie.report import tables
+from xlie.pipeline.config import config_hash
 
 UNITS = {"unmatched_generations": "words", "truncated_inputs": "sentences"}
 

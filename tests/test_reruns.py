@@ -173,7 +173,7 @@ def test_a_killed_driver_leaves_no_job_running(copy_of_finished):
     while (left := _processes_in(workdir)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, f"job processes outlived their driver: {left}"
-    from xlie.checkpoints import CheckpointBusy, locked
+    from xlie.pipeline.checkpoints import CheckpointBusy, locked
 
     # The dead job's lock is free once the kernel has reaped it (a moment after SIGKILL under load).
     deadline = time.monotonic() + 15

@@ -1,4 +1,4 @@
-"""Each training / evaluation job's resources follow its model and method (xlie.resources)."""
+"""Each training / evaluation job's resources follow its model and method (xlie.pipeline.resources)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from test_workflow import snakemake, workdir  # noqa: F401 (workdir is a fixture)
 
-from xlie.config import ConfigError, fill_defaults, load_schema, resolve
-from xlie.resources import job_resources
+from xlie.pipeline.config import ConfigError, fill_defaults, load_schema, resolve
+from xlie.pipeline.resources import job_resources
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

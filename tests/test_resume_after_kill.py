@@ -2,7 +2,7 @@
 ends with exactly the model and dev scores of an uninterrupted run (CPU, same seed), for each
 trainer kind: an encoder (Vanilla token classification), a seq2seq model (ToPro on mT5) and the
 relation classifier (Prompt-XRE's mBART). Each run is a real training job's code path
-(``xlie.steps.train_run``: manifest-checked checkpoints) in its own process, as Snakemake runs it."""
+(``xlie.pipeline.jobs.train_run``: manifest-checked checkpoints) in its own process, as Snakemake runs it."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from xlie import steps
-from xlie.config import resolve
+from xlie.pipeline import jobs as steps
+from xlie.pipeline.config import resolve
 
 pytestmark = pytest.mark.slow
 
@@ -108,8 +108,8 @@ def test_killed_training_resumes_to_identical_results(kind, tiny_models, tmp_pat
 
 
 def test_killed_relation_training_resumes_to_identical_results(tiny_models, tmp_path):
-    from xlie.data import ace05
-    from xlie.data.ace05_synthetic import write_synthetic_ace05
+    from xlie.papers.prompt_xre import ace05
+    from xlie.papers.prompt_xre.ace05_synthetic import write_synthetic_ace05
 
     ace05.ingest(write_synthetic_ace05(tmp_path / "processed-data", seed=0), tmp_path / "results/data/ace05")
     training = {"mbart_relation": {"learning_rate": 3e-3, "batch_size": 16, "epochs": 8, "mixed_precision": "none"}}

@@ -1,4 +1,4 @@
-"""xlie.runtime: a job dies with the process that started it, also with a shell in between; a file
+"""xlie.pipeline.runtime: a job dies with the process that started it, also with a shell in between; a file
 written atomically is the old one or the new one, never half of one, even when its writer is killed."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-JOB = "import os, time; from xlie.runtime import die_with_driver; die_with_driver(); open(os.environ['READY'], 'w').close(); time.sleep(120)"
+JOB = "import os, time; from xlie.pipeline.runtime import die_with_driver; die_with_driver(); open(os.environ['READY'], 'w').close(); time.sleep(120)"
 
 
 def alive(pid: int) -> bool:
@@ -57,7 +57,7 @@ def test_a_job_dies_with_its_driver(tmp_path, through_shell):
 WRITER = """
 import sys, time
 from pathlib import Path
-from xlie.runtime import atomic_write
+from xlie.pipeline.runtime import atomic_write
 target, started, pause, rounds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 chunk = 64 * 1024
 n = 0
@@ -121,7 +121,7 @@ def test_a_writer_killed_at_any_moment_leaves_a_complete_file(tmp_path):
 
 
 def test_an_exception_inside_the_block_keeps_the_old_file_and_no_temporary(tmp_path):
-    from xlie.runtime import atomic_path, atomic_write
+    from xlie.pipeline.runtime import atomic_path, atomic_write
 
     target = tmp_path / "table.tex"
     target.write_text(OLD)
@@ -139,7 +139,7 @@ def test_an_exception_inside_the_block_keeps_the_old_file_and_no_temporary(tmp_p
 
 def test_atomic_writes_match_plain_writes(tmp_path):
     """Same bytes and the usual permissions, parents made; the writers name the format."""
-    from xlie.runtime import atomic_write, atomic_write_text
+    from xlie.pipeline.runtime import atomic_write, atomic_write_text
 
     text = "word\tB-PER\tO\n\u4e2d\t\n"
     (tmp_path / "plain.tsv").write_text(text, encoding="utf-8")

@@ -8,13 +8,13 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from xlie import metrics
-from xlie.data.xtreme import Sentence
-from xlie.labels import FALLBACK_LABEL, PANX, UDPOS
-from xlie.methods import method_spec
-from xlie.methods import topro_seq2seq as topro
-from xlie.methods import vanilla_seq2seq as vanilla
-from xlie.prompt_templates import topro_seq2seq_prompt
+from xlie.papers.topro import metrics
+from xlie.papers.topro.xtreme import Sentence
+from xlie.papers.topro.labels import FALLBACK_LABEL, PANX, UDPOS
+from xlie.pipeline.registry import method_spec
+from xlie.papers.topro.methods import topro_seq2seq as topro
+from xlie.papers.topro.methods import vanilla_seq2seq as vanilla
+from xlie.papers.topro.prompts import topro_seq2seq_prompt
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,8 +33,8 @@ def mt5(tiny_models):
 
 
 def test_registered_in_method_table():
-    assert method_spec("topro", "mt5").module == "topro_seq2seq"
-    assert method_spec("vanilla", "mt5").module == "vanilla_seq2seq"
+    assert method_spec("topro", "mt5").name == "topro_seq2seq"
+    assert method_spec("vanilla", "mt5").name == "vanilla_seq2seq"
 
 
 # ----------------------------------------------------------------------------------- params

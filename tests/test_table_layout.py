@@ -6,7 +6,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from xlie.tables import (
+from xlie.report.tables import (
     MARK_PRINTED_AVG,
     Layout,
     Reported,
@@ -138,7 +138,7 @@ def _paper_config():
     import yaml
     from snakemake.utils import validate
 
-    from xlie.config import resolve
+    from xlie.pipeline.config import resolve
 
     repo = Path(__file__).resolve().parents[1]
     schema = repo / "workflow/schemas/config.schema.yaml"
@@ -150,8 +150,8 @@ def _paper_config():
 
 def test_paper_scale_table_stays_readable(tmp_path):
     """The paper preset's largest table (48 languages x 5 seeds) fits its width at >= 8 pt."""
-    from xlie import steps
-    from xlie.tables import FONT_COMMANDS, column_widths_em, render_table
+    from xlie.pipeline import jobs as steps
+    from xlie.report.tables import FONT_COMMANDS, column_widths_em, render_table
 
     config = _paper_config()
     paper = config["papers"]["topro"]
@@ -201,7 +201,7 @@ def test_paper_scale_plot_is_faceted(tmp_path):
     """48 languages x 6 rows: stacked panels, each figure at most 10 inches wide."""
     from PIL import Image
 
-    from xlie.plots import MAX_WIDTH_IN, panels_for, plot_per_language
+    from xlie.report.plots import MAX_WIDTH_IN, panels_for, plot_per_language
 
     targets = [f"l{i:02d}" for i in range(48)]
     rows = [dict(paper="p", table="t", task="panx", model=model, method=method, source="en", target=t, seed=s,

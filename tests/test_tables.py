@@ -5,8 +5,8 @@ import subprocess
 import pandas as pd
 import pytest
 
-from xlie.plots import plot_per_language
-from xlie.tables import (
+from xlie.report.plots import plot_per_language
+from xlie.report.tables import (
     DEMO_PREFIX,
     latex_escape,
     render_table,

@@ -9,12 +9,12 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-from xlie import metrics
-from xlie.data.xtreme import Sentence, read_xtreme_tsv
-from xlie.labels import FALLBACK_LABEL, PANX, UDPOS
-from xlie.methods import topro_encoder as te
-from xlie.prompt_templates import topro_encoder_prompt
-from xlie.verbalizers import VERBALIZERS
+from xlie.papers.topro import metrics
+from xlie.papers.topro.xtreme import Sentence, read_xtreme_tsv
+from xlie.papers.topro.labels import FALLBACK_LABEL, PANX, UDPOS
+from xlie.papers.topro.methods import topro_encoder as te
+from xlie.papers.topro.prompts import topro_encoder_prompt
+from xlie.papers.topro.verbalizers import VERBALIZERS
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "xtreme"
 MULTI_PIECE = "zzqxlocationqq"  # not in any vocabulary: many pieces

@@ -1,4 +1,4 @@
-"""xlie.data.ud: a UD release's CoNLL-U treebanks -> XTREME's UDPOS test-<lang>.tsv."""
+"""xlie.papers.topro.ud: a UD release's CoNLL-U treebanks -> XTREME's UDPOS test-<lang>.tsv."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from xlie.data.ud import convert_ud_test, read_conllu, treebank_files
-from xlie.data.xtreme import DataFormatError, load_xtreme, read_xtreme_tsv
-from xlie.labels import UDPOS
+from xlie.papers.topro.ud import convert_ud_test, read_conllu, treebank_files
+from xlie.papers.topro.xtreme import DataFormatError, load_xtreme, read_xtreme_tsv
+from xlie.papers.topro.labels import UDPOS
 
 UD_SAMPLE = Path(__file__).resolve().parent / "data" / "ud"
 

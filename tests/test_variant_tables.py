@@ -9,8 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from xlie import plots, reporting, steps, tables
+from xlie.report import plots
 
+from xlie.report import reporting
+
+from xlie.pipeline import jobs as steps
+
+from xlie.report import tables
 REPO = Path(__file__).resolve().parents[1]
 REPORTED = REPO / "resources" / "reported" / "prompt_xre.tsv"
 LANGS = ["en", "zh", "ar"]

@@ -5,7 +5,7 @@ import pytest
 from seqeval.metrics import f1_score
 from seqeval.scheme import IOB2
 
-from xlie.verdict import (
+from xlie.report.verdict import (
     VerdictSettings,
     bootstrap_interval,
     cell_interval,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xlie.data.conllu import parse_conllu, read_conllu
-from xlie.data.wmt_xre import (
+from xlie.papers.prompt_xre.conllu import parse_conllu, read_conllu
+from xlie.papers.prompt_xre.wmt_xre import (
     ConlluParses,
     ParallelFormatError,
     ParallelPair,
@@ -184,7 +184,7 @@ def test_batches_give_the_same_dataset_as_one_pass():
 def test_hub_rows_become_pairs_without_touching_the_hub(monkeypatch):
     import datasets
 
-    from xlie.data.wmt_xre import HUB_CONFIG, HUB_DATASET, load_wmt17_zh_en
+    from xlie.papers.prompt_xre.wmt_xre import HUB_CONFIG, HUB_DATASET, load_wmt17_zh_en
 
     calls = []
 
@@ -207,8 +207,8 @@ DEMO_OPTIONS = {
 
 
 def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
-    from xlie.data.ace05 import RelationInstance
-    from xlie.data.wmt_xre import build_step, read_labels, read_relation_split
+    from xlie.papers.prompt_xre.ace05 import RelationInstance
+    from xlie.papers.prompt_xre.wmt_xre import build_step, read_labels, read_relation_split
 
     summary = build_step(DEMO_OPTIONS, tmp_path)
     assert "labels_kept" in summary and "?a_visit_?b 18" in summary
@@ -233,7 +233,7 @@ def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
 
 
 def test_config_errors_name_the_key(tmp_path, monkeypatch):
-    from xlie.data.wmt_xre import WmtXreConfigError, build_step, input_files
+    from xlie.papers.prompt_xre.wmt_xre import WmtXreConfigError, build_step, input_files
 
     assert input_files(DEMO_OPTIONS) == [DEMO_OPTIONS["pairs"], DEMO_OPTIONS["conllu"]]
     assert input_files({**DEMO_OPTIONS, "source": "hub", "parser": "stanza"}) == []

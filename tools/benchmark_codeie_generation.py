@@ -29,11 +29,11 @@ sys.path.insert(0, str(REPO / "src"))
 
 import torch  # noqa: E402
 
-from xlie.codeie.generation import HFGenerator, cuda_available, vllm_available  # noqa: E402
-from xlie.codeie.schema import Schema, TypeDef, render_prompt, render_query  # noqa: E402
-from xlie.data.xtreme import read_xtreme_tsv  # noqa: E402
-from xlie.labels import PANX  # noqa: E402
-from xlie.models.tiny import build_tiny_models  # noqa: E402
+from xlie.papers.alignxie.generation import HFGenerator, cuda_available, vllm_available  # noqa: E402
+from xlie.papers.alignxie.schema import Schema, TypeDef, render_prompt, render_query  # noqa: E402
+from xlie.papers.topro.xtreme import read_xtreme_tsv  # noqa: E402
+from xlie.papers.topro.labels import PANX  # noqa: E402
+from xlie.pipeline.tiny_models import build_tiny_models  # noqa: E402
 
 DEMO = REPO / "resources" / "demo" / "xtreme"
 SIZE = dict(vocab_size=2000, hidden_size=256, num_layers=4, num_heads=4, intermediate_size=688, max_positions=512)
@@ -90,7 +90,7 @@ def main() -> int:
         rows = [("one at a time", single_s), (f"batched ({args.batch_size})", batched_s)]
         same = batched == single
         if vllm_available() and cuda_available():
-            from xlie.codeie.generation import VLLMGenerator
+            from xlie.papers.alignxie.generation import VLLMGenerator
 
             engine = VLLMGenerator(model, **options)
             vllm_out, vllm_s = timed(engine, texts)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from xlie.codeie.parser import parse_output  # noqa: E402
+from xlie.papers.alignxie.parser import parse_output  # noqa: E402
 
 KNOWCODER_NER = 'results = [\n\tOrganization("Port Phillip Housing Association"),\n\tPerson("Larry Takis")\n]'
 KNOWCODER_EAE = (

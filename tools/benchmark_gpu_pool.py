@@ -2,7 +2,7 @@
 
 Runs a generated workflow through real Snakemake with ``--resources gpu=N``: "train" jobs
 (1 or 2 GPUs, a few seconds of sleep) each followed by an "eval" job (1 GPU), every job
-taking its ids from xlie.gpu_pool like the workflow's scripts do. Prints the measured
+taking its ids from xlie.pipeline.gpu_pool like the workflow's scripts do. Prints the measured
 makespan (first job start to last job end), the ideal (total GPU-seconds / N), the
 critical-path bound, the pool's wait at job start and the most ids ever in use.
 
@@ -58,8 +58,7 @@ rule eval:
 
 def job(count: int, seconds: float, out: str) -> None:
     """One synthetic GPU job: take ids from the pool, 'compute', record what happened."""
-    from xlie import gpu_pool
-
+    from xlie.pipeline import gpu_pool
     asked = time.time()
     devices = gpu_pool.acquire(count=count, poll_s=0.1)
     start = time.time()

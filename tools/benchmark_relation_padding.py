@@ -10,7 +10,7 @@ ours 1,045 real tokens/s, padded/real 1.30; dynamic padding in random order 690 
 padded to the split's longest 446 tok/s, 3.00: our path 2.34x faster. No GPU figure yet.
 
 Each data path trains one full epoch over the same instances (forward, backward, AdamW step; the
-template's encoder and decoder inputs, xlie.methods.mbart_relation): batches come from the sampler
+template's encoder and decoder inputs, xlie.papers.prompt_xre.methods.mbart_relation): batches come from the sampler
 the Trainer uses (``LengthGroupedSampler`` for ours, random order for the padded baseline) and
 go through ``mbart_relation.collate`` (padding to the batch's longest, or with ``pad_to`` to the
 split's longest). A third row, dynamic padding in random order, separates the two effects.
@@ -26,7 +26,7 @@ FFN 512, the tokenizer's vocabulary (4,000), so the run fits in a few minutes on
 Length grouping needs data: ``LengthGroupedSampler`` sorts mega-batches of
 min(50, n // (4 x batch)) batches, so 48 instances get no grouping at all, 240 get mega-batches
 of 5 batches, and real ACE05 (thousands) of 50: small runs understate our path's gain.
-Tokenizer: the demo SentencePiece tokenizer of ``xlie.models.tiny`` (mBART language codes and
+Tokenizer: the demo SentencePiece tokenizer of ``xlie.pipeline.tiny_models`` (mBART language codes and
 ``<mask>`` included), built into a temporary directory; it splits words into somewhat more pieces
 than mBART-cc25's, which only scales all lengths alike.
 
@@ -61,7 +61,7 @@ CONFIGS = {
 def build_tokenizer(directory: Path):
     from transformers import AutoTokenizer
 
-    from xlie.models.tiny import build_tiny_models
+    from xlie.pipeline.tiny_models import build_tiny_models
 
     corpus = sorted((REPO / "resources" / "demo" / "xtreme").glob("*/*.tsv"))
     build_tiny_models(corpus, {"mbart": directory}, TOKENIZER_SIZE, seed=0)
@@ -69,9 +69,9 @@ def build_tokenizer(directory: Path):
 
 
 def ud_instances(limit: int, seed: int):
-    from xlie.data.ace05 import LABELS, RelationInstance
-    from xlie.data.xtreme import read_xtreme_tsv
-    from xlie.labels import UDPOS
+    from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance
+    from xlie.papers.topro.xtreme import read_xtreme_tsv
+    from xlie.papers.topro.labels import UDPOS
 
     rng = random.Random(seed)
     instances = []
@@ -88,8 +88,8 @@ def build_model(config_name: str, tokenizer, seed: int):
     import torch
     from transformers import MBartConfig
 
-    from xlie.data.ace05 import LABELS
-    from xlie.methods.mbart_relation import MBartForRelationClassification
+    from xlie.papers.prompt_xre.ace05 import LABELS
+    from xlie.papers.prompt_xre.methods.mbart_relation import MBartForRelationClassification
 
     torch.manual_seed(seed)
     sizes = dict(CONFIGS[config_name])
@@ -117,7 +117,7 @@ def run_epoch(model, features, index_batches, pad_id: int, pad_to: tuple[int, in
     """One training epoch; returns (seconds, real tokens, padded positions)."""
     import torch
 
-    from xlie.methods.mbart_relation import collate
+    from xlie.papers.prompt_xre.methods.mbart_relation import collate
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
@@ -170,8 +170,8 @@ def main() -> int:
 
     import torch
 
-    from xlie.data.ace05 import LABELS, read_split
-    from xlie.methods.mbart_relation import encode
+    from xlie.papers.prompt_xre.ace05 import LABELS, read_split
+    from xlie.papers.prompt_xre.methods.mbart_relation import encode
 
     if args.threads:
         torch.set_num_threads(args.threads)

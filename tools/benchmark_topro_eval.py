@@ -6,7 +6,7 @@
 
 Model: a randomly initialised XLM-R-base-sized ``XLMRobertaForMaskedLM`` (hidden 768, 12 layers,
 12 heads, FFN 3072, vocabulary 250,002, so embedding and LM-head costs are realistic). Tokenizer:
-the demo SentencePiece tokenizer of ``xlie.models.tiny`` (XLM-R special-token ids; all ids < 250,002),
+the demo SentencePiece tokenizer of ``xlie.pipeline.tiny_models`` (XLM-R special-token ids; all ids < 250,002),
 built into a temporary directory. Data: the first ``--sentences`` sentences of real PAN-X dev-de
 (``../shared/data/xtreme/panx/dev-de.tsv`` from the repository root; the shipped demo test-de is
 used, with a note, when that file is absent).
@@ -98,7 +98,7 @@ class PeakMemory:
 def build_tokenizer(directory: Path):
     from transformers import AutoTokenizer
 
-    from xlie.models.tiny import build_tiny_models
+    from xlie.pipeline.tiny_models import build_tiny_models
 
     corpus = sorted((REPO / "resources" / "demo" / "xtreme").glob("*/*.tsv"))
     build_tiny_models(corpus, {"xlmr": directory}, TOKENIZER_SIZE, seed=0)
@@ -154,9 +154,9 @@ def main() -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
 
-    from xlie.data.xtreme import Sentence, read_xtreme_tsv
-    from xlie.labels import PANX
-    from xlie.methods.topro_encoder import predict_faithful, predict_fast
+    from xlie.papers.topro.xtreme import Sentence, read_xtreme_tsv
+    from xlie.papers.topro.labels import PANX
+    from xlie.papers.topro.methods.topro_encoder import predict_faithful, predict_fast
 
     if args.threads:
         torch.set_num_threads(args.threads)

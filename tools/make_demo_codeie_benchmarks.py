@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from xlie.codeie.knowcoder import class_blocks, task_of_prompt
-from xlie.codeie.schema import (
+from xlie.papers.alignxie.knowcoder import class_blocks, task_of_prompt
+from xlie.papers.alignxie.schema import (
     TASKS,
     TypeDef,
     class_code,

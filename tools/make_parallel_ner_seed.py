@@ -6,7 +6,7 @@ The demo's tiny random-init translator keeps almost no ParallelNER sample, so TI
 pairs as given data: sentence templates in both languages filled from parallel name lists. English
 sides carry PAN-X labels (PER/LOC/ORG), Chinese sides Chinese labels (人物/地点/组织), both mapped onto
 the same English classes by the schema. SYNTHETIC: made up, not from any corpus. Deterministic.
-Format: xlie.codeie.parallel_ner.write_parallel_jsonl's, with stage 0 ("given", not constructed).
+Format: xlie.papers.alignxie.parallel_ner.write_parallel_jsonl's, with stage 0 ("given", not constructed).
 """
 
 from __future__ import annotations

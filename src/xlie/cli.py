@@ -13,8 +13,8 @@ from typing import Sequence
 
 
 def _score_ie(args: argparse.Namespace) -> int:
-    from xlie.codeie.schema import Schema, SchemaError
-    from xlie.codeie.scorer import InputFileError, score_files
+    from xlie.papers.alignxie.schema import Schema, SchemaError
+    from xlie.papers.alignxie.scorer import InputFileError, score_files
 
     try:
         schema = None
@@ -35,8 +35,8 @@ def _score_ie(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from xlie.config import ConfigError
-    from xlie.plan import plan
+    from xlie.pipeline.config import ConfigError
+    from xlie.pipeline.plan import plan
 
     try:
         print(plan(args.configfile, args.config, out=args.out))
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)")
     plan.set_defaults(run=_plan)
 
-    # Internal: one worker of a training job run on several GPUs (launched by xlie.steps.train_run).
+    # Internal: one worker of a training job run on several GPUs (launched by xlie.pipeline.jobs.train_run).
     worker = commands.add_parser("train-worker", help="(internal) one process of a training job run on several GPUs")
     worker.add_argument("job", metavar="JOB.json")
     worker.set_defaults(run=_train_worker)
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train_worker(args: argparse.Namespace) -> int:
-    from xlie.steps import train_worker
+    from xlie.pipeline.jobs import train_worker
 
     train_worker(args.job)
     return 0

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from xlie import steps
-from xlie.config import check_model_paths, resolve
-from xlie.data.ud import UD27_LANGUAGES, treebank_files
-from xlie.grid import build_cells, training_runs
-from xlie.methods import method_spec
-from xlie.resources import job_resources
-from xlie.tasks import task_type
+from xlie.pipeline import jobs as steps
+from xlie.pipeline.config import check_model_paths, resolve
+from xlie.papers.topro.ud import UD27_LANGUAGES, treebank_files
+from xlie.pipeline.grid import build_cells, training_runs
+from xlie.pipeline.registry import method_spec
+from xlie.pipeline.resources import job_resources
+from xlie.pipeline.registry import task_type
 
 # The preset underneath, the user's keys on top; errors name the key before any job runs.
 _resolved = resolve(
@@ -97,7 +97,7 @@ def run_spec(wildcards):
 def job_resource(kind, name):
     """A resource function giving one of a train_run (kind "train") or evaluate_run ("eval")
     job's resources (gpu, mem_mb, cpus_per_task, runtime) from its model and method
-    (config key resources, xlie.resources); mem_mb grows with Snakemake's attempt."""
+    (config key resources, xlie.pipeline.resources); mem_mb grows with Snakemake's attempt."""
 
     def resource(wildcards, attempt):
         return job_resources(config, run_dict(wildcards), kind, attempt)[name]
@@ -306,8 +306,9 @@ def print_summary():
 # ---------------------------------------------------------------------------------------
 # Prompt-XRE data (rules in data.smk): the files training and evaluation declare as inputs,
 # and the input functions that check the configured sources when the DAG is built.
-from xlie.data import ace05 as _ace05, wmt_xre as _wmt_xre
-from xlie.tasks.relation import ACE05_DIR as ACE05_OUT, WMT_XRE_DIR as WMT_XRE_OUT
+from xlie.papers.prompt_xre import ace05 as _ace05
+from xlie.papers.prompt_xre import wmt_xre as _wmt_xre
+from xlie.papers.prompt_xre.tasks import ACE05_DIR as ACE05_OUT, WMT_XRE_DIR as WMT_XRE_OUT
 
 WMT_XRE_SPLITS = ("train", "valid", "test")
 
@@ -329,12 +330,12 @@ def ace05_split_files():
 
 
 def wmt_xre_split_file(split):
-    """results/data/wmt_xre/<split>.jsonl (train valid test); read with xlie.data.wmt_xre.read_relation_split."""
+    """results/data/wmt_xre/<split>.jsonl (train valid test); read with xlie.papers.prompt_xre.wmt_xre.read_relation_split."""
     return f"{WMT_XRE_OUT}/{split}.jsonl"
 
 
 def wmt_xre_labels_file():
-    """results/data/wmt_xre/labels.tsv; read with xlie.data.wmt_xre.read_labels."""
+    """results/data/wmt_xre/labels.tsv; read with xlie.papers.prompt_xre.wmt_xre.read_labels."""
     return f"{WMT_XRE_OUT}/labels.tsv"
 
 
@@ -369,11 +370,10 @@ def heatmap_outputs(ext):
 
 # ---------------------------------------------------------------------------------------------
 # AlignXIE data (rules in data.smk): code-style IE sets, ParallelNER and TIP. Paths come from
-# xlie.codeie.paths (the task type reads the same ones).
-from xlie.codeie import paths as codeie_paths
-from xlie.codeie.paths import split_direction
-from xlie.data import multiconer as _multiconer
-
+# xlie.papers.alignxie.paths (the task type reads the same ones).
+from xlie.papers.alignxie import paths as codeie_paths
+from xlie.papers.alignxie.paths import split_direction
+from xlie.papers.alignxie import multiconer as _multiconer
 CODEIE = config["data"]["codeie"]
 PARALLEL_NER = config["data"]["parallel_ner"]
 MULTICONER_SPLITS = ("train", "dev", "test")
@@ -457,8 +457,8 @@ def check_codeie_schemas():
     fails the plan naming its file, not the first job that reads it."""
     if "codeie" not in set(CELLS["task"]):
         return
-    from xlie.config import ConfigError
-    from xlie.tasks.codeie import read_schema
+    from xlie.pipeline.config import ConfigError
+    from xlie.papers.alignxie.tasks import read_schema
 
     schemas = {"data.codeie.schema": CODEIE["schema"]}
     schemas.update(

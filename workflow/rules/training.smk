@@ -1,14 +1,14 @@
 # Train and evaluate every run of the grid, whatever its task type (tagging, relation
 # classification, ...) and method: train once on the source language, select on source dev,
 # evaluate on every target language of the run. The method (and its variant, e.g. a
-# Prompt-XRE template) is a wildcard; xlie.methods and xlie.tasks dispatch it. Each job's
+# Prompt-XRE template) is a wildcard; xlie.pipeline.methods and xlie.pipeline.tasks dispatch it. Each job's
 # gpu, mem_mb, cpus_per_task and runtime (minutes) follow its model and method (config key
-# resources, xlie.resources), not the rule: one rule trains mBERT and 13B models alike.
+# resources, xlie.pipeline.resources), not the rule: one rule trains mBERT and 13B models alike.
 
 
 # Fine-tune one run. Checkpoints live outside the declared output so a killed job resumes
 # from its last checkpoint instead of starting over (only when its manifest matches these
-# options, data and code: xlie.checkpoints). Every option the job uses is a param, so
+# options, data and code: xlie.pipeline.checkpoints). Every option the job uses is a param, so
 # changing one reruns this run's training, its evaluation and the aggregation.
 rule train_run:
     input:

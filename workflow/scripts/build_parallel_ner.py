@@ -1,7 +1,7 @@
-"""Snakemake script: one direction of AlignXIE's ParallelNER (see xlie.codeie.data_steps)."""
+"""Snakemake script: one direction of AlignXIE's ParallelNER (see xlie.papers.alignxie.data_steps)."""
 
-from xlie.codeie.data_steps import build_parallel_ner_step
-from xlie.runtime import exit_without_teardown, log_to
+from xlie.papers.alignxie.data_steps import build_parallel_ner_step
+from xlie.pipeline.runtime import exit_without_teardown, log_to
 
 with log_to(snakemake.log[0]):
     print(

@@ -1,7 +1,7 @@
-"""Snakemake script: build the demo's tiny models (see xlie.models.tiny)."""
+"""Snakemake script: build the demo's tiny models (see xlie.pipeline.tiny_models)."""
 
-from xlie.runtime import die_with_driver, log_to
-from xlie.steps import build_tiny_models
+from xlie.pipeline.runtime import die_with_driver, log_to
+from xlie.pipeline.jobs import build_tiny_models
 
 die_with_driver()
 with log_to(snakemake.log[0]):

@@ -1,7 +1,7 @@
-"""Snakemake script: TIP instances from ParallelNER and seed pairs (see xlie.codeie.data_steps)."""
+"""Snakemake script: TIP instances from ParallelNER and seed pairs (see xlie.papers.alignxie.data_steps)."""
 
-from xlie.codeie.data_steps import build_tip_step
-from xlie.runtime import log_to
+from xlie.papers.alignxie.data_steps import build_tip_step
+from xlie.pipeline.runtime import log_to
 
 with log_to(snakemake.log[0]):
     print(

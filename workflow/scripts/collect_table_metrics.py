@@ -1,7 +1,7 @@
 """Snakemake script: one table's cells' metrics.json into a tidy CSV."""
 
-from xlie.runtime import log_to
-from xlie.steps import collect_table_metrics
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import collect_table_metrics
 
 with log_to(snakemake.log[0]):
     collect_table_metrics(

@@ -1,7 +1,7 @@
-"""Snakemake script: a MultiCoNER-style CoNLL file -> code-style JSONL (see xlie.codeie.data_steps)."""
+"""Snakemake script: a MultiCoNER-style CoNLL file -> code-style JSONL (see xlie.papers.alignxie.data_steps)."""
 
-from xlie.codeie.data_steps import convert_multiconer_step
-from xlie.runtime import log_to
+from xlie.papers.alignxie.data_steps import convert_multiconer_step
+from xlie.pipeline.runtime import log_to
 
 with log_to(snakemake.log[0]):
     print(

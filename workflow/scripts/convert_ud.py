@@ -1,7 +1,7 @@
-"""Snakemake script: one UD 2.7 language's test treebanks -> XTREME test-<lang>.tsv (see xlie.data.ud)."""
+"""Snakemake script: one UD 2.7 language's test treebanks -> XTREME test-<lang>.tsv (see xlie.papers.topro.ud)."""
 
-from xlie.data.ud import convert_ud_test
-from xlie.runtime import log_to
+from xlie.papers.topro.ud import convert_ud_test
+from xlie.pipeline.runtime import log_to
 
 with log_to(snakemake.log[0]):
     written = convert_ud_test(snakemake.params.ud_dir, snakemake.wildcards.ud_lang, snakemake.output[0])

@@ -1,9 +1,9 @@
-"""Snakemake script: predict and score every target language of one run (see xlie.steps.evaluate_run)."""
+"""Snakemake script: predict and score every target language of one run (see xlie.pipeline.jobs.evaluate_run)."""
 
-from xlie import gpu_pool
-from xlie.provenance import run_context
-from xlie.runtime import die_with_driver, exit_without_teardown, log_to
-from xlie.steps import evaluate_run
+from xlie.pipeline import gpu_pool
+from xlie.pipeline.provenance import run_context
+from xlie.pipeline.runtime import die_with_driver, exit_without_teardown, log_to
+from xlie.pipeline.jobs import evaluate_run
 
 die_with_driver()
 with log_to(snakemake.log[0]):

@@ -1,9 +1,9 @@
-"""Snakemake script: ACE05-Processor output -> relation instances and their stats (see xlie.data.ace05)."""
+"""Snakemake script: ACE05-Processor output -> relation instances and their stats (see xlie.papers.prompt_xre.ace05)."""
 
 from pathlib import Path
 
-from xlie.data.ace05 import ingest_step
-from xlie.runtime import log_to
+from xlie.papers.prompt_xre.ace05 import ingest_step
+from xlie.pipeline.runtime import log_to
 
 with log_to(snakemake.log[0]):
     summary = ingest_step(snakemake.params.root, Path(snakemake.output.stats).parent)

@@ -1,7 +1,7 @@
-"""Snakemake script: SYNTHETIC ACE05-Processor-format data (see xlie.data.ace05_synthetic)."""
+"""Snakemake script: SYNTHETIC ACE05-Processor-format data (see xlie.papers.prompt_xre.ace05_synthetic)."""
 
-from xlie.data.ace05_synthetic import write_synthetic_ace05
-from xlie.runtime import log_to
+from xlie.papers.prompt_xre.ace05_synthetic import write_synthetic_ace05
+from xlie.pipeline.runtime import log_to
 
 with log_to(snakemake.log[0]):
     root = write_synthetic_ace05(snakemake.output[0], seed=snakemake.params.seed)

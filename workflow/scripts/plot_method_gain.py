@@ -1,7 +1,7 @@
 """Snakemake script: ToPro minus Vanilla per language, grouped by language family."""
 
-from xlie.runtime import log_to
-from xlie.steps import plot_gain
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import plot_gain
 
 with log_to(snakemake.log[0]):
     plot_gain(

@@ -1,7 +1,7 @@
 """Snakemake script: bar chart of one table's headline metric per language."""
 
-from xlie.runtime import log_to
-from xlie.steps import plot_table
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import plot_table
 
 with log_to(snakemake.log[0]):
     plot_table(

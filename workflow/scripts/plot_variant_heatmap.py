@@ -1,7 +1,7 @@
 """Snakemake script: a method's variants (templates) x the table's columns, mean test score."""
 
-from xlie.runtime import log_to
-from xlie.steps import plot_heatmap
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import plot_heatmap
 
 with log_to(snakemake.log[0]):
     plot_heatmap(

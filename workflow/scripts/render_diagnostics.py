@@ -1,7 +1,7 @@
 """Snakemake script: one paper's diagnostics table (fallback / unparsed / truncated shares)."""
 
-from xlie.runtime import log_to
-from xlie.steps import render_diagnostics
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import render_diagnostics
 
 with log_to(snakemake.log[0]):
     render_diagnostics(

@@ -1,7 +1,7 @@
 """Snakemake script: render one table to LaTeX and HTML."""
 
-from xlie.runtime import log_to
-from xlie.steps import render_table
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import render_table
 
 with log_to(snakemake.log[0]):
     render_table(

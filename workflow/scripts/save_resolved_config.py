@@ -1,7 +1,7 @@
 """Snakemake script: write the resolved config beside the results."""
 
-from xlie.runtime import log_to
-from xlie.steps import save_resolved_config
+from xlie.pipeline.runtime import log_to
+from xlie.pipeline.jobs import save_resolved_config
 
 with log_to(snakemake.log[0]):
     save_resolved_config(snakemake.config, snakemake.output[0])

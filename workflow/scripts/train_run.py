@@ -1,9 +1,9 @@
-"""Snakemake script: fine-tune one training run (see xlie.steps.train_run)."""
+"""Snakemake script: fine-tune one training run (see xlie.pipeline.jobs.train_run)."""
 
-from xlie import gpu_pool
-from xlie.provenance import run_context
-from xlie.runtime import die_with_driver, exit_without_teardown, log_to
-from xlie.steps import train_run
+from xlie.pipeline import gpu_pool
+from xlie.pipeline.provenance import run_context
+from xlie.pipeline.runtime import die_with_driver, exit_without_teardown, log_to
+from xlie.pipeline.jobs import train_run
 
 die_with_driver()
 with log_to(snakemake.log[0]):

@@ -1,6 +1,6 @@
-"""Snakemake script: write the cell sheet (xlie.grid.build_cells) as TSV."""
+"""Snakemake script: write the cell sheet (xlie.pipeline.grid.build_cells) as TSV."""
 
-from xlie.runtime import atomic_path, log_to
+from xlie.pipeline.runtime import atomic_path, log_to
 
 with log_to(snakemake.log[0]):
     with atomic_path(snakemake.output[0]) as tmp:

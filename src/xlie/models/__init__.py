@@ -1,1 +1,0 @@
-"""Model loading and the tiny locally built models of the demo."""

@@ -1,0 +1,23 @@
+"""AlignXIE (2024): a code-style LLM (Baichuan2-7B-Base + LoRA) for cross-lingual IE, with a
+translated-instance alignment phase on ParallelNER; MultiCoNER and NER/RE/ED/EAE benchmarks.
+Registers its task type and method (xlie.pipeline.registry)."""
+
+from xlie.pipeline.registry import MethodSpec, register_method, register_task
+
+register_task("codeie", "xlie.papers.alignxie.tasks:CODEIE")
+# Two-phase LoRA instruction tuning of a causal LM; the variant with the TIP alignment phase and
+# the ablation without it.
+register_method(
+    "alignxie",
+    "causal",
+    MethodSpec(
+        "alignxie",
+        "xlie.papers.alignxie.methods.alignxie",
+        "xlie.papers.alignxie.lora_training:Params",
+        "alignxie_lora",
+        frozenset({"causal"}),
+        frozenset({"codeie"}),
+        variant_param="alignment",
+        variants=("tip", "none"),
+    ),
+)

@@ -1,0 +1,338 @@
+"""AlignXIE's two-phase LoRA instruction tuning of a causal LM (peft + HF Trainer).
+
+Phase 1 trains on translated-instance-prediction (TIP) instances (cross-lingual alignment),
+phase 2 on multilingual IE instructions; both are prompt -> completion pairs with the LM loss on
+the completion only (labels -100 on the prompt and the padding).
+
+Phase 2 starts from phase 1's adapter. ``phase2_start`` chooses how:
+- "continue" (default): phase 2 keeps training the same LoRA adapter, with a fresh optimiser and
+  learning-rate schedule. One rank-r adapter on the untouched base comes out, which is what a
+  LoRA-serving engine (vLLM) loads, and the base is never copied (14 GB for a 7B model).
+- "merge": phase 1's adapter is merged into a copy of the base (saved in ``<phase 2 dir>/base``)
+  and phase 2 trains a new adapter on it; its adapter_config points at that copy.
+The paper does not say which it did; both are here, and a config value picks.
+
+Every phase is resumable: its checkpoints live in ``checkpoint_dir`` and a rerun continues from the
+newest (``transformers.trainer_utils.get_last_checkpoint``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+
+from xlie.papers.alignxie.generation import keep_head_and_tail
+from xlie.papers.alignxie.schema import render_prompt
+from xlie.papers.alignxie.scorer import InputFileError, read_jsonl
+from xlie.papers.alignxie.tip import TipInstance
+from xlie.pipeline.runtime import atomic_write_text
+
+IGNORE_INDEX = -100  # the label value torch's cross-entropy skips
+
+# LoRA on every linear projection of the decoder blocks (KnowCoder's released SFT script), named
+# per architecture; Baichuan packs q, k, v into one W_pack. Others: peft's "all-linear".
+TARGET_MODULES = {
+    "llama": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "mistral": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "baichuan": ["W_pack", "o_proj", "gate_proj", "up_proj", "down_proj"],
+}
+PHASE2_STARTS = ("continue", "merge")
+ALIGNMENTS = ("tip", "none")
+
+
+@dataclass
+class Params:
+    """Hyper-parameters of one phase (both phases read the same keys). Defaults: KnowCoder's
+    released SFT script, the proxy for AlignXIE's unpublished ones (../shared/specs/alignxie.md)."""
+
+    lora_r: int = 32
+    lora_alpha: int = 64
+    lora_dropout: float = 0.1
+    target_modules: list[str] | str = "auto"  # "auto": TARGET_MODULES by model type, else "all-linear"
+    # Modules trained in full beside the adapter (peft's modules_to_save), e.g. [embed_tokens, lm_head]
+    # for a random-init demo base that a low-rank update alone cannot teach a new output format.
+    modules_to_save: list[str] | None = None
+    learning_rate: float = 3e-4
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.1
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs (demo, tests)
+    batch_size: int = 1
+    grad_accum: int = 32
+    max_length: int = 2048  # prompt + completion tokens; longer instances are cut (counted)
+    weight_decay: float = 0.0
+    gradient_checkpointing: bool = True
+    bf16: bool = True  # on a GPU only; CPU trains in fp32
+    save_steps: int = 500
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    phase2_start: str = "continue"  # or "merge" (see the module docstring)
+    trust_remote_code: bool = False  # Baichuan2 ships its own modelling code
+    # The pipeline's method (xlie.papers.alignxie.methods.alignxie): its variant sets `alignment`.
+    alignment: str = "tip"  # "tip": phase 1 on TIP, then phase 2; "none": phase 2 only (the ablation)
+    # Inference (KnowCoder's decoding: greedy, stop at the docstring quote, 640 new tokens).
+    eval_batch_size: int = 8
+    max_new_tokens: int = 640
+    keep_head: int = 1500  # a longer prompt keeps its first keep_head and last keep_tail tokens
+    keep_tail: int = 2000
+    backend: str = "auto"  # hf | vllm | auto (vLLM when installed and a GPU is present)
+
+    def __post_init__(self) -> None:
+        if self.phase2_start not in PHASE2_STARTS:
+            raise ValueError(f"lora params phase2_start: {self.phase2_start!r} is not one of {PHASE2_STARTS}")
+        if self.alignment not in ALIGNMENTS:
+            raise ValueError(f"lora params alignment: {self.alignment!r} is not one of {ALIGNMENTS}")
+        if self.max_length < 8:
+            raise ValueError(f"lora params max_length: {self.max_length} is too small")
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "Params":
+        from xlie.pipeline.methods import strict_from_dict
+
+        return strict_from_dict(cls, values)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instruction instance: the full model input and the completion the loss is on."""
+
+    prompt: str
+    completion: str
+
+
+def instances_from_tip(tips: Iterable[TipInstance]) -> list[Instance]:
+    return [Instance(render_prompt(t.query), t.completion) for t in tips]
+
+
+def read_instances_jsonl(path: str | Path) -> list[Instance]:
+    """Lines ``{"prompt": ..., "completion": ...}``; a bad line raises InputFileError naming the file and line."""
+    instances = []
+    for number, record in read_jsonl(Path(path), ("prompt", "completion")):
+        if not all(isinstance(record[k], str) for k in ("prompt", "completion")):
+            raise InputFileError(f"{path}:{number}: 'prompt' and 'completion' must be strings")
+        instances.append(Instance(record["prompt"], record["completion"]))
+    return instances
+
+
+# ---------------------------------------------------------------- encoding and collation
+
+
+def encode_instance(tokenizer, instance: Instance, max_length: int) -> tuple[dict, bool]:
+    """input_ids = prompt (with the model's special tokens) + completion + eos; labels = -100 on the
+    prompt. Too long: the completion keeps at most the larger of what fits after the prompt and
+    half of ``max_length``; the prompt keeps its first third and its end (the sentence) in the rest."""
+    prompt = tokenizer(instance.prompt, add_special_tokens=True)["input_ids"]
+    completion = tokenizer(instance.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    cut = len(prompt) + len(completion) > max_length
+    if cut:
+        completion = completion[: max(max_length - len(prompt), max_length // 2)]
+        room = max_length - len(completion)
+        prompt, _ = keep_head_and_tail(prompt, room // 3, room - room // 3)
+    return {"input_ids": prompt + completion, "labels": [IGNORE_INDEX] * len(prompt) + completion}, cut
+
+
+@dataclass
+class CompletionCollator:
+    """Right-pads a batch: pad id in input_ids, 0 in attention_mask, -100 in labels."""
+
+    pad_token_id: int
+    pad_to_multiple_of: int | None = None
+
+    def __call__(self, features: Sequence[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        if self.pad_to_multiple_of:
+            width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        batch = {
+            "input_ids": torch.full((len(features), width), self.pad_token_id, dtype=torch.long),
+            "attention_mask": torch.zeros((len(features), width), dtype=torch.long),
+            "labels": torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long),
+        }
+        for i, f in enumerate(features):
+            n = len(f["input_ids"])
+            batch["input_ids"][i, :n] = torch.tensor(f["input_ids"])
+            batch["attention_mask"][i, :n] = 1
+            batch["labels"][i, :n] = torch.tensor(f["labels"])
+        return batch
+
+
+# ---------------------------------------------------------------- models
+
+
+def target_modules_for(model, target_modules: list[str] | str) -> list[str] | str:
+    if target_modules != "auto":
+        return target_modules
+    return TARGET_MODULES.get(getattr(model.config, "model_type", ""), "all-linear")
+
+
+def _use_bf16(params: Params) -> bool:
+    return params.bf16 and torch.cuda.is_available()
+
+
+def _load_base(path: str | Path, params: Params):
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch.bfloat16 if _use_bf16(params) else torch.float32
+    remote = {"trust_remote_code": True} if params.trust_remote_code else {}
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **remote)
+    model.config.use_cache = False  # no KV cache while training (and none with checkpointing)
+    return model
+
+
+def _trainable_model(base_model: str | Path, params: Params, init_adapter: str | Path | None, output_dir: Path):
+    """(peft model to train, description of where it started)."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    if init_adapter is None or params.phase2_start == "merge":
+        if init_adapter is None:
+            model, start = _load_base(base_model, params), "fresh adapter on the base"
+        else:
+            merged_dir = output_dir / "base"
+            if not (merged_dir / "config.json").exists():  # a resumed run reuses the merged copy
+                merged = PeftModel.from_pretrained(_load_base(base_model, params), str(init_adapter)).merge_and_unload()
+                merged.save_pretrained(merged_dir)
+            model, start = _load_base(merged_dir, params), f"fresh adapter on the base merged with {init_adapter}"
+        config = LoraConfig(
+            r=params.lora_r,
+            lora_alpha=params.lora_alpha,
+            lora_dropout=params.lora_dropout,
+            target_modules=target_modules_for(model, params.target_modules),
+            modules_to_save=params.modules_to_save,
+            task_type="CAUSAL_LM",
+        )
+        return get_peft_model(model, config), start
+    # "continue": the phase-1 adapter, trainable (its r/alpha/targets win over params').
+    model = PeftModel.from_pretrained(_load_base(base_model, params), str(init_adapter), is_trainable=True)
+    return model, f"adapter {init_adapter}, trained further"
+
+
+def last_checkpoint(checkpoint_dir: str | Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(checkpoint_dir)) if Path(checkpoint_dir).is_dir() else None
+
+
+def train_phase(
+    base_model: str | Path,
+    instances: Sequence[Instance],
+    output_dir: str | Path,
+    checkpoint_dir: str | Path,
+    params: Params,
+    seed: int = 42,
+    *,
+    init_adapter: str | Path | None = None,
+    phase: str = "phase",
+) -> dict:
+    """Train one LoRA phase; the adapter and tokenizer go to ``output_dir`` with
+    ``xlie_training.json`` (the summary returned). ``init_adapter``: the previous phase's output."""
+    from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
+
+    if not instances:
+        raise ValueError(f"{phase}: no training instances")
+    set_seed(seed)
+    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_model, trust_remote_code=params.trust_remote_code)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if pad is None or tokenizer.eos_token_id is None:
+        raise ValueError(f"{base_model}: the tokenizer needs an eos token (the completion's end)")
+    features, cut = [], 0
+    for instance in instances:
+        feature, was_cut = encode_instance(tokenizer, instance, params.max_length)
+        features.append(feature)
+        cut += was_cut
+    model, start = _trainable_model(base_model, params, init_adapter, output_dir)
+    args = TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        learning_rate=params.learning_rate,
+        lr_scheduler_type=params.lr_scheduler,
+        warmup_steps=params.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        num_train_epochs=params.epochs,
+        max_steps=params.max_steps,
+        per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        weight_decay=params.weight_decay,
+        activation_checkpointing=params.gradient_checkpointing,  # transformers 5's name for it
+        activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
+        bf16=_use_bf16(params),
+        use_cpu=not torch.cuda.is_available(),
+        save_strategy="steps",
+        save_steps=params.save_steps,
+        save_total_limit=params.save_total_limit,
+        logging_steps=params.logging_steps,
+        seed=seed,
+        data_seed=seed,
+        report_to=[],
+        remove_unused_columns=False,  # the collator needs labels as built, not a column filter
+        dataloader_num_workers=0,
+        # Under torchrun (several GPUs) every LoRA weight gets a gradient; DDP's search for unused
+        # ones would only cost time and, with activation checkpointing, fail.
+        ddp_find_unused_parameters=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=features,
+        data_collator=CompletionCollator(pad, pad_to_multiple_of=8 if _use_bf16(params) else None),
+        processing_class=tokenizer,
+    )
+    resume = last_checkpoint(checkpoint_dir)
+    result = trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(str(output_dir))
+    summary = {
+        "phase": phase,
+        "base_model": str(base_model),
+        "started_from": start,
+        "resumed_from": resume,
+        "global_steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "instances": len(instances),
+        "instances_cut": cut,
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "bf16": _use_bf16(params),
+        "params": asdict(params),
+        "losses": [entry["loss"] for entry in trainer.state.log_history if "loss" in entry],
+    }
+    atomic_write_text(output_dir / "xlie_training.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def train_two_phases(
+    base_model: str | Path,
+    alignment: Sequence[Instance],
+    instructions: Sequence[Instance],
+    output_dir: str | Path,
+    checkpoint_dir: str | Path,
+    params: Params,
+    seed: int = 42,
+    phase2_params: Params | None = None,
+) -> dict[str, dict]:
+    """Phase 1 (TIP alignment) into ``output_dir/phase1``, then phase 2 (IE instructions) from
+    its adapter into ``output_dir/phase2``; checkpoints under ``checkpoint_dir/phase{1,2}``."""
+    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
+    first = train_phase(base_model, alignment, output_dir / "phase1", checkpoint_dir / "phase1", params, seed,
+                        phase="phase1")  # fmt: skip
+    second = train_phase(base_model, instructions, output_dir / "phase2", checkpoint_dir / "phase2",
+                         phase2_params or params, seed, init_adapter=output_dir / "phase1", phase="phase2")  # fmt: skip
+    return {"phase1": first, "phase2": second}
+
+
+def export_merged(adapter_dir: str | Path, out_dir: str | Path, trust_remote_code: bool = False) -> Path:
+    """The adapter merged into its base, saved with the tokenizer as a plain model directory
+    (what HFGenerator and vLLM load). The base is the one named in adapter_config.json."""
+    from peft import AutoPeftModelForCausalLM
+    from transformers import AutoTokenizer
+
+    model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), dtype=torch.float32,
+                                                     trust_remote_code=trust_remote_code)  # fmt: skip
+    merged = model.merge_and_unload()
+    merged.config.use_cache = True
+    out_dir = Path(out_dir)
+    merged.save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code).save_pretrained(out_dir)
+    return out_dir
+

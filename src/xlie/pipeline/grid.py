@@ -1,0 +1,169 @@
+"""The cell grid: every (paper, table, task, model, method, variant, source, target, seed) cell, from config.
+
+This is the ONE place that turns config into work items. Rules, aggregation and tests all
+read the cell sheet it returns; training runs are the cells without table and target
+(train once, evaluate on every target). A method's variants (Prompt-XRE's templates, the LLM
+study's scoring modes) are rows of one method, each its own run. Zero-shot methods get one run
+under the first seed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from xlie.pipeline.config import ConfigError, did_you_mean
+from xlie.pipeline.languages import LANGUAGES
+from xlie.pipeline.registry import families_for, known_methods, method_spec
+from xlie.pipeline.registry import known_tasks, task_type
+
+CELL_COLUMNS = ["paper", "table", "task", "model", "method", "variant", "source", "target", "seed", "run"]
+RUN_COLUMNS = ["paper", "task", "model", "method", "variant", "source", "seed"]
+
+
+def run_id(paper: str, task: str, model: str, method: str, variant: str, source: str, seed: int) -> str:
+    """Path fragment of a training run: results/runs/<run_id>/."""
+    return f"{paper}/{task}/{model}/{method}/{variant}/{source}/seed{seed}"
+
+
+def _check_language(code: str, key: str, task=None, config: dict | None = None, role: str = "target") -> None:
+    """A source or target must be a language, unless the task type names its own (``known_names``:
+    codeie's training mixtures and evaluation sets)."""
+    known_names = getattr(task, "known_names", None)
+    if known_names is not None:
+        known = known_names(config or {}, role)
+        if code not in known:
+            raise ConfigError(f"config key {key}: unknown {role} {code!r} of task {task.name}; known: {' '.join(sorted(known))}")
+        return
+    if code not in LANGUAGES:
+        raise ConfigError(f"config key {key}: unknown language {code!r}; known: {' '.join(sorted(LANGUAGES))}")
+
+
+def table_variants(table_cfg: dict, method: str, spec, key: str) -> list[str]:
+    """The variants of ``method`` a table shows: its ``variants`` entry, else all the method has."""
+    chosen = [str(v) for v in (table_cfg.get("variants") or {}).get(method, spec.variants)]
+    unknown = [v for v in chosen if v not in spec.variants]
+    if unknown:
+        raise ConfigError(f"config key {key}.variants.{method}: unknown variant(s) {unknown}; {method!r} has: {', '.join(spec.variants)}")
+    return chosen
+
+
+def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
+    if table_cfg["task"] not in known_tasks():
+        raise ConfigError(f"config key {key}.task: unknown task {table_cfg['task']!r}; known: {', '.join(known_tasks())}")
+    for i, target in enumerate(table_cfg["targets"]):
+        _check_language(target, f"{key}.targets[{i}]", task_type(table_cfg["task"]), config)
+    for i, model in enumerate(table_cfg["models"]):
+        if model not in models:
+            raise ConfigError(f"config key {key}.models[{i}]: unknown model {model!r}; defined under models: {', '.join(sorted(models))}")
+    for i, method in enumerate(table_cfg["methods"]):
+        if method not in known_methods():
+            raise ConfigError(f"config key {key}.methods[{i}]: unknown method {method!r}; known: {', '.join(known_methods())}")
+    for method in table_cfg.get("variants") or {}:
+        if method not in table_cfg["methods"]:
+            raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
+
+
+_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
+
+
+def _check_value(key: str, annotation: str, value) -> None:
+    """A value of the annotated type (``int | None`` style annotations; others are not checked)."""
+    if value is None and "None" in annotation:
+        return
+    name = annotation.split("|")[0].strip()
+    expected = _TYPES.get(name)
+    if expected is None or (isinstance(value, expected) and not (isinstance(value, bool) and name != "bool")):
+        return
+    if isinstance(value, str):  # a --config value arrives as a string; the method reads it as its type
+        try:
+            {"int": int, "float": float, "bool": lambda v: {"true": 1, "false": 0}[v.lower()]}[name](value)
+            return
+        except (ValueError, KeyError):
+            pass
+    raise ConfigError(f"config key {key}: expected {annotation}, got {value!r}")
+
+
+def check_training_blocks(config: dict) -> None:
+    """Every ``papers.<paper>.training.<block>`` names a method implementation and only its Params
+    fields, with values of their types: errors name the key before any job runs."""
+    from xlie.pipeline.registry import all_methods, param_fields
+    from xlie.pipeline.jobs import WORKFLOW_KEYS
+
+    specs = {spec.params_key: spec for spec in all_methods().values()}
+    for paper, paper_cfg in config.get("papers", {}).items():
+        for block, values in (paper_cfg.get("training") or {}).items():
+            key = f"papers.{paper}.training.{block}"
+            if block not in specs:
+                raise ConfigError(f"config key {key}: no method implementation {block!r}{did_you_mean(block, specs)}; known: {', '.join(sorted(specs))}")
+            fields = param_fields(specs[block])
+            overrides = [(f"{key}.by_task.{task}", v) for task, v in (values.get("by_task") or {}).items()]
+            for task, _ in (values.get("by_task") or {}).items():
+                if task not in known_tasks():
+                    raise ConfigError(f"config key {key}.by_task.{task}: unknown task; known: {', '.join(known_tasks())}")
+            for prefix, entries in [(key, values), *overrides]:
+                for name, value in entries.items():
+                    if name == "max_train_sentences":
+                        _check_value(f"{prefix}.{name}", "int | None", value)
+                    if name in WORKFLOW_KEYS:
+                        continue
+                    if name not in fields:
+                        raise ConfigError(f"config key {prefix}.{name}: not a parameter of {block}{did_you_mean(name, fields)}; "
+                                          f"known: {', '.join(sorted(fields))}")  # fmt: skip
+                    _check_value(f"{prefix}.{name}", fields[name], value)
+
+
+def build_cells(config: dict) -> pd.DataFrame:
+    """One row per cell of every enabled paper's tables; validates cross-references by key."""
+    check_training_blocks(config)
+    rows = []
+    models = config.get("models", {})
+    for paper, paper_cfg in config.get("papers", {}).items():
+        if not paper_cfg.get("enabled", True):
+            continue
+        seeds = paper_cfg.get("seeds", [42])
+        for table, table_cfg in paper_cfg.get("tables", {}).items():
+            key = f"papers.{paper}.tables.{table}"
+            _check_table(key, table_cfg, models, config)
+            task = task_type(table_cfg["task"])
+            sources = table_cfg.get("sources") or paper_cfg.get("source_langs", ["en"])
+            where = f"{key}.sources" if table_cfg.get("sources") else f"papers.{paper}.source_langs"
+            for i, source in enumerate(sources):
+                _check_language(source, f"{where}[{i}]", task, config, role="source")
+            for method in table_cfg["methods"]:
+                for model in table_cfg["models"]:
+                    family = models[model]["family"]
+                    spec = method_spec(method, family)
+                    if spec is None:
+                        raise ConfigError(
+                            f"config key {key}.methods: method {method!r} does not run on model {model!r} "
+                            f"(family {family}); it needs one of: {', '.join(sorted(families_for(method)))}"
+                        )
+                    if task.kind not in spec.task_kinds:
+                        raise ConfigError(
+                            f"config key {key}.methods: method {method!r} does not do {task.kind} tasks "
+                            f"(task {task.name!r}); it does: {', '.join(sorted(spec.task_kinds))}"
+                        )
+                    # Zero-shot cells (no training, greedy decoding) do not depend on the seed:
+                    # evaluated once, under the first seed, instead of once per seed.
+                    run_seeds = seeds[:1] if spec.zero_shot else seeds
+                    for variant in table_variants(table_cfg, method, spec, key):
+                        for source in sources:
+                            for seed in run_seeds:
+                                run = run_id(paper, task.name, model, method, variant, source, seed)
+                                for target in table_cfg["targets"]:
+                                    rows.append((paper, table, task.name, model, method, variant, source, target, seed, run))
+    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
+    if cells.empty:
+        papers = config.get("papers", {})
+        disabled = [p for p, c in papers.items() if not c.get("enabled", True)]
+        why = f"disabled: {', '.join(disabled)} (papers.<paper>.enabled: false)" if disabled else "no paper defines a table"
+        raise ConfigError(f"config key papers: no enabled paper has any table cell to run; {why}")
+    return cells
+
+
+def training_runs(cells: pd.DataFrame) -> pd.DataFrame:
+    """Unique training runs (cells without table and target), with the targets each must evaluate."""
+    grouped = cells.groupby("run", sort=False)
+    runs = grouped[RUN_COLUMNS].first()
+    runs["targets"] = grouped["target"].agg(lambda s: list(dict.fromkeys(s)))
+    return runs.reset_index()

@@ -1,0 +1,128 @@
+"""A plan before spending: GPU jobs per rule and estimated GPU-hours of the chosen preset, run nothing.
+
+``python -m xlie plan [--config KEY=VALUE ...] [--configfile FILE ...]`` in the repository root
+resolves the config as the workflow does (config.yaml, then --configfile, then --config, on the
+preset), derives the cell grid and prints, per rule (train_run, evaluate_run), paper, task, model
+and method: jobs, jobs whose output is already there, what each asks for (xlie.pipeline.resources), and GPU-
+hours from the config's ``cost_model`` (rough per-job figures by model family and method, a model's
+own entry first, ``cost_model.tiny`` for the demo's tiny models), or, where it has none, from the requested runtime (an upper bound). It writes the
+same table to results/plan.tsv. Data, table and plot rules run on CPU in minutes and are not costed
+(``snakemake -n --quiet rules`` counts every rule's jobs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from xlie.pipeline.grid import training_runs
+from xlie.pipeline.registry import method_spec
+from xlie.pipeline.resources import job_resources
+
+RULES = {"train": "train_run", "eval": "evaluate_run"}
+GROUP = ["rule", "paper", "task", "model", "method"]
+
+
+def job_cost(config: dict, run: dict, kind: str, targets: int) -> float | None:
+    """GPU-hours of one job from ``cost_model`` (None: no figure for this model and method)."""
+    costs = config.get("cost_model", {})
+    model = config["models"][run["model"]]
+    entry = costs.get("models", {}).get(run["model"], {}).get(run["method"])
+    if entry is None:  # a tiny model is never its family's size
+        entry = costs.get("tiny") if model.get("tiny", False) else costs.get("families", {}).get(model["family"], {}).get(run["method"])
+    if entry is None:
+        return None
+    values = {**entry, **entry.get("by_task", {}).get(run["task"], {})}
+    if kind == "train":
+        return values.get("train")
+    per_target = values.get("eval_per_target")
+    return None if per_target is None else per_target * targets
+
+
+def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "results") -> pd.DataFrame:
+    """One row per train_run / evaluate_run job the grid makes, with its resources and GPU-hours."""
+    rows = []
+    for run in training_runs(cells).to_dict("records"):
+        spec = method_spec(run["method"], config["models"][run["model"]]["family"])
+        kinds = ("eval",) if spec.zero_shot else ("train", "eval")
+        for kind in kinds:
+            resources = job_resources(config, run, kind)
+            cost = job_cost(config, run, kind, len(run["targets"]))
+            bound = resources["runtime"] / 60 * resources["gpu"]
+            output = Path(results_dir) / "runs" / run["run"] / ("model" if kind == "train" else "eval")
+            rows.append({
+                "rule": RULES[kind], **{k: run[k] for k in ("paper", "task", "model", "method", "variant", "source", "seed")},
+                "targets": len(run["targets"]), "done": output.exists(), "gpu": resources["gpu"], "mem_mb": resources["mem_mb"],
+                "runtime_h": resources["runtime"] / 60, "gpu_hours": bound if cost is None else cost,
+                "basis": "runtime" if cost is None else "cost_model",
+                "over_runtime": cost is not None and resources["gpu"] > 0 and cost / resources["gpu"] > resources["runtime"] / 60,
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Jobs grouped by rule, paper, task, model and method; GPU-hours in total and still to spend."""
+    jobs = jobs.assign(remaining=jobs["gpu_hours"].where(~jobs["done"], 0.0))
+    grouped = jobs.groupby(GROUP, sort=False)
+    return grouped.agg(
+        jobs=("rule", "size"), done=("done", "sum"), gpu=("gpu", "max"), mem_mb=("mem_mb", "max"),
+        runtime_h=("runtime_h", "max"), gpu_hours=("gpu_hours", "sum"), remaining_gpu_hours=("remaining", "sum"),
+        basis=("basis", lambda b: "/".join(sorted(set(b)))), over_runtime=("over_runtime", "sum"),
+    ).reset_index()  # fmt: skip
+
+
+def render(summary: pd.DataFrame, preset: str) -> str:
+    """The table a user reads, with totals per rule and a note on what the figures are."""
+    shown = summary.copy()
+    for column in ("runtime_h", "gpu_hours", "remaining_gpu_hours"):
+        shown[column] = shown[column].map(lambda v: f"{v:,.1f}")
+    lines = [f"Plan of preset {preset!r}: GPU jobs (nothing runs)", shown.to_string(index=False), ""]
+    for rule, part in summary.groupby("rule", sort=False):
+        lines.append(f"{rule}: {part['jobs'].sum()} jobs ({part['done'].sum()} with outputs present), "
+                     f"{part['gpu_hours'].sum():,.1f} GPU-hours, {part['remaining_gpu_hours'].sum():,.1f} still to spend")  # fmt: skip
+    lines.append(f"total: {summary['jobs'].sum()} GPU jobs, {summary['gpu_hours'].sum():,.1f} GPU-hours, "
+                 f"{summary['remaining_gpu_hours'].sum():,.1f} still to spend")  # fmt: skip
+    lines.append("GPU-hours: cost_model's rough per-job figures (basis cost_model), else the requested runtime x GPUs "
+                 "(basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key resources).")  # fmt: skip
+    if summary["over_runtime"].any():
+        over = summary[summary["over_runtime"] > 0]
+        names = ", ".join(f"{r.rule} {r.paper}/{r.task}/{r.model}/{r.method}" for r in over.itertuples())
+        lines.append(f"Estimated longer than the runtime they ask for: {names}. Training resumes from its checkpoints on "
+                     "a retry; raise resources (runtime_train / runtime_eval) to run them in one go.")  # fmt: skip
+    lines.append("CPU rules (data, tables, plots) are not costed; `snakemake -n --quiet rules` counts every rule's jobs.")
+    return "\n".join(lines)
+
+
+def load_workflow_config(configfiles: list[str], overrides: list[str], root: str | Path = ".") -> dict:
+    """The config the workflow would run with, from the repository ``root``: config.yaml, then each
+    ``configfiles``, then ``overrides`` (``KEY=VALUE``, parsed as ``snakemake --config`` parses them),
+    on the preset; validated with the schema's defaults filled in, models checked."""
+    import yaml
+    from snakemake.cli import parse_config  # exactly how `snakemake --config` reads KEY=VALUE
+
+    from xlie.pipeline.config import check_model_paths, deep_merge, fill_defaults, load_schema, resolve
+
+    root = Path(root)
+    user: dict = {}
+    for path in [root / "config.yaml", *map(Path, configfiles)]:
+        if path == root / "config.yaml" and not path.is_file():
+            continue
+        user = deep_merge(user, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    user = deep_merge(user, parse_config(overrides))
+    schema_path = root / "workflow" / "schemas" / "config.schema.yaml"
+    config = resolve(user, presets_dir=root / "workflow" / "presets", schema_path=schema_path)
+    fill_defaults(config, load_schema(schema_path))
+    check_model_paths(config)
+    return config
+
+
+def plan(configfiles: list[str], overrides: list[str], out: str | Path = "results/plan.tsv") -> str:
+    """Resolve the config, plan its GPU jobs, write ``out`` (TSV, one row per group) and return the printed table."""
+    from xlie.pipeline.grid import build_cells
+
+    config = load_workflow_config(configfiles, overrides)
+    summary = summarise(plan_jobs(config, build_cells(config)))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out, sep="\t", index=False, float_format="%.3f")
+    return render(summary, config["preset"]) + f"\nWritten to {out}."

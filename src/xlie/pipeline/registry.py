@@ -1,0 +1,179 @@
+"""One registry for what a paper plugs into the pipeline: task types, methods and report hooks.
+
+A paper is a package whose ``__init__`` registers its parts by dotted path (``"module:attr"``);
+nothing behind a path is imported until it is used (a method module imports torch), and each
+entry is checked against its interface when it is first loaded. The papers under ``xlie.papers``
+are found by themselves; any other package (a paper of your own, the tests' example paper) is
+named by the config key ``papers.<name>.package`` and loaded with :func:`load_papers`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, fields
+
+# Model families by kind: a method is implemented per kind (encoder, seq2seq, causal).
+FAMILY_KIND = {"bert": "encoder", "xlmr": "encoder", "mt5": "seq2seq", "mbart": "seq2seq", "causal": "causal"}
+
+TASK_INTERFACE = (
+    "name", "kind", "description", "baseline_name", "baseline_how", "data_options", "input_files", "eval_split",
+    "load", "gold", "predicted", "score", "majority_baseline", "counts", "write_predictions", "read_predictions",
+    "example_scorer", "method_kwargs",
+)  # fmt: skip
+METHOD_INTERFACE = ("train", "load_predictor")
+HOOK_KINDS = {
+    # (config, frame, table) -> (reference rows or None, note): rows printed beside ours from other sources
+    "reference_rows",
+    # (paper, table config) -> list of extra plots [(suffix, callable(config, metrics_csv, out_png, out_pdf, ...))]
+    "table_plots",
+    # () -> list[str]: texts the tiny demo tokenizer must cover (prompt templates, verbalizer words)
+    "tokenizer_texts",
+}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One implementation of a method on a kind of model.
+
+    ``name``: its registry name (what job params and provenance record); ``module``: the dotted
+    module with ``train`` / ``load_predictor``; ``params``: ``"module:Class"`` of its ``Params``
+    dataclass in a torch-free module (every option, its default and meaning); ``params_key``: the
+    block of a paper's ``training:`` config that sets them; ``families``: the model families it
+    runs on; ``task_kinds``: the task kinds it serves; ``variants``: named settings of one
+    ``Params`` field (``variant_param``) shown as rows of one method, the first the default."""
+
+    name: str
+    module: str
+    params: str
+    params_key: str
+    families: frozenset[str]
+    task_kinds: frozenset[str] = frozenset({"tagging"})
+    zero_shot: bool = False
+    variant_param: str | None = None
+    variants: tuple[str, ...] = ("default",)
+
+
+_TASKS: dict[str, str] = {}
+_LOADED_TASKS: dict[str, object] = {}
+_METHODS: dict[tuple[str, str], MethodSpec] = {}
+_HOOKS: dict[str, list[str]] = {kind: [] for kind in HOOK_KINDS}
+_PACKAGES: set[str] = set()
+
+
+def resolve(path: str):
+    """The object a ``"module:attr"`` path names."""
+    module, _, attr = path.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+# ---- registration (called by a paper's __init__) -------------------------------------------
+def register_task(name: str, path: str) -> None:
+    if _TASKS.get(name, path) != path:
+        raise ValueError(f"task {name!r} registered twice ({_TASKS[name]} and {path})")
+    _TASKS[name] = path
+
+
+def register_method(method: str, kind: str, spec: MethodSpec) -> None:
+    if kind not in set(FAMILY_KIND.values()):
+        raise ValueError(f"method {method!r}: unknown family kind {kind!r}")
+    if _METHODS.get((method, kind), spec) != spec:
+        raise ValueError(f"method {method!r} on {kind} models registered twice")
+    _METHODS[(method, kind)] = spec
+
+
+def register_hook(kind: str, path: str) -> None:
+    if kind not in HOOK_KINDS:
+        raise ValueError(f"unknown hook kind {kind!r}; known: {', '.join(sorted(HOOK_KINDS))}")
+    if path not in _HOOKS[kind]:
+        _HOOKS[kind].append(path)
+
+
+# ---- discovery ------------------------------------------------------------------------------
+def _load_builtin() -> None:
+    import xlie.papers
+
+    for module in pkgutil.iter_modules(xlie.papers.__path__):
+        load_package(f"xlie.papers.{module.name}")
+
+
+def load_package(package: str) -> None:
+    if package not in _PACKAGES:
+        importlib.import_module(package)
+        _PACKAGES.add(package)
+
+
+def load_papers(config: dict) -> None:
+    """Register the built-in papers and every package named by ``papers.<name>.package``."""
+    _load_builtin()
+    for paper in (config.get("papers") or {}).values():
+        if isinstance(paper, dict) and paper.get("package"):
+            load_package(paper["package"])
+
+
+# ---- look-ups ------------------------------------------------------------------------------
+def _check_interface(obj, names, what: str) -> None:
+    missing = [n for n in names if not hasattr(obj, n)]
+    if missing:
+        raise TypeError(f"{what} lacks {', '.join(missing)} (the interface of xlie.pipeline.registry)")
+
+
+def task_type(name: str):
+    """The registered task ``name``; a KeyError names the known ones."""
+    _load_builtin()
+    if name not in _LOADED_TASKS:
+        if name not in _TASKS:
+            raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_TASKS))}")
+        task = resolve(_TASKS[name])
+        _check_interface(task, TASK_INTERFACE, f"task {name!r} ({_TASKS[name]})")
+        _LOADED_TASKS[name] = task
+    return _LOADED_TASKS[name]
+
+
+def known_tasks() -> list[str]:
+    _load_builtin()
+    return sorted(_TASKS)
+
+
+def all_methods() -> dict[tuple[str, str], MethodSpec]:
+    _load_builtin()
+    return dict(_METHODS)
+
+
+def method_spec(method: str, family: str) -> MethodSpec | None:
+    spec = all_methods().get((method, FAMILY_KIND.get(family, "")))
+    return spec if spec is not None and family in spec.families else None
+
+
+def known_methods() -> list[str]:
+    return sorted({m for m, _ in all_methods()})
+
+
+def families_for(method: str) -> set[str]:
+    return {f for (m, _), spec in all_methods().items() if m == method for f in spec.families}
+
+
+def params_class(spec: MethodSpec):
+    """The method's ``Params`` dataclass (from a torch-free module)."""
+    return resolve(spec.params)
+
+
+def param_fields(spec: MethodSpec) -> dict[str, str]:
+    """Field name -> annotation of the method's ``Params``."""
+    return {f.name: str(f.type) for f in fields(params_class(spec))}
+
+
+def implementation(spec: MethodSpec):
+    """(train, load_predictor) of a method; imported lazily (torch-heavy modules)."""
+    module = importlib.import_module(spec.module)
+    _check_interface(module, ("load_predictor",) if spec.zero_shot else METHOD_INTERFACE, f"method module {spec.module}")
+    return (None if spec.zero_shot else module.train), module.load_predictor
+
+
+def hooks(kind: str) -> list:
+    """Every registered hook of ``kind``, loaded."""
+    _load_builtin()
+    return [resolve(path) for path in _HOOKS[kind]]

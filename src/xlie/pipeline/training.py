@@ -1,0 +1,221 @@
+"""Training and inference plumbing every method shares: one place for the HF Trainer's arguments,
+mixed precision, the resume point and the training summary.
+
+Methods differ in their models, inputs and losses, never in how a run is checkpointed, selected on
+source dev, resumed or recorded: that lives here, so that a fix reaches every method at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job seconds
+    from transformers import TrainingArguments
+
+SUMMARY_FILE = "xlie_training.json"
+PRECISIONS = ("none", "bf16", "fp16")
+# Test hook: attempts up to this number raise a CUDA out-of-memory error as training starts.
+INJECT_OOM_ENV = "XLIE_INJECT_OOM_ATTEMPTS"
+
+
+def on_gpu() -> bool:
+    return torch.cuda.is_available()
+
+
+def _precision(precision: str | bool) -> str:
+    """``True``/``False`` (a method's ``bf16`` flag) or one of :data:`PRECISIONS`."""
+    if isinstance(precision, bool):
+        return "bf16" if precision else "none"
+    if precision not in PRECISIONS:
+        raise ValueError(f"mixed precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
+def training_arguments(
+    checkpoint_dir: str | Path,
+    seed: int,
+    *,
+    learning_rate: float,
+    batch_size: int,
+    epochs: float,
+    selection_metric: str,
+    greater_is_better: bool = True,
+    eval_steps: int | None = None,
+    grad_accum: int = 1,
+    weight_decay: float = 0.0,
+    warmup_steps: int | float = 0,
+    adam_epsilon: float = 1e-8,
+    max_grad_norm: float = 1.0,
+    precision: str | bool = "none",
+    save_total_limit: int = 2,
+    **extra,
+) -> TrainingArguments:
+    """The Trainer's arguments for a dev-selected, resumable run.
+
+    Evaluation on source dev and a checkpoint every ``eval_steps`` optimiser steps (None: every
+    epoch); the best checkpoint by ``selection_metric`` is reloaded at the end
+    (``load_best_model_at_end``) and ``save_total_limit`` keeps it and the latest (the resume
+    point). Mixed precision only on a GPU; seeds for the model and the data order. ``extra`` is
+    passed through (a method's own optimiser or sampler settings)."""
+    from transformers import TrainingArguments  # seconds of imports: only training jobs pay them
+
+    strategy = "steps" if eval_steps else "epoch"
+    precision, gpu = _precision(precision), on_gpu()
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
+        num_train_epochs=epochs,
+        weight_decay=weight_decay,
+        warmup_steps=warmup_steps,
+        adam_epsilon=adam_epsilon,
+        max_grad_norm=max_grad_norm,
+        eval_strategy=strategy,
+        eval_steps=eval_steps,
+        save_strategy=strategy,
+        save_steps=eval_steps,
+        save_total_limit=save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model=selection_metric,
+        greater_is_better=greater_is_better,
+        seed=seed,
+        data_seed=seed,
+        bf16=gpu and precision == "bf16",
+        fp16=gpu and precision == "fp16",
+        use_cpu=not gpu,
+        report_to=[],
+        dataloader_num_workers=0,
+        **extra,
+    )
+
+
+def autocast(precision: str | bool):
+    """Mixed-precision autocast on a GPU when asked (``bf16`` flag or a :data:`PRECISIONS` name);
+    a no-op context on CPU."""
+    precision = _precision(precision)
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast("cuda", dtype=dtype, enabled=precision != "none" and on_gpu())
+
+
+def dev_history(trainer) -> list[dict]:
+    """Every source-dev evaluation of a finished training, ``eval_`` prefixes removed."""
+    return [
+        {k.removeprefix("eval_"): v for k, v in e.items() if k.startswith("eval_") or k in ("step", "epoch")}
+        for e in trainer.state.log_history
+        if "eval_loss" in e
+    ]
+
+
+def write_training_summary(output_dir: str | Path, summary: dict) -> dict:
+    """``xlie_training.json`` beside the saved model: what training did (best dev, steps, counts,
+    resume point); ``selection`` names the dev metric the model was chosen on."""
+    from xlie.pipeline.runtime import atomic_write_text
+
+    atomic_write_text(Path(output_dir) / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
+
+
+# --- Out-of-memory retries -------------------------------------------------------------------
+# Snakemake reruns a failed job (profiles set retries) with ``attempt`` one higher; the training
+# rule hands it to the job as a resource. Attempt k trains with the per-device batch divided by
+# about 2^(k-1) and the gradient accumulation multiplied to match, so the effective batch (and
+# with it the optimiser's steps and the data order) stays what the config says. The run's options
+# (Snakemake params) stay as configured: a retry is no config change and reruns nothing else.
+
+
+class TrainingOutOfMemory(RuntimeError):
+    """A training attempt ran out of GPU memory; the next attempt uses a smaller per-device batch."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's out-of-memory error, or a RuntimeError saying so (cuDNN, cuBLAS and older torch)."""
+    return isinstance(error, torch.cuda.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+    )
+
+
+def inject_out_of_memory(attempt: int) -> None:
+    """Raise ``torch.cuda.OutOfMemoryError`` when ``attempt`` <= $XLIE_INJECT_OOM_ATTEMPTS (tests)."""
+    failing = int(os.environ.get(INJECT_OOM_ENV) or 0)
+    if attempt <= failing:
+        raise torch.cuda.OutOfMemoryError(
+            f"CUDA out of memory (injected by {INJECT_OOM_ENV}={failing} on attempt {attempt})"
+        )
+
+
+def _smaller_batch(batch: int, attempt: int, exact: bool) -> int:
+    """About ``batch / 2^(attempt-1)``, at least 1; with ``exact`` the largest divisor of ``batch``
+    not above that, so that the accumulation makes up for it exactly."""
+    target = max(1, batch >> (attempt - 1))
+    return max(d for d in range(1, target + 1) if batch % d == 0) if exact else target
+
+
+def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dict | None]:
+    """(the method's params for this attempt, what batch it trains with), from the configured
+    ``params`` and the method's ``Params`` dataclass (its defaults fill what the config leaves out).
+
+    Attempt 1 returns ``params`` unchanged. Later attempts lower ``batch_size`` (and
+    ``eval_batch_size``, the dev evaluations' batch) and raise ``grad_accum`` by the same factor;
+    a method without ``grad_accum`` only lowers its batch, so its effective batch shrinks and the
+    record says so. The record (None for a method without ``batch_size``) goes to the training
+    summary, the provenance and the checkpoint manifest."""
+    from xlie.pipeline.methods import strict_from_dict
+
+    names = {f.name for f in dataclasses.fields(params_cls)}
+    if "batch_size" not in names:
+        return params, None
+    configured = strict_from_dict(params_cls, params)
+    batch = configured.batch_size
+    accum = configured.grad_accum if "grad_accum" in names else None
+    adjusted = dict(params)
+    if attempt > 1:
+        new_batch = _smaller_batch(batch, attempt, exact=accum is not None)
+        adjusted["batch_size"] = new_batch
+        if accum is not None:
+            adjusted["grad_accum"] = accum * (batch // new_batch)
+        if "eval_batch_size" in names:
+            adjusted["eval_batch_size"] = _smaller_batch(configured.eval_batch_size, attempt, exact=False)
+    used_batch, used_accum = adjusted.get("batch_size", batch), adjusted.get("grad_accum", accum)
+    record = {
+        "attempt": attempt,
+        "per_device_batch_size": used_batch,
+        "grad_accum": used_accum if used_accum is not None else 1,
+        "effective_batch_size": used_batch * (used_accum or 1),
+        "configured": {"batch_size": batch, "grad_accum": accum if accum is not None else 1},
+    }
+    if "eval_batch_size" in names:
+        record["eval_batch_size"] = adjusted.get("eval_batch_size", configured.eval_batch_size)
+    return adjusted, record
+
+
+def describe_batch(record: dict) -> str:
+    text = f"per-device batch {record['per_device_batch_size']}, grad_accum {record['grad_accum']} (effective batch {record['effective_batch_size']}"
+    configured = record["configured"]
+    if record["effective_batch_size"] != configured["batch_size"] * configured["grad_accum"]:
+        text += f", configured {configured['batch_size'] * configured['grad_accum']}: this method has no grad_accum"
+    return text + ")"
+
+
+def out_of_memory_message(record: dict | None, params: dict, params_cls, attempt: int) -> str:
+    """The log line of a training attempt that ran out of memory: what it used, what the next one uses."""
+    if record is None:
+        return f"out of GPU memory on attempt {attempt}; this method has no batch_size to lower"
+    _, following = batch_for_attempt(params, params_cls, attempt + 1)
+    return (f"out of GPU memory on attempt {attempt} with {describe_batch(record)}; Snakemake's next attempt "
+            f"(profiles set retries) trains with {describe_batch(following)}")  # fmt: skip
+
+
+def record_batch(output_dir: str | Path, record: dict) -> None:
+    """Add the batch a run trained with (``batch``) to its ``xlie_training.json``."""
+    from xlie.pipeline.provenance import write_json
+
+    path = Path(output_dir) / SUMMARY_FILE
+    summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    write_json(path, {**summary, "batch": record})

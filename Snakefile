@@ -13,10 +13,13 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/aggregate.smk"
+# Each paper's own rules (its data) and the input functions and checks they use.
+include: "workflow/rules/papers/topro.smk"
+include: "workflow/rules/papers/prompt_xre.smk"
+include: "workflow/rules/papers/alignxie.smk"
 
 
 rule all:

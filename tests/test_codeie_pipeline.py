@@ -113,3 +113,17 @@ def test_alignxie_trains_both_phases_and_predicts(codeie_data, tiny_models, tmp_
     prediction = predict(test, desc="de")
     assert len(prediction.outputs) == 1 and set(prediction.counts) >= {"unparsed_outputs", "prompts_cut"}
     assert 0.0 <= task.score(task.gold(test), task.predicted(prediction))["f1"] <= 1.0
+
+
+def test_only_the_tip_variant_reads_the_tip_file():
+    """The ablation without alignment (variant none) neither waits for ParallelNER/TIP nor reruns
+    when they change: TIP is the tip variant's training input, not the task's."""
+    from xlie.papers.alignxie.paths import TIP_PATH
+    from xlie.pipeline.registry import method_spec, method_train_inputs
+
+    spec = method_spec("alignxie", "causal")
+    run = {"paper": "alignxie", "task": "codeie", "model": "m", "method": "alignxie", "source": "enzh", "seed": 42}
+    assert method_train_inputs(spec, {}, {**run, "variant": "tip"}) == [TIP_PATH]
+    assert method_train_inputs(spec, {}, {**run, "variant": "none"}) == []
+    config = {"data": {"codeie": {"schema": "s.yaml", "mixtures": {"enzh": ["en", "zh"]}}}}
+    assert TIP_PATH not in task_type("codeie").input_files(config, "train", ["enzh"])

@@ -153,3 +153,21 @@ def test_atomic_writes_match_plain_writes(tmp_path):
     with pytest.raises(ValueError, match="mode 'w' or 'wb'"):
         with atomic_write(tmp_path / "x", "a"):
             pass
+
+
+def test_script_start_registers_the_papers_the_config_names(tmp_path):
+    """A paper package outside xlie.papers, named by papers.<name>.package, is registered inside a job
+    (in a child process: script_start also ties the process to its parent's life)."""
+    package = tmp_path / "my_paper"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    code = (
+        "from types import SimpleNamespace\n"
+        "from xlie.pipeline.registry import loaded_packages\n"
+        "from xlie.pipeline.runtime import script_start\n"
+        "script_start(SimpleNamespace(config={'papers': {'mine': {'package': 'my_paper'}}}))\n"
+        "print(' '.join(loaded_packages()))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, str(tmp_path)])}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "my_paper" in result.stdout.split() and "xlie.papers.alignxie" in result.stdout.split()

@@ -110,7 +110,7 @@ rule render_table:
     conda:
         "../../envs/xlie.yaml"
     params:
-        table=table_config,
+        table=table_options,
     script:
         "../scripts/render_table.py"
 
@@ -134,7 +134,7 @@ rule render_diagnostics:
     conda:
         "../../envs/xlie.yaml"
     params:
-        paper=paper_config,
+        paper=paper_options,
     script:
         "../scripts/render_diagnostics.py"
 
@@ -186,34 +186,38 @@ rule plot_table:
     conda:
         "../../envs/xlie.yaml"
     params:
-        table=table_config,
+        table=plot_options,
     script:
         "../scripts/plot_table.py"
 
 
-# ToPro's gain over Vanilla per language, languages grouped by family (tables with both).
-rule plot_method_gain:
+# The plots a paper asks for some of its tables (registry hook table_plots): the figure and
+# the CSV of what it plots, e.g. results/plots/topro_panx_encoders_gain.png.
+rule plot_extra:
     input:
         metrics="results/metrics/{paper}_{table}.csv",
     output:
         png=report(
-            "results/plots/{paper}_{table}_gain.png",
-            caption="../report/gain.rst",
+            "results/plots/{paper}_{table}_{suffix}.png",
+            caption="../report/extra_plot.rst",
             category="{paper} plots",
-            subcategory="ToPro gain over Vanilla",
-            labels={"table": "{table}", "plot": "gain"},
+            subcategory="{table}",
+            labels={"table": "{table}", "plot": "{suffix}"},
         ),
-        pdf="results/plots/{paper}_{table}_gain.pdf",
-        gains="results/plots/{paper}_{table}_gain.csv",
+        pdf="results/plots/{paper}_{table}_{suffix}.pdf",
+        data="results/plots/{paper}_{table}_{suffix}.csv",
     log:
-        "logs/plot_method_gain/{paper}_{table}.log",
+        "logs/plot_extra/{paper}_{table}_{suffix}.log",
+    wildcard_constraints:
+        suffix=EXTRA_PLOT_SUFFIXES,
     localrule: True
     conda:
         "../../envs/xlie.yaml"
     params:
-        table=table_config,
+        table=plot_options,
+        plot=extra_plot,
     script:
-        "../scripts/plot_method_gain.py"
+        "../scripts/plot_extra.py"
 
 
 # A method's variants x the table's columns, mean test score per cell (tables with heatmap: true).
@@ -235,6 +239,6 @@ rule plot_variant_heatmap:
     conda:
         "../../envs/xlie.yaml"
     params:
-        table=table_config,
+        table=plot_options,
     script:
         "../scripts/plot_variant_heatmap.py"

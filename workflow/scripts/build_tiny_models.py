@@ -1,8 +1,10 @@
 """Snakemake script: build the demo's tiny models (see xlie.pipeline.tiny_models)."""
 
-from xlie.pipeline.runtime import die_with_driver, log_to
 from xlie.pipeline.jobs import build_tiny_models
+from xlie.pipeline.runtime import log_to, script_start
 
-die_with_driver()
+script_start(snakemake)
 with log_to(snakemake.log[0]):
-    build_tiny_models(snakemake.input.corpus, snakemake.params.options, dict(zip(snakemake.params.families, snakemake.output.models)))
+    build_tiny_models(
+        snakemake.input.corpus, snakemake.params.options, dict(zip(snakemake.params.families, snakemake.output.models))
+    )

@@ -1,11 +1,11 @@
 """Snakemake script: predict and score every target language of one run (see xlie.pipeline.jobs.evaluate_run)."""
 
 from xlie.pipeline import gpu_pool
-from xlie.pipeline.provenance import run_context
-from xlie.pipeline.runtime import die_with_driver, exit_without_teardown, log_to
 from xlie.pipeline.jobs import evaluate_run
+from xlie.pipeline.provenance import run_context
+from xlie.pipeline.runtime import exit_without_teardown, log_to, script_start
 
-die_with_driver()
+script_start(snakemake)
 with log_to(snakemake.log[0]):
     gpus = int(snakemake.resources.get("gpu", 0))
     gpu_pool.acquire(count=gpus)

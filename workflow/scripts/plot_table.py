@@ -1,11 +1,12 @@
 """Snakemake script: bar chart of one table's headline metric per language."""
 
-from xlie.pipeline.runtime import log_to
-from xlie.pipeline.jobs import plot_table
+from xlie.pipeline.runtime import log_to, script_start
+from xlie.report.jobs import plot_table
 
+script_start(snakemake)
 with log_to(snakemake.log[0]):
     plot_table(
-        snakemake.config,
+        snakemake.params.table,
         snakemake.input.metrics,
         paper=snakemake.wildcards.paper,
         table=snakemake.wildcards.table,

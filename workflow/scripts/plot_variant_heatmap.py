@@ -1,11 +1,12 @@
-"""Snakemake script: a method's variants (templates) x the table's columns, mean test score."""
+"""Snakemake script: a method's variants x the table's columns, mean test score."""
 
-from xlie.pipeline.runtime import log_to
-from xlie.pipeline.jobs import plot_heatmap
+from xlie.pipeline.runtime import log_to, script_start
+from xlie.report.jobs import plot_heatmap
 
+script_start(snakemake)
 with log_to(snakemake.log[0]):
     plot_heatmap(
-        snakemake.config,
+        snakemake.params.table,
         snakemake.input.metrics,
         paper=snakemake.wildcards.paper,
         table=snakemake.wildcards.table,

@@ -1,11 +1,12 @@
 """Snakemake script: render one table to LaTeX and HTML."""
 
-from xlie.pipeline.runtime import log_to
-from xlie.pipeline.jobs import render_table
+from xlie.pipeline.runtime import log_to, script_start
+from xlie.report.jobs import render_table
 
+script_start(snakemake)
 with log_to(snakemake.log[0]):
     render_table(
-        snakemake.config,
+        snakemake.params.table,
         snakemake.input.metrics,
         paper=snakemake.wildcards.paper,
         table=snakemake.wildcards.table,

@@ -1,5 +1,5 @@
-"""Small helpers every Snakemake script uses: die with the driver, send output to the rule's log,
-write output files atomically."""
+"""Small helpers every Snakemake script uses: start (die with the driver, register the configured
+papers), send output to the rule's log, write output files atomically."""
 
 from __future__ import annotations
 
@@ -63,6 +63,17 @@ def die_with_driver(sig: int = signal.SIGKILL) -> None:
         return
     if driver != parent:
         _kill_self_when_gone(driver, sig)
+
+
+def script_start(snakemake) -> None:
+    """The first call of every workflow script: the job ends with the Snakemake driver that
+    started it (:func:`die_with_driver`), and the papers the config names are registered
+    (``registry.load_papers``), so that a paper package outside ``xlie.papers`` is known inside
+    the job as it was when the workflow was planned."""
+    from xlie.pipeline.registry import load_papers
+
+    die_with_driver()
+    load_papers(snakemake.config)
 
 
 @contextlib.contextmanager

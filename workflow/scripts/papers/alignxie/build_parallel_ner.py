@@ -1,8 +1,9 @@
 """Snakemake script: one direction of AlignXIE's ParallelNER (see xlie.papers.alignxie.data_steps)."""
 
 from xlie.papers.alignxie.data_steps import build_parallel_ner_step
-from xlie.pipeline.runtime import exit_without_teardown, log_to
+from xlie.pipeline.runtime import exit_without_teardown, log_to, script_start
 
+script_start(snakemake)
 with log_to(snakemake.log[0]):
     print(
         build_parallel_ner_step(

@@ -1,5 +1,5 @@
 """Two-phase LoRA tuning on the tiny causal LM (CPU, a few steps): exact loss masking, both ways
-of starting phase 2, resuming from a checkpoint, and the merged model generating."""
+of starting phase 2 and resuming from a checkpoint."""
 
 from __future__ import annotations
 
@@ -9,19 +9,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from xlie.papers.alignxie.generation import HFGenerator
 from xlie.papers.alignxie.lora_training import (
     IGNORE_INDEX,
     CompletionCollator,
     Instance,
     Params,
     encode_instance,
-    export_merged,
-    instances_from_tip,
     read_instances_jsonl,
     target_modules_for,
     train_phase,
-    train_two_phases,
 )
 from xlie.papers.alignxie.schema import Schema, TypeDef, ner_code, render_prompt, render_query
 from xlie.papers.alignxie.tip import build_tip_instance
@@ -37,7 +33,8 @@ def alignment_instances() -> list[Instance]:
         ("Obama visited Paris", [("PER", "Obama"), ("LOC", "Paris")], "奥巴马访问了巴黎", [("人物", "奥巴马"), ("地点", "巴黎")]),
         ("Paris is big", [("LOC", "Paris")], "巴黎很大", [("地点", "巴黎")]),
     ]
-    return instances_from_tip(build_tip_instance(SCHEMA, *pair) for pair in pairs)
+    tips = [build_tip_instance(SCHEMA, *pair) for pair in pairs]
+    return [Instance(render_prompt(t.query), t.completion) for t in tips]
 
 
 def instruction_instances() -> list[Instance]:
@@ -127,22 +124,20 @@ def _adapter_weights(path) -> dict[str, torch.Tensor]:
     return load_file(str(path / "adapter_model.safetensors"))
 
 
-def test_two_phases_continue_then_generate(tiny_models, tmp_path):
+def test_two_phases_continue(tiny_models, tmp_path):
     base = tiny_models[0]["causal"]
-    summaries = train_two_phases(base, alignment_instances(), instruction_instances(), tmp_path / "out",
-                                 tmp_path / "ckpt", tiny_params(gradient_checkpointing=True))  # fmt: skip
-    first, second = summaries["phase1"], summaries["phase2"]
+    params = tiny_params(gradient_checkpointing=True)
+    first = train_phase(base, alignment_instances(), tmp_path / "phase1", tmp_path / "ckpt1", params, phase="phase1")
+    phase2 = dict(init_adapter=tmp_path / "phase1", phase="phase2")
+    second = train_phase(base, instruction_instances(), tmp_path / "phase2", tmp_path / "ckpt2", params, **phase2)
     assert first["global_steps"] == second["global_steps"] == 2
     assert first["started_from"] == "fresh adapter on the base"
     assert second["started_from"].endswith("phase1, trained further")
     assert all(torch.isfinite(torch.tensor(s["losses"])).all() for s in (first, second))
-    assert json.loads((tmp_path / "out/phase2/xlie_training.json").read_text())["instances"] == 3
-    w1, w2 = _adapter_weights(tmp_path / "out/phase1"), _adapter_weights(tmp_path / "out/phase2")
+    assert json.loads((tmp_path / "phase2/xlie_training.json").read_text())["instances"] == 3
+    w1, w2 = _adapter_weights(tmp_path / "phase1"), _adapter_weights(tmp_path / "phase2")
     assert w1.keys() == w2.keys() and any("v_proj" in k for k in w1)
     assert any(not torch.equal(w1[k], w2[k]) for k in w1)  # phase 2 moved phase 1's adapter
-    merged = export_merged(tmp_path / "out/phase2", tmp_path / "merged")
-    generations = HFGenerator(merged, max_new_tokens=4, stop=None).generate([p.prompt for p in instruction_instances()])
-    assert len(generations.texts) == 3
 
 
 def test_phase2_merge_starts_a_new_adapter_on_the_merged_base(tiny_models, tmp_path):
@@ -154,7 +149,6 @@ def test_phase2_merge_starts_a_new_adapter_on_the_merged_base(tiny_models, tmp_p
     adapter_config = json.loads((tmp_path / "p2/adapter_config.json").read_text())
     assert adapter_config["base_model_name_or_path"] == str(tmp_path / "p2" / "base")
     assert (tmp_path / "p2/base/config.json").exists()
-    assert len(HFGenerator(export_merged(tmp_path / "p2", tmp_path / "m"), max_new_tokens=2, stop=None).generate(["x"]).texts) == 1
 
 
 def test_resume_from_last_checkpoint(tiny_models, tmp_path):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from xlie.papers.alignxie.knowcoder import inventory_from_prompt
+from xlie.papers.alignxie.knowcoder import class_blocks, task_of_prompt
 from xlie.papers.alignxie.schema import (
     Schema,
     SchemaError,
@@ -25,6 +26,12 @@ from xlie.papers.alignxie.schema import (
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE / "data" / "knowcoder" / "example_data_sample.jsonl"
 SHARED = HERE.parents[1] / "shared" / "data" / "reference" / "knowcoder" / "example_data.jsonl"
+
+
+def inventory_from_prompt(prompt: str) -> tuple[str, list[TypeDef], list[tuple[str, str]]]:
+    """(task, the classes a KnowCoder prompt defines, the EAE (trigger, event class) notes it gives)."""
+    triggers = re.findall(r'"([^"]*)" is the trigger of event type "(\w+)"', prompt)
+    return task_of_prompt(prompt), [t for _, t in class_blocks(prompt)], [(t, n) for t, n in triggers]
 
 
 def _records(path: Path) -> list[dict]:

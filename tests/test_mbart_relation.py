@@ -10,6 +10,7 @@ from transformers import AutoTokenizer, MBartForSequenceClassification
 
 from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance, read_split
 from xlie.papers.prompt_xre.ace05_synthetic import write_synthetic_ace05
+from xlie.papers.prompt_xre import templates
 from xlie.papers.prompt_xre.methods import mbart_relation as mr
 INSTANCE = RelationInstance(
     sentence="Smith works for Acme in Paris .",
@@ -59,7 +60,7 @@ def ace05(tmp_path_factory):
 
 
 def test_registry_holds_baseline_and_nine_templates():
-    assert list(mr.TEMPLATES) == ["none", *map(str, range(1, 10))]
+    assert list(templates.TEMPLATES) == ["none", *map(str, range(1, 10))]
     with pytest.raises(KeyError, match="unknown Prompt-XRE template"):
         mr.Params.from_dict({"template": "10"})
     assert mr.Params.from_dict({"template": 7}).template == "7"  # YAML may read 7 as an int
@@ -67,12 +68,12 @@ def test_registry_holds_baseline_and_nine_templates():
 
 @pytest.mark.parametrize("template", list(GOLDEN))
 def test_template_strings_are_table_one(template):
-    assert mr.render(template, INSTANCE) == GOLDEN[template]
+    assert templates.render(template, INSTANCE) == GOLDEN[template]
 
 
 def test_slots_are_filled_once_even_with_braces_in_the_text():
     odd = RelationInstance("a {E1} b", "{S}", "x", "PHYS:Near", "D", "1", "R", "en", "train")
-    assert mr.render("3", odd) == ("<s> a {E1} b <mask> {S} <mask> x </s>", "<s> {S} <mask> x </s>")
+    assert templates.render("3", odd) == ("<s> a {E1} b <mask> {S} <mask> x </s>", "<s> {S} <mask> x </s>")
 
 
 def test_tiny_tokenizer_has_language_codes_and_mask(tokenizer):
@@ -92,7 +93,7 @@ def test_ids_are_the_template_pieces_with_language_ids(tokenizer, template):
 
     def expected(text):
         ids = []
-        for piece in mr.pieces(text):
+        for piece in templates.pieces(text):
             if piece in ("<s>", "</s>", "<mask>"):
                 ids.append(tokenizer.convert_tokens_to_ids(piece))
             else:
@@ -242,16 +243,6 @@ def test_zero_shot_uses_the_training_language_id(mbart_dir, tokenizer, monkeypat
     zh = RelationInstance("甲在乙。", "甲", "乙", "PHYS:Located", "D", "1", "R", "zh", "test")
     mr.load_predictor(tmp_path, "ace05", {"template": "3"})([zh, INSTANCE])
     assert seen == ["ar"]
-
-
-def test_wmt_xre_instances_become_chinese_relation_instances():
-    from xlie.papers.prompt_xre.wmt_xre import XreInstance
-
-    xre = XreInstance(zh="他住在北京。", a="He", b="Beijing", label="?a_live_in_?b", en="He lives in Beijing .", pair_index=7)
-    instance = mr.from_wmt_xre(xre, "train")
-    assert (instance.sentence, instance.e1, instance.e2, instance.label, instance.lang) == (
-        "他住在北京。", "He", "Beijing", "?a_live_in_?b", "zh")
-    assert mr.render("9", instance)[1] == "<s> He <mask> Beijing </s>"
 
 
 def test_bad_params_are_named():

@@ -20,14 +20,13 @@ from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import UDPOS
 from xlie.papers.topro.methods.token_classification import (
     IGNORE,
-    Params,
     encode,
     load_predictor,
     load_token_classifier,
     predict_tags,
-    train_token_classifier,
     window_chunks,
 )
+from xlie.papers.topro.methods.token_classification import train as train_vanilla
 from xlie.pipeline.tiny_models import FAMILIES, prompt_words
 
 from conftest import SIZE
@@ -46,7 +45,7 @@ ARCHITECTURE = {
     "mbart": "MBartForConditionalGeneration",
     "causal": "LlamaForCausalLM",
 }
-PARAMS = Params(learning_rate=2e-3, batch_size=16, grad_accum=1, epochs=2, eval_steps=4, max_length=64)
+PARAMS = dict(learning_rate=2e-3, batch_size=16, grad_accum=1, epochs=2, eval_steps=4, max_length=64)
 FILL = "<FILL>"  # not a UDPOS tag, so filled words are unmistakable
 
 
@@ -56,7 +55,7 @@ def vanilla(tiny_models, udpos_data, tmp_path_factory):
     train, dev = udpos_data
     root = tmp_path_factory.mktemp("vanilla")
     output_dir, checkpoint_dir = root / "model", root / "checkpoints"
-    summary = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, output_dir, checkpoint_dir, PARAMS, seed=0)
+    summary = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, output_dir, checkpoint_dir, PARAMS, seed=0)
     return summary, output_dir, checkpoint_dir
 
 
@@ -182,7 +181,7 @@ def test_vanilla_training_summary(vanilla, udpos_data):
     # Sentences longer than the 64-sub-word window train as several chunks (XTREME's preprocessing):
     # with the tiny tokenizer 60 sentences make 81..96 chunks, ceil(n / 16) = 6 steps per epoch, 2 epochs.
     _, tokenizer = load_token_classifier(output_dir)
-    chunks = len(window_chunks(tokenizer, train, PARAMS.max_length)[0])
+    chunks = len(window_chunks(tokenizer, train, PARAMS["max_length"])[0])
     assert summary["window_chunks"]["train"] == chunks and 80 < chunks <= 96
     assert summary["truncated_words"]["train"] == 0
     assert summary["global_steps"] == 12
@@ -210,7 +209,7 @@ def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
     long_words = tuple(f"w{i}" for i in range(200))
     long = Sentence(long_words, ("NOUN",) * 200)
     sentences = list(dev) + [long]
-    max_length = PARAMS.max_length
+    max_length = PARAMS["max_length"]
     predictions, truncated = predict_tags(model, tokenizer, sentences, max_length=max_length, batch_size=8, fill_label=FILL)
 
     assert len(predictions) == len(sentences)
@@ -265,14 +264,14 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     out_dirs, _ = tiny_models
     train, dev = udpos_data
     checkpoint_dir = tmp_path / "checkpoints"
-    one_epoch = Params(**{**PARAMS.__dict__, "epochs": 1})
-    first = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
+    one_epoch = {**PARAMS, "epochs": 1}
+    first = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
     assert first["resumed_from"] is None
     assert first["global_steps"] == 6  # the window chunks of 60 sentences (see test_vanilla_training_summary)
     last = resume_point(checkpoint_dir)
     assert last == str(checkpoint_dir / "checkpoint-6")
 
-    second = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
+    second = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
     assert second["resumed_from"] == last
     assert second["global_steps"] == 12
     assert resume_point(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
@@ -306,7 +305,7 @@ def test_training_twice_gives_identical_results(vanilla, tiny_models, udpos_data
     summary, output_dir, _ = vanilla
     out_dirs, _ = tiny_models
     train, dev = udpos_data
-    again = train_token_classifier(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt", PARAMS, seed=0)
+    again = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt", PARAMS, seed=0)
     def scores(entries):  # without timings
         return [{k: v for k, v in e.items() if not k.endswith(("runtime", "per_second"))} for e in entries]
 

@@ -59,7 +59,9 @@ def resume_point(checkpoint_dir: str | Path) -> str | None:
 
 def source_sha256() -> str:
     """sha256 over the xlie package's Python sources: any code edit changes it."""
-    root = Path(__file__).resolve().parent
+    import xlie
+
+    root = Path(xlie.__file__).resolve().parent  # the package, not this module's folder
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")

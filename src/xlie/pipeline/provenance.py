@@ -67,6 +67,21 @@ def model_identity(path: str) -> dict:
     return identity
 
 
+def _hash_file(digest, path: Path) -> None:
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes: the identity of a data file a run reads (its ``sha256``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    _hash_file(digest, Path(path))
+    return digest.hexdigest()
+
+
 def model_fingerprint(path: str) -> dict:
     """What a run trains from: a local directory's content hash, or a hub id."""
     import hashlib
@@ -77,9 +92,7 @@ def model_fingerprint(path: str) -> dict:
     digest = hashlib.sha256()
     for file in sorted(p for p in local.rglob("*") if p.is_file()):
         digest.update(str(file.relative_to(local)).encode() + b"\0")
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _hash_file(digest, file)
     return {"local_sha256": digest.hexdigest()}
 
 

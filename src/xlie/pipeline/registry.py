@@ -10,6 +10,7 @@ named by the config key ``papers.<name>.package`` and loaded with :func:`load_pa
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass, fields
 
@@ -23,9 +24,13 @@ TASK_INTERFACE = (
 )  # fmt: skip
 METHOD_INTERFACE = ("train", "load_predictor")
 HOOK_KINDS = {
-    # (config, frame, table) -> (reference rows or None, note): rows printed beside ours from other sources
+    # (config, paper, table config) -> [{"function": "module:attr", "options": {config values it reads}}]:
+    # italic rows from other sources under a table's own, each made by function(options, metrics frame)
+    # -> (rows[row, target, value, source_note] or None, a caption sentence or "")
     "reference_rows",
-    # (paper, table config) -> list of extra plots [(suffix, callable(config, metrics_csv, out_png, out_pdf, ...))]
+    # (paper, table config) -> [{"suffix", "function": "module:attr", "caption"}]: plots a table adds,
+    # results/plots/<paper>_<table>_<suffix>.{png,pdf,csv}, each made by
+    # function(table options, metrics_csv, paper=, table=, out_png=, out_pdf=, out_csv=)
     "table_plots",
     # () -> list[str]: texts the tiny demo tokenizer must cover (prompt templates, verbalizer words)
     "tokenizer_texts",
@@ -41,7 +46,10 @@ class MethodSpec:
     dataclass in a torch-free module (every option, its default and meaning); ``params_key``: the
     block of a paper's ``training:`` config that sets them; ``families``: the model families it
     runs on; ``task_kinds``: the task kinds it serves; ``variants``: named settings of one
-    ``Params`` field (``variant_param``) shown as rows of one method, the first the default."""
+    ``Params`` field (``variant_param``) shown as rows of one method, the first the default;
+    ``train_inputs``: ``"module:function"`` of ``(config, run) -> list of files`` a training run
+    reads besides its task's data (declared as the job's inputs; a variant may need data others
+    do not), or None."""
 
     name: str
     module: str
@@ -52,6 +60,7 @@ class MethodSpec:
     zero_shot: bool = False
     variant_param: str | None = None
     variants: tuple[str, ...] = ("default",)
+    train_inputs: str | None = None
 
 
 _TASKS: dict[str, str] = {}
@@ -71,7 +80,18 @@ def resolve(path: str):
 
 
 # ---- registration (called by a paper's __init__) -------------------------------------------
+def _check_path(path: str, what: str) -> None:
+    """A registered path names a module that exists (found without importing it, so registration
+    stays cheap) and, after the colon, an attribute; the interface is checked when it is loaded."""
+    module, colon, attr = path.partition(":")
+    if not colon or not attr or not module:
+        raise ValueError(f"{what}: {path!r} is not a 'module:attribute' path")
+    if importlib.util.find_spec(module) is None:
+        raise ValueError(f"{what}: module {module!r} of {path!r} does not exist")
+
+
 def register_task(name: str, path: str) -> None:
+    _check_path(path, f"task {name!r}")
     if _TASKS.get(name, path) != path:
         raise ValueError(f"task {name!r} registered twice ({_TASKS[name]} and {path})")
     _TASKS[name] = path
@@ -80,6 +100,16 @@ def register_task(name: str, path: str) -> None:
 def register_method(method: str, kind: str, spec: MethodSpec) -> None:
     if kind not in set(FAMILY_KIND.values()):
         raise ValueError(f"method {method!r}: unknown family kind {kind!r}")
+    unknown = sorted(f for f in spec.families if FAMILY_KIND.get(f) != kind)
+    if unknown:
+        raise ValueError(f"method {method!r} on {kind} models: families {unknown} are not {kind} families")
+    if spec.variants and spec.variant_param is None and spec.variants != ("default",):
+        raise ValueError(f"method {method!r}: variants need a variant_param")
+    _check_path(spec.params, f"method {method!r} params")
+    if spec.train_inputs is not None:
+        _check_path(spec.train_inputs, f"method {method!r} train_inputs")
+    if importlib.util.find_spec(spec.module) is None:
+        raise ValueError(f"method {method!r}: module {spec.module!r} does not exist")
     if _METHODS.get((method, kind), spec) != spec:
         raise ValueError(f"method {method!r} on {kind} models registered twice")
     _METHODS[(method, kind)] = spec
@@ -88,6 +118,7 @@ def register_method(method: str, kind: str, spec: MethodSpec) -> None:
 def register_hook(kind: str, path: str) -> None:
     if kind not in HOOK_KINDS:
         raise ValueError(f"unknown hook kind {kind!r}; known: {', '.join(sorted(HOOK_KINDS))}")
+    _check_path(path, f"{kind} hook")
     if path not in _HOOKS[kind]:
         _HOOKS[kind].append(path)
 
@@ -112,6 +143,11 @@ def load_papers(config: dict) -> None:
     for paper in (config.get("papers") or {}).values():
         if isinstance(paper, dict) and paper.get("package"):
             load_package(paper["package"])
+
+
+def loaded_packages() -> list[str]:
+    """The paper packages registered in this process (a worker process loads the same ones)."""
+    return sorted(_PACKAGES)
 
 
 # ---- look-ups ------------------------------------------------------------------------------
@@ -164,6 +200,11 @@ def params_class(spec: MethodSpec):
 def param_fields(spec: MethodSpec) -> dict[str, str]:
     """Field name -> annotation of the method's ``Params``."""
     return {f.name: str(f.type) for f in fields(params_class(spec))}
+
+
+def method_train_inputs(spec: MethodSpec, config: dict, run: dict) -> list[str]:
+    """The files a training run of ``spec`` reads besides its task's data (``spec.train_inputs``)."""
+    return list(resolve(spec.train_inputs)(config, run)) if spec.train_inputs else []
 
 
 def implementation(spec: MethodSpec):

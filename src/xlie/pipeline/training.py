@@ -37,63 +37,75 @@ def _precision(precision: str | bool) -> str:
     return precision
 
 
+def start_training(params_cls, params: dict, seed: int, output_dir, checkpoint_dir) -> tuple:
+    """What a method's ``train`` does first: its ``Params`` read from the config dict (strictly),
+    every random generator seeded (``transformers.set_seed``), the directories as Paths. Returns
+    (params, output_dir, checkpoint_dir)."""
+    from transformers import set_seed
+
+    hp = params_cls.from_dict(params)
+    set_seed(seed)
+    return hp, Path(output_dir), Path(checkpoint_dir)
+
+
 def training_arguments(
     checkpoint_dir: str | Path,
     seed: int,
+    params,
     *,
-    learning_rate: float,
-    batch_size: int,
-    epochs: float,
     selection_metric: str,
     greater_is_better: bool = True,
     eval_steps: int | None = None,
-    grad_accum: int = 1,
-    weight_decay: float = 0.0,
-    warmup_steps: int | float = 0,
-    adam_epsilon: float = 1e-8,
-    max_grad_norm: float = 1.0,
-    precision: str | bool = "none",
-    save_total_limit: int = 2,
+    precision: str | bool | None = None,
     **extra,
 ) -> TrainingArguments:
-    """The Trainer's arguments for a dev-selected, resumable run.
+    """The Trainer's arguments for a dev-selected, resumable run of a method with ``params``.
 
-    Evaluation on source dev and a checkpoint every ``eval_steps`` optimiser steps (None: every
-    epoch); the best checkpoint by ``selection_metric`` is reloaded at the end
-    (``load_best_model_at_end``) and ``save_total_limit`` keeps it and the latest (the resume
-    point). Mixed precision only on a GPU; seeds for the model and the data order. ``extra`` is
-    passed through (a method's own optimiser or sampler settings)."""
+    From ``params`` (the method's ``xlie.pipeline.params.TrainingParams``): ``learning_rate``,
+    ``batch_size``, ``epochs``, ``weight_decay`` and, where the method has them, ``grad_accum``
+    (else 1), ``warmup_steps`` (else 0), ``logging_steps`` and ``bf16`` (the mixed precision unless
+    ``precision`` names one). Evaluation on source dev and a checkpoint every ``eval_steps``
+    optimiser steps (None: every epoch); the best checkpoint by ``selection_metric`` is reloaded at
+    the end (``load_best_model_at_end``) and ``save_total_limit`` (2) keeps it and the latest (the
+    resume point). Mixed precision only on a GPU; seeds for the model and the data order.
+    ``extra``: TrainingArguments of the method's own (optimiser, schedule, sampler); they win over
+    the values above."""
     from transformers import TrainingArguments  # seconds of imports: only training jobs pay them
 
     strategy = "steps" if eval_steps else "epoch"
-    precision, gpu = _precision(precision), on_gpu()
-    return TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        learning_rate=learning_rate,
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
-        num_train_epochs=epochs,
-        weight_decay=weight_decay,
-        warmup_steps=warmup_steps,
-        adam_epsilon=adam_epsilon,
-        max_grad_norm=max_grad_norm,
-        eval_strategy=strategy,
-        eval_steps=eval_steps,
-        save_strategy=strategy,
-        save_steps=eval_steps,
-        save_total_limit=save_total_limit,
-        load_best_model_at_end=True,
-        metric_for_best_model=selection_metric,
-        greater_is_better=greater_is_better,
-        seed=seed,
-        data_seed=seed,
-        bf16=gpu and precision == "bf16",
-        fp16=gpu and precision == "fp16",
-        use_cpu=not gpu,
-        report_to=[],
-        dataloader_num_workers=0,
-        **extra,
-    )
+    precision = _precision(getattr(params, "bf16", False) if precision is None else precision)
+    gpu = on_gpu()
+    options = {
+        "output_dir": str(checkpoint_dir),
+        "learning_rate": params.learning_rate,
+        "per_device_train_batch_size": params.batch_size,
+        "gradient_accumulation_steps": getattr(params, "grad_accum", 1),
+        "num_train_epochs": params.epochs,
+        "weight_decay": params.weight_decay,
+        "warmup_steps": getattr(params, "warmup_steps", 0),
+        "adam_epsilon": 1e-8,
+        "max_grad_norm": 1.0,
+        # Dev evaluation and checkpoints at the same times; the best kept and reloaded at the end.
+        "eval_strategy": strategy,
+        "eval_steps": eval_steps,
+        "save_strategy": strategy,
+        "save_steps": eval_steps,
+        "save_total_limit": 2,
+        "load_best_model_at_end": True,
+        "metric_for_best_model": selection_metric,
+        "greater_is_better": greater_is_better,
+        # Seeds of the model and of the data order; mixed precision on a GPU only.
+        "seed": seed,
+        "data_seed": seed,
+        "bf16": gpu and precision == "bf16",
+        "fp16": gpu and precision == "fp16",
+        "use_cpu": not gpu,
+        "report_to": [],
+        "dataloader_num_workers": 0,
+    }
+    if hasattr(params, "logging_steps"):
+        options["logging_steps"] = params.logging_steps
+    return TrainingArguments(**{**options, **extra})
 
 
 def autocast(precision: str | bool):
@@ -166,7 +178,7 @@ def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dic
     a method without ``grad_accum`` only lowers its batch, so its effective batch shrinks and the
     record says so. The record (None for a method without ``batch_size``) goes to the training
     summary, the provenance and the checkpoint manifest."""
-    from xlie.pipeline.methods import strict_from_dict
+    from xlie.pipeline.params import strict_from_dict
 
     names = {f.name for f in dataclasses.fields(params_cls)}
     if "batch_size" not in names:
@@ -196,7 +208,10 @@ def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dic
 
 
 def describe_batch(record: dict) -> str:
-    text = f"per-device batch {record['per_device_batch_size']}, grad_accum {record['grad_accum']} (effective batch {record['effective_batch_size']}"
+    text = (
+        f"per-device batch {record['per_device_batch_size']}, grad_accum {record['grad_accum']} "
+        f"(effective batch {record['effective_batch_size']}"
+    )
     configured = record["configured"]
     if record["effective_batch_size"] != configured["batch_size"] * configured["grad_accum"]:
         text += f", configured {configured['batch_size'] * configured['grad_accum']}: this method has no grad_accum"
@@ -208,8 +223,10 @@ def out_of_memory_message(record: dict | None, params: dict, params_cls, attempt
     if record is None:
         return f"out of GPU memory on attempt {attempt}; this method has no batch_size to lower"
     _, following = batch_for_attempt(params, params_cls, attempt + 1)
-    return (f"out of GPU memory on attempt {attempt} with {describe_batch(record)}; Snakemake's next attempt "
-            f"(profiles set retries) trains with {describe_batch(following)}")  # fmt: skip
+    return (
+        f"out of GPU memory on attempt {attempt} with {describe_batch(record)}; Snakemake's next attempt "
+        f"(profiles set retries) trains with {describe_batch(following)}"
+    )
 
 
 def record_batch(output_dir: str | Path, record: dict) -> None:

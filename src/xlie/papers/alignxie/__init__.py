@@ -13,11 +13,12 @@ register_method(
     MethodSpec(
         "alignxie",
         "xlie.papers.alignxie.methods.alignxie",
-        "xlie.papers.alignxie.lora_training:Params",
+        "xlie.papers.alignxie.params:LoraParams",
         "alignxie_lora",
         frozenset({"causal"}),
         frozenset({"codeie"}),
         variant_param="alignment",
         variants=("tip", "none"),
+        train_inputs="xlie.papers.alignxie.paths:alignment_inputs",
     ),
 )

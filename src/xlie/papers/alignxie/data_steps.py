@@ -1,7 +1,7 @@
 """The AlignXIE data steps the workflow runs (rules convert_multiconer, build_parallel_ner, build_tip).
 
 Each is a plain function of paths and options, so it runs and is tested without Snakemake; the
-scripts in workflow/scripts/ only unpack their ``snakemake`` object and call one of these.
+scripts in workflow/scripts/papers/alignxie/ only unpack their ``snakemake`` object and call one of these.
 """
 
 from __future__ import annotations

@@ -54,14 +54,13 @@ def class_blocks(prompt: str) -> list[tuple[str, TypeDef]]:
         if task == "re":
             h, t = re.search(r"head_entity: ([\w |]+), tail_entity: ([\w |]+)\)", block).groups()
             fields.update(head_types=tuple(h.split(" | ")), tail_types=tuple(t.split(" | ")))
-        typedef = TypeDef(kind=kind, name=name, description=description,
-                          examples=split_examples(examples.group(1) if examples else "", task),
-                          parent="" if parent == BASE_OF_KIND[kind] else parent, **fields)  # fmt: skip
+        typedef = TypeDef(
+            kind=kind,
+            name=name,
+            description=description,
+            examples=split_examples(examples.group(1) if examples else "", task),
+            parent="" if parent == BASE_OF_KIND[kind] else parent,
+            **fields,
+        )
         blocks.append((block, typedef))
     return blocks
-
-
-def inventory_from_prompt(prompt: str) -> tuple[str, list[TypeDef], list[tuple[str, str]]]:
-    """(task, the classes it defines, the EAE (trigger, event class) notes it gives)."""
-    triggers = re.findall(r'"([^"]*)" is the trigger of event type "(\w+)"', prompt)
-    return task_of_prompt(prompt), [t for _, t in class_blocks(prompt)], [(t, n) for t, n in triggers]

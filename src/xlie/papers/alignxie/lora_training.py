@@ -10,7 +10,9 @@ Phase 2 starts from phase 1's adapter. ``phase2_start`` chooses how:
   LoRA-serving engine (vLLM) loads, and the base is never copied (14 GB for a 7B model).
 - "merge": phase 1's adapter is merged into a copy of the base (saved in ``<phase 2 dir>/base``)
   and phase 2 trains a new adapter on it; its adapter_config points at that copy.
-The paper does not say which it did; both are here, and a config value picks.
+The paper does not say which it did; both are here, and a config value picks. The method
+(``xlie.papers.alignxie.methods.alignxie``) runs the phases; the options are ``Params``
+(``xlie.papers.alignxie.params``).
 
 Every phase is resumable: its checkpoints live in ``checkpoint_dir`` and a rerun continues from the
 newest (``transformers.trainer_utils.get_last_checkpoint``).
@@ -21,14 +23,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import torch
 
 from xlie.papers.alignxie.generation import keep_head_and_tail
-from xlie.papers.alignxie.schema import render_prompt
+from xlie.papers.alignxie.params import LoraParams as Params
 from xlie.papers.alignxie.scorer import InputFileError, read_jsonl
-from xlie.papers.alignxie.tip import TipInstance
 from xlie.pipeline.runtime import atomic_write_text
 
 IGNORE_INDEX = -100  # the label value torch's cross-entropy skips
@@ -41,60 +42,6 @@ TARGET_MODULES = {
     "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
     "baichuan": ["W_pack", "o_proj", "gate_proj", "up_proj", "down_proj"],
 }
-PHASE2_STARTS = ("continue", "merge")
-ALIGNMENTS = ("tip", "none")
-
-
-@dataclass
-class Params:
-    """Hyper-parameters of one phase (both phases read the same keys). Defaults: KnowCoder's
-    released SFT script, the proxy for AlignXIE's unpublished ones (../shared/specs/alignxie.md)."""
-
-    lora_r: int = 32
-    lora_alpha: int = 64
-    lora_dropout: float = 0.1
-    target_modules: list[str] | str = "auto"  # "auto": TARGET_MODULES by model type, else "all-linear"
-    # Modules trained in full beside the adapter (peft's modules_to_save), e.g. [embed_tokens, lm_head]
-    # for a random-init demo base that a low-rank update alone cannot teach a new output format.
-    modules_to_save: list[str] | None = None
-    learning_rate: float = 3e-4
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.1
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs (demo, tests)
-    batch_size: int = 1
-    grad_accum: int = 32
-    max_length: int = 2048  # prompt + completion tokens; longer instances are cut (counted)
-    weight_decay: float = 0.0
-    gradient_checkpointing: bool = True
-    bf16: bool = True  # on a GPU only; CPU trains in fp32
-    save_steps: int = 500
-    save_total_limit: int = 2
-    logging_steps: int = 10
-    phase2_start: str = "continue"  # or "merge" (see the module docstring)
-    trust_remote_code: bool = False  # Baichuan2 ships its own modelling code
-    # The pipeline's method (xlie.papers.alignxie.methods.alignxie): its variant sets `alignment`.
-    alignment: str = "tip"  # "tip": phase 1 on TIP, then phase 2; "none": phase 2 only (the ablation)
-    # Inference (KnowCoder's decoding: greedy, stop at the docstring quote, 640 new tokens).
-    eval_batch_size: int = 8
-    max_new_tokens: int = 640
-    keep_head: int = 1500  # a longer prompt keeps its first keep_head and last keep_tail tokens
-    keep_tail: int = 2000
-    backend: str = "auto"  # hf | vllm | auto (vLLM when installed and a GPU is present)
-
-    def __post_init__(self) -> None:
-        if self.phase2_start not in PHASE2_STARTS:
-            raise ValueError(f"lora params phase2_start: {self.phase2_start!r} is not one of {PHASE2_STARTS}")
-        if self.alignment not in ALIGNMENTS:
-            raise ValueError(f"lora params alignment: {self.alignment!r} is not one of {ALIGNMENTS}")
-        if self.max_length < 8:
-            raise ValueError(f"lora params max_length: {self.max_length} is too small")
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "Params":
-        from xlie.pipeline.methods import strict_from_dict
-
-        return strict_from_dict(cls, values)
 
 
 @dataclass(frozen=True)
@@ -103,10 +50,6 @@ class Instance:
 
     prompt: str
     completion: str
-
-
-def instances_from_tip(tips: Iterable[TipInstance]) -> list[Instance]:
-    return [Instance(render_prompt(t.query), t.completion) for t in tips]
 
 
 def read_instances_jsonl(path: str | Path) -> list[Instance]:
@@ -299,40 +242,3 @@ def train_phase(
     }
     atomic_write_text(output_dir / "xlie_training.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def train_two_phases(
-    base_model: str | Path,
-    alignment: Sequence[Instance],
-    instructions: Sequence[Instance],
-    output_dir: str | Path,
-    checkpoint_dir: str | Path,
-    params: Params,
-    seed: int = 42,
-    phase2_params: Params | None = None,
-) -> dict[str, dict]:
-    """Phase 1 (TIP alignment) into ``output_dir/phase1``, then phase 2 (IE instructions) from
-    its adapter into ``output_dir/phase2``; checkpoints under ``checkpoint_dir/phase{1,2}``."""
-    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
-    first = train_phase(base_model, alignment, output_dir / "phase1", checkpoint_dir / "phase1", params, seed,
-                        phase="phase1")  # fmt: skip
-    second = train_phase(base_model, instructions, output_dir / "phase2", checkpoint_dir / "phase2",
-                         phase2_params or params, seed, init_adapter=output_dir / "phase1", phase="phase2")  # fmt: skip
-    return {"phase1": first, "phase2": second}
-
-
-def export_merged(adapter_dir: str | Path, out_dir: str | Path, trust_remote_code: bool = False) -> Path:
-    """The adapter merged into its base, saved with the tokenizer as a plain model directory
-    (what HFGenerator and vLLM load). The base is the one named in adapter_config.json."""
-    from peft import AutoPeftModelForCausalLM
-    from transformers import AutoTokenizer
-
-    model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), dtype=torch.float32,
-                                                     trust_remote_code=trust_remote_code)  # fmt: skip
-    merged = model.merge_and_unload()
-    merged.config.use_cache = True
-    out_dir = Path(out_dir)
-    merged.save_pretrained(out_dir)
-    AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code).save_pretrained(out_dir)
-    return out_dir
-

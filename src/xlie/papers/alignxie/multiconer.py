@@ -164,11 +164,6 @@ def conll_file(directory: str | Path, pattern: str, lang: str, split: str) -> Pa
     return Path(directory) / pattern.format(lang=lang, split=split)
 
 
-def existing_splits(directory: str | Path, pattern: str, lang: str, splits=("train", "dev", "test")) -> list[str]:
-    """The splits of a language whose file exists (MultiCoNER's unseen languages: test only, in the demo)."""
-    return [split for split in splits if conll_file(directory, pattern, lang, split).is_file()]
-
-
 def require_conll_file(directory: str | Path, pattern: str, lang: str, split: str) -> Path:
     """The file of (lang, split), or MultiConerFileError naming data.codeie.multiconer.dir and the path."""
     path = conll_file(directory, pattern, lang, split)

@@ -50,3 +50,9 @@ def split_direction(direction: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
         raise ValueError(f"data.parallel_ner.sources: {direction!r} is not a direction '<src>-<tgt>' (e.g. 'en-zh')")
     return parts[0], parts[1]
+
+
+def alignment_inputs(config: dict, run: dict) -> list[str]:
+    """What an AlignXIE training run reads besides its sets: the TIP instances, for the ``tip``
+    variant (phase 1) only; the ``none`` ablation neither waits for nor reruns with them."""
+    return [TIP_PATH] if run["variant"] == "tip" else []

@@ -24,6 +24,7 @@ from functools import lru_cache
 from itertools import zip_longest
 from pathlib import Path
 
+from xlie.pipeline.provenance import file_sha256
 from xlie.pipeline.runtime import atomic_write
 
 from xlie.papers.alignxie.paths import SETS_DIR, TIP_PATH, set_path  # where the data rules write (one place)
@@ -181,9 +182,8 @@ class CodeIETask:
     def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
         data = self.data_options(config)
         files = [(str(path), schema) for lang in langs for path, schema in self._files(data, split, lang)]
-        # Training runs also read the alignment instances (phase 1 of the "tip" variant).
-        alignment = [data["alignment_data"]] if split == "train" else []
-        return list(dict.fromkeys([p for p, _ in files] + [s for _, s in files] + alignment))
+        # The alignment instances are the tip variant's input (paths.alignment_inputs), not the task's.
+        return list(dict.fromkeys([p for p, _ in files] + [s for _, s in files]))
 
     def known_names(self, config: dict, role: str) -> set[str]:
         """Sources are training mixtures; targets are sets (MultiCoNER languages and benchmarks)."""
@@ -195,8 +195,6 @@ class CodeIETask:
         return "test"
 
     def load(self, data: dict, split: str, lang: str):
-        from xlie.papers.topro.xtreme import _sha256
-
         files = self._files(data, split, lang)
         # A mixture interleaves its sets (round robin), so that a cap on training sentences
         # (max_train_sentences) keeps every set, not the first one alone.
@@ -206,7 +204,7 @@ class CodeIETask:
         wrong = sorted({e.task for e in examples} - {wanted}) if wanted else []
         if wrong:
             raise ValueError(f"{files[0][0]}: holds {wrong} examples, but data.codeie.benchmarks.{lang}.task is {wanted!r}")
-        identity = {"source": "local", "files": {str(p): _sha256(p) for p, _ in files},
+        identity = {"source": "local", "files": {str(p): file_sha256(p) for p, _ in files},
                     "schema": sorted({s for _, s in files}), "instances": len(examples)}  # fmt: skip
         return examples, identity
 
@@ -249,9 +247,9 @@ class CodeIETask:
         return gold, predicted
 
     def example_scorer(self, metric: str):
-        from xlie.report.verdict import ExampleScorer, _f1
+        from xlie.report.verdict import ExampleScorer, f1_from_counts
 
-        return ExampleScorer("f1", _example_stats, _f1) if metric == "f1" else None
+        return ExampleScorer("f1", _example_stats, f1_from_counts) if metric == "f1" else None
 
 
 CODEIE = CodeIETask("codeie", "Code-style IE (AlignXIE): NER/RE/ED/EAE as Python objects, micro F1 on strings")

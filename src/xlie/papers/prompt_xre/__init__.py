@@ -2,10 +2,8 @@
 classification on ACE05 (En/Zh/Ar) and a WMT17 En-Zh relation dataset built with a parser.
 Registers its task types and method (xlie.pipeline.registry)."""
 
+from xlie.papers.prompt_xre.templates import TEMPLATES
 from xlie.pipeline.registry import MethodSpec, register_method, register_task
-
-# The baseline ("none") and the nine templates of Table I.
-TEMPLATES = ("none", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 register_task("ace05", "xlie.papers.prompt_xre.tasks:ACE05")
 register_task("wmt_xre", "xlie.papers.prompt_xre.tasks:WMT_XRE")
@@ -15,11 +13,11 @@ register_method(
     MethodSpec(
         "mbart_relation",
         "xlie.papers.prompt_xre.methods.mbart_relation",
-        "xlie.papers.prompt_xre.methods.mbart_relation:Params",
+        "xlie.papers.prompt_xre.params:MBartRelationParams",
         "mbart_relation",
         frozenset({"mbart"}),
         frozenset({"relation"}),
         variant_param="template",
-        variants=TEMPLATES,
+        variants=tuple(TEMPLATES),  # the baseline ("none") and the nine templates of Table I
     ),
 )

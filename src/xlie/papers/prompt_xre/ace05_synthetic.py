@@ -110,39 +110,37 @@ TEMPLATES = {
     },
 }
 
-# Entity names per type; a name's words are separated by spaces (Chinese names are one word).
-NAMES = {
-    "en": {
-        "PER": [
-            "John Smith",
-            "Maria Lopez",
-            "Ahmed Hassan",
-            "Li Wei",
-            "Anna Berg",
-            "Tom Reed",
-            "Sara Khan",
-            "Paul Noor",
-        ],
-        "ORG": ["Acme Corp", "Delta Bank", "City University", "the Red Cross", "Orion Motors", "the Tigers"],
-        "GPE": ["Paris", "Cairo", "Beijing", "Texas", "Egypt", "China", "Lyon", "Giza"],
-        "FAC": ["the airport", "the old bridge", "the station", "the north gate", "the harbour"],
-        "VEH": ["the truck", "a red car", "the bus", "a small boat"],
-    },
-    "zh": {
-        "PER": ["张伟", "李娜", "王强", "刘洋", "陈静", "赵磊", "周敏", "孙浩"],
-        "ORG": ["华信公司", "东方银行", "北京大学", "红十字会", "长城汽车", "猛虎队"],
-        "GPE": ["北京", "上海", "埃及", "开罗", "广州", "中国", "天津", "法国"],
-        "FAC": ["机场", "大桥", "火车站", "北门", "港口"],
-        "VEH": ["卡车", "轿车", "公交车", "小船"],
-    },
-    "ar": {
-        "PER": ["أحمد حسن", "محمد علي", "سارة خالد", "ليلى يوسف", "عمر سعيد", "خالد منصور", "هدى سالم", "يوسف كريم"],
-        "ORG": ["شركة النور", "بنك القاهرة", "جامعة القاهرة", "الصليب الأحمر", "شركة الأمل", "نادي النجوم"],
-        "GPE": ["القاهرة", "مصر", "بيروت", "لبنان", "دبي", "الجيزة", "عمان", "الأردن"],
-        "FAC": ["المطار", "الجسر القديم", "المحطة", "البوابة الشمالية", "الميناء"],
-        "VEH": ["الشاحنة", "سيارة حمراء", "الحافلة", "قارب صغير"],
-    },
-}
+# Entity names: one line per language and slot type, the names separated by "|" (a name's words
+# by spaces; Chinese names are one word).
+_NAME_TABLE = """
+en PER John Smith|Maria Lopez|Ahmed Hassan|Li Wei|Anna Berg|Tom Reed|Sara Khan|Paul Noor
+en ORG Acme Corp|Delta Bank|City University|the Red Cross|Orion Motors|the Tigers
+en GPE Paris|Cairo|Beijing|Texas|Egypt|China|Lyon|Giza
+en FAC the airport|the old bridge|the station|the north gate|the harbour
+en VEH the truck|a red car|the bus|a small boat
+zh PER 张伟|李娜|王强|刘洋|陈静|赵磊|周敏|孙浩
+zh ORG 华信公司|东方银行|北京大学|红十字会|长城汽车|猛虎队
+zh GPE 北京|上海|埃及|开罗|广州|中国|天津|法国
+zh FAC 机场|大桥|火车站|北门|港口
+zh VEH 卡车|轿车|公交车|小船
+ar PER أحمد حسن|محمد علي|سارة خالد|ليلى يوسف|عمر سعيد|خالد منصور|هدى سالم|يوسف كريم
+ar ORG شركة النور|بنك القاهرة|جامعة القاهرة|الصليب الأحمر|شركة الأمل|نادي النجوم
+ar GPE القاهرة|مصر|بيروت|لبنان|دبي|الجيزة|عمان|الأردن
+ar FAC المطار|الجسر القديم|المحطة|البوابة الشمالية|الميناء
+ar VEH الشاحنة|سيارة حمراء|الحافلة|قارب صغير
+"""
+
+
+def _names(table: str) -> dict[str, dict[str, list[str]]]:
+    """language -> slot type -> names, from :data:`_NAME_TABLE`."""
+    names: dict[str, dict[str, list[str]]] = {}
+    for line in table.strip().splitlines():
+        lang, slot_type, listed = line.split(" ", 2)
+        names.setdefault(lang, {})[slot_type] = listed.split("|")
+    return names
+
+
+NAMES = _names(_NAME_TABLE)
 
 TIME_WORD = {"en": "yesterday", "zh": "昨天", "ar": "أمس"}
 PUNCTUATION = {".", "。"}
@@ -241,8 +239,9 @@ def _document(lang: str, doc_id: str, sentences: list[_Sentence], with_bad: bool
             arguments_v2.append(
                 {"text": text, "sent_id": sent_id, "position": [start, end], "role": role, "entity-id": entity_id}
             )
-        lo, hi = min(sentence.spans["1"][0], sentence.spans["2"][0]), max(
-            sentence.spans["1"][1], sentence.spans["2"][1]
+        lo, hi = (
+            min(sentence.spans["1"][0], sentence.spans["2"][0]),
+            max(sentence.spans["1"][1], sentence.spans["2"][1]),
         )
         relation_text = sentence_text[ranges[lo][0] - offset : ranges[hi][1] - offset]
         relation_id = f"{doc_id}-R{sent_no}-1"

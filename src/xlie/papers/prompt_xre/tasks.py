@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlie.pipeline.provenance import file_sha256
 from xlie.pipeline.runtime import atomic_write
 
-# Ingestion rules write these (workflow/rules/data.smk); readers never look at raw corpora.
+# Ingestion rules write these (workflow/rules/papers/prompt_xre.smk); readers never look at raw corpora.
 ACE05_DIR = "results/data/ace05"
 WMT_XRE_DIR = "results/data/wmt_xre"
 
@@ -29,6 +30,9 @@ def _scores(gold: list[str], predicted: list[str]) -> dict:
 
 @dataclass(frozen=True)
 class RelationTask:
+    """A relation classification task on JSON-lines instance files, one file per (split, language)
+    (``path``), read as ``RelationInstance``s (``read``)."""
+
     name: str
     description: str
     kind: str = "relation"
@@ -38,6 +42,16 @@ class RelationTask:
 
     def eval_split(self, config: dict) -> str:
         return "test"
+
+    def load(self, data: dict, split: str, lang: str):
+        path = self.path(data["dir"], split, lang)
+        instances = self.read(path)
+        return instances, {
+            "source": "local",
+            "path": str(path),
+            "sha256": file_sha256(path),
+            "instances": len(instances),
+        }
 
     def gold(self, examples):
         return [i.label for i in examples]
@@ -84,18 +98,18 @@ class Ace05Relations(RelationTask):
     def data_options(self, config: dict) -> dict:
         return {"dir": ACE05_DIR}
 
-    def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
+    def path(self, data_dir: str, split: str, lang: str) -> Path:
         from xlie.papers.prompt_xre.ace05 import instances_path
 
-        return [str(instances_path(ACE05_DIR, lang, split)) for lang in langs]
+        return instances_path(data_dir, lang, split)
 
-    def load(self, data: dict, split: str, lang: str):
-        from xlie.papers.prompt_xre.ace05 import LABELS, instances_path, read_instances
-        from xlie.papers.topro.xtreme import _sha256
+    def read(self, path: Path) -> list:
+        from xlie.papers.prompt_xre.ace05 import LABELS, read_instances
 
-        path = instances_path(data["dir"], lang, split)
-        instances = read_instances(path, labels=LABELS)
-        return instances, {"source": "local", "path": str(path), "sha256": _sha256(path), "instances": len(instances)}
+        return read_instances(path, labels=LABELS)
+
+    def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
+        return [str(self.path(ACE05_DIR, split, lang)) for lang in langs]
 
     def method_kwargs(self, data: dict) -> dict:
         from xlie.papers.prompt_xre.ace05 import LABELS
@@ -114,21 +128,20 @@ class WmtXreRelations(RelationTask):
     def data_options(self, config: dict) -> dict:
         return {"dir": WMT_XRE_DIR}
 
-    def _path(self, data_dir: str, split: str, lang: str) -> Path:
+    def path(self, data_dir: str, split: str, lang: str) -> Path:
         if lang != "zh":
-            raise ValueError(f"task {self.name}: the WMT17-EnZh XRE sentences are Chinese; language {lang!r} has no data (use zh)")
+            raise ValueError(
+                f"task {self.name}: the WMT17-EnZh XRE sentences are Chinese; language {lang!r} has no data (use zh)"
+            )
         return Path(data_dir) / f"{_WMT_SPLIT_FILES[split]}.jsonl"
 
-    def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
-        return [str(self._path(WMT_XRE_DIR, split, lang)) for lang in langs] + [f"{WMT_XRE_DIR}/labels.tsv"]
-
-    def load(self, data: dict, split: str, lang: str):
+    def read(self, path: Path) -> list:
         from xlie.papers.prompt_xre.wmt_xre import read_relation_split
-        from xlie.papers.topro.xtreme import _sha256
 
-        path = self._path(data["dir"], split, lang)
-        instances = read_relation_split(path)
-        return instances, {"source": "local", "path": str(path), "sha256": _sha256(path), "instances": len(instances)}
+        return read_relation_split(path)
+
+    def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
+        return [str(self.path(WMT_XRE_DIR, split, lang)) for lang in langs] + [f"{WMT_XRE_DIR}/labels.tsv"]
 
     def method_kwargs(self, data: dict) -> dict:
         """The classifier's label list: labels.tsv's, in file order (most frequent first)."""
@@ -137,5 +150,9 @@ class WmtXreRelations(RelationTask):
         return {"labels": read_labels(Path(data["dir"]) / "labels.tsv")}
 
 
-ACE05 = Ace05Relations("ace05", "ACE05 relation classification of gold argument pairs, 18 TYPE:SUBTYPE labels, accuracy")
-WMT_XRE = WmtXreRelations("wmt_xre", "WMT17-EnZh XRE: Chinese sentence + English argument pair, predicate-pattern labels, accuracy")
+ACE05 = Ace05Relations(
+    "ace05", "ACE05 relation classification of gold argument pairs, 18 TYPE:SUBTYPE labels, accuracy"
+)
+WMT_XRE = WmtXreRelations(
+    "wmt_xre", "WMT17-EnZh XRE: Chinese sentence + English argument pair, predicate-pattern labels, accuracy"
+)

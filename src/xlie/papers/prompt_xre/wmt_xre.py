@@ -80,7 +80,10 @@ NEGATIONS = {"not", "never"}
 
 @dataclass(frozen=True)
 class WmtXreConfig:
-    max_en_tokens: int = 50
+    """The dataset's size limits (defaults: the paper's)."""
+
+    max_en_tokens: int = 50  # step 2 (module doc): pairs with a longer English side are dropped
+    # Step 5: the most frequent labels kept; per label, the test and valid instances, and the train cap.
     top_labels: int = 106
     test_per_label: int = 300
     valid_per_label: int = 200

@@ -6,10 +6,20 @@ from xlie.pipeline.registry import MethodSpec, register_hook, register_method, r
 
 _M = "xlie.papers.topro.methods."
 _ENCODERS = frozenset({"bert", "xlmr"})
+# Each method's Params class (xlie.papers.topro.params, torch-free).
+_PARAMS = {
+    "token_classification": "TokenClassificationParams",
+    "vanilla_seq2seq": "VanillaSeq2SeqParams",
+    "topro_encoder": "ToProEncoderParams",
+    "topro_seq2seq": "ToProSeq2SeqParams",
+    "prefix_tuning": "PrefixTuningParams",
+    "llm_zero_shot": "LLMParams",
+}
 
 
 def _spec(name: str, families, **kw) -> MethodSpec:
-    return MethodSpec(name, _M + name, f"{_M}{name}:Params", kw.pop("params_key", name), frozenset(families), **kw)
+    params = f"xlie.papers.topro.params:{_PARAMS[name]}"
+    return MethodSpec(name, _M + name, params, kw.pop("params_key", name), frozenset(families), **kw)
 
 
 register_task("panx", "xlie.papers.topro.tasks:PANX")

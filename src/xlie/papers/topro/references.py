@@ -68,19 +68,33 @@ def _read_rows(path: Path) -> list[tuple[int, str, list[str]]]:
     return rows
 
 
-def _parse_values(fields: list[str]) -> tuple[list[float] | None, str]:
-    """Floats, or (None, why) when a field is not a number."""
-    values = []
-    for position, field in enumerate(fields, start=1):
-        try:
-            values.append(float(field))
-        except ValueError:
-            return None, f"value {position} ({field.strip()!r}) is not a number"
-    return values, ""
-
-
 def _where(path: Path, lineno: int, name: str) -> str:
     return f"{path.name}:{lineno} row {name!r}"
+
+
+def _row_values(path: Path, row: tuple[int, str, list[str]], expected: int, mismatch: str, dropped: list[str]):
+    """The row's values as floats when it has ``expected`` numbers; else None, the reason added to
+    ``dropped`` (``mismatch`` follows the count of a row with another number of values)."""
+    lineno, name, fields = row
+    if len(fields) != expected:
+        dropped.append(f"{_where(path, lineno, name)}: {len(fields)} values{mismatch}")
+        return None
+    for position, field in enumerate(fields, start=1):
+        try:
+            float(field)
+        except ValueError:
+            dropped.append(f"{_where(path, lineno, name)}: value {position} ({field.strip()!r}) is not a number")
+            return None
+    return [float(field) for field in fields]
+
+
+def _per_language(candidates: list, path: Path, dropped: list[str], languages: tuple[str, ...]) -> list[dict]:
+    """One record per (kept row, language): the row's name, its info and the language's value."""
+    return [
+        {"row": name, **info, "target": lang, "value": value}
+        for _, name, values, info in _keep_last(candidates, path, dropped)
+        for lang, value in zip(languages, values)
+    ]
 
 
 def _keep_last(candidates: list[tuple[int, str, list[float], dict]], path: Path, dropped: list[str]):
@@ -119,6 +133,7 @@ def load_pt_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, l
     """
     languages = _languages(task)
     path, parsed, dropped = _pt_rows(directory)
+    mismatch = f" but {task} has {len(languages)} languages; position of the difference unknown, row unusable"
     candidates = []
     for lineno, name, is_panx, model, seed, fields in parsed:
         if is_panx != (task == "panx"):
@@ -126,20 +141,10 @@ def load_pt_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, l
         if seed is None:
             dropped.append(f"{_where(path, lineno, name)}: UDPOS mean row, skipped (means are recomputed from the per-seed rows; see load_pt_mean_rows)")
             continue
-        if len(fields) != len(languages):
-            dropped.append(f"{_where(path, lineno, name)}: {len(fields)} values but {task} has {len(languages)} languages; position of the difference unknown, row unusable")
-            continue
-        values, why = _parse_values(fields)
-        if values is None:
-            dropped.append(f"{_where(path, lineno, name)}: {why}")
-            continue
-        candidates.append((lineno, name, values, {"model": model, "seed": seed}))
-    records = [
-        {"row": name, **info, "target": lang, "value": value}
-        for _, name, values, info in _keep_last(candidates, path, dropped)
-        for lang, value in zip(languages, values)
-    ]
-    return pd.DataFrame(records, columns=PT_COLUMNS), dropped
+        values = _row_values(path, (lineno, name, fields), len(languages), mismatch, dropped)
+        if values is not None:
+            candidates.append((lineno, name, values, {"model": model, "seed": seed}))
+    return pd.DataFrame(_per_language(candidates, path, dropped, languages), columns=PT_COLUMNS), dropped
 
 
 def load_pt_mean_rows(directory: str | Path) -> tuple[pd.DataFrame, list[str]]:
@@ -152,19 +157,10 @@ def load_pt_mean_rows(directory: str | Path) -> tuple[pd.DataFrame, list[str]]:
     for lineno, name, is_panx, model, seed, fields in parsed:
         if is_panx or seed is not None:
             continue
-        if len(fields) != len(languages):
-            dropped.append(f"{_where(path, lineno, name)}: {len(fields)} values but udpos has {len(languages)} languages")
-            continue
-        values, why = _parse_values(fields)
-        if values is None:
-            dropped.append(f"{_where(path, lineno, name)}: {why}")
-            continue
-        candidates.append((lineno, name, values, {"model": model}))
-    records = [
-        {"row": name, **info, "target": lang, "value": value}
-        for _, name, values, info in _keep_last(candidates, path, dropped)
-        for lang, value in zip(languages, values)
-    ]
+        values = _row_values(path, (lineno, name, fields), len(languages), f" but udpos has {len(languages)} languages", dropped)
+        if values is not None:
+            candidates.append((lineno, name, values, {"model": model}))
+    records = _per_language(candidates, path, dropped, languages)
     return pd.DataFrame(records, columns=["row", "model", "target", "value"]), dropped
 
 
@@ -184,18 +180,15 @@ def load_llm_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, 
     languages = _languages(task)
     path = Path(directory) / LLM_FILES[task]
     dropped: list[str] = []
+    mismatch = f", expected {len(languages) + 1} ({len(languages)} {task} languages + overall accuracy)"
     candidates = []
     for lineno, name, fields in _read_rows(path):
         match = _LLM_ROW.match(name)
         if match is None:
             dropped.append(f"{_where(path, lineno, name)}: unrecognised row name (expected <org>/<model>-LR...-Pattern<n>-seed<s>[-direct])")
             continue
-        if len(fields) != len(languages) + 1:
-            dropped.append(f"{_where(path, lineno, name)}: {len(fields)} values, expected {len(languages) + 1} ({len(languages)} {task} languages + overall accuracy)")
-            continue
-        values, why = _parse_values(fields)
+        values = _row_values(path, (lineno, name, fields), len(languages) + 1, mismatch, dropped)
         if values is None:
-            dropped.append(f"{_where(path, lineno, name)}: {why}")
             continue
         info = {"model": match["model"], "mode": "generate" if match["direct"] else "logits", "pattern": int(match["pattern"])}
         candidates.append((lineno, name, values, info))
@@ -207,3 +200,62 @@ def load_llm_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, 
     frame = pd.DataFrame(records, columns=LLM_COLUMNS)
     frame["pattern"] = frame["pattern"].astype(int)
     return frame, dropped
+
+
+# What each reference kind shows, in its own metric (a table's config key ``reference``).
+_NOTES = {
+    "pt": "prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds, in MPT's metric: "
+    "{metric} (secondary reference, not the paper)",
+    "llm": "zero-shot LLM results from the ToPro repository's history, weighted token F1 of the authors' code "
+    "(secondary reference, not the paper)",
+}
+_PT_METRICS = {
+    "panx": "seqeval F1 (default mode) on the target languages' DEV files",
+    "udpos": "seqeval F1 with each tag read as a chunk, not accuracy",
+}
+
+
+def reference_rows(config: dict, paper: str, table: dict) -> list[dict]:
+    """The registry hook ``reference_rows``: for a table with ``reference: pt`` or ``reference: llm``,
+    rows from the ToPro repository's result files in ``reference_dir`` (:func:`repository_rows`),
+    with the config values they read."""
+    if table.get("reference") is None:
+        return []
+    options = {
+        "kind": table["reference"],
+        "dir": config["reference_dir"],
+        "task": table["task"],
+        "models": table["models"],
+        "model_names": config.get("display", {}).get("models", {}),
+    }
+    return [{"function": "xlie.papers.topro.references:repository_rows", "options": options}]
+
+
+def repository_rows(options: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
+    """Rows from the ToPro repository's result files (``options`` from :func:`reference_rows`).
+
+    Returns (rows[row, target, value, source_note] or None, a sentence for the caption). These are
+    secondary artifacts, never the paper's tables, and every caption says so."""
+    kind, task = options["kind"], options["task"]
+    directory = Path(options["dir"])
+    if not directory.is_dir():
+        return None, (
+            "The ToPro repository's result files (config key reference_dir) are absent, "
+            "so no repository reference rows."
+        )
+    if kind == "pt":
+        pt, dropped = load_pt_reference(directory, task)
+        pt = pt[pt["model"].isin(options["models"])]
+        rows = pt.groupby(["model", "target"], sort=False)["value"].mean().reset_index()
+        names = options["model_names"]
+        rows["row"] = "PT (ToPro repo) / " + rows["model"].map(lambda m: names.get(m, m))
+        note = _NOTES["pt"].format(metric=_PT_METRICS[task])
+    elif kind == "llm":
+        rows, dropped = load_llm_reference(directory, task)
+        rows["row"] = rows["model"] + " " + rows["mode"] + " P" + rows["pattern"].astype(str) + " (ToPro repo)"
+        note = _NOTES["llm"]
+    else:
+        raise ValueError(f"unknown reference kind {kind!r}")
+    for reason in dropped:
+        print(f"reference row dropped: {reason}")
+    return rows.assign(source_note=note)[["row", "target", "value", "source_note"]], ""

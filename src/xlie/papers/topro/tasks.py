@@ -81,12 +81,12 @@ class TaggingTask:
         atomic_write_text(path, "\n".join(lines))
 
     def read_predictions(self, path):
-        from xlie.report.verdict import read_tagging_predictions
+        from xlie.papers.topro.sentence_scorers import read_tagging_predictions
 
         return read_tagging_predictions(path)
 
     def example_scorer(self, metric: str):
-        from xlie.report.verdict import TAGGING_SCORERS
+        from xlie.papers.topro.sentence_scorers import TAGGING_SCORERS
 
         return TAGGING_SCORERS.get(metric)
 

@@ -8,13 +8,13 @@ Source ``auto``: the local file when it exists, else the hub.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from xlie.papers.topro.labels import label_set
 from xlie.pipeline.languages import language
+from xlie.pipeline.provenance import file_sha256
 
 HUB_DATASET = "google/xtreme"
 # UDPOS languages XTREME-R added from UD 2.7; google/xtreme on the hub lacks them, so they
@@ -30,14 +30,6 @@ class DataFormatError(ValueError):
 class Sentence:
     words: tuple[str, ...]
     tags: tuple[str, ...]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _utf8_text(path: Path) -> str:
@@ -153,5 +145,5 @@ def load_xtreme(task: str, split: str, lang: str, source: str, data_dir: str | P
             f"(expected the XTREME layout <dir>/{task}/{split}-{lang}.tsv)"
         )
     sentences = read_xtreme_tsv(path, labels)
-    identity = {"source": "local", "path": str(path), "sha256": _sha256(path), "sentences": len(sentences)}
+    identity = {"source": "local", "path": str(path), "sha256": file_sha256(path), "sentences": len(sentences)}
     return sentences, identity

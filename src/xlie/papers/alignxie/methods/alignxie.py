@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Callable, Sequence
 
-from xlie.papers.alignxie.lora_training import Params
+from xlie.papers.alignxie.params import LoraParams as Params
 
 SUMMARY_FILE = "xlie_training.json"
 
@@ -30,8 +30,7 @@ def _instances(examples) -> list:
     return [Instance(render_prompt(e.query), e.output) for e in examples]
 
 
-def train(model_path: str, task: str, train: Sequence, dev: Sequence, output_dir: Path, checkpoint_dir: Path,
-          params: dict, seed: int, alignment_data: str | None = None) -> dict:  # fmt: skip
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed, alignment_data=None) -> dict:
     """Phase 1 (TIP, variant ``tip``) into ``output_dir/phase1``, phase 2 (``train``) into ``output_dir``."""
     from xlie.papers.alignxie.lora_training import read_instances_jsonl, train_phase
 
@@ -44,11 +43,20 @@ def train(model_path: str, task: str, train: Sequence, dev: Sequence, output_dir
         if not alignment_data:
             raise ValueError("variant 'tip' needs the TIP instances (data.codeie.alignment_data)")
         tip = read_instances_jsonl(alignment_data)
-        phases["phase1"] = train_phase(model_path, tip, output_dir / "phase1", checkpoint_dir / "phase1", hp, seed,
-                                       phase="phase1 (TIP alignment)")  # fmt: skip
+        phases["phase1"] = train_phase(
+            model_path, tip, output_dir / "phase1", checkpoint_dir / "phase1", hp, seed, phase="phase1 (TIP alignment)"
+        )
         init_adapter = output_dir / "phase1"
-    phases["phase2"] = train_phase(model_path, _instances(train), output_dir, checkpoint_dir / "phase2", hp, seed,
-                                   init_adapter=init_adapter, phase="phase2 (IE instructions)")  # fmt: skip
+    phases["phase2"] = train_phase(
+        model_path,
+        _instances(train),
+        output_dir,
+        checkpoint_dir / "phase2",
+        hp,
+        seed,
+        init_adapter=init_adapter,
+        phase="phase2 (IE instructions)",
+    )
     from xlie.pipeline.training import write_training_summary
 
     summary = {
@@ -87,8 +95,13 @@ def load_predictor(model_dir: str | Path, task: str, params: dict) -> Callable:
 
     hp = Params.from_dict(params)
     model_dir = Path(model_dir)
-    options = dict(max_new_tokens=hp.max_new_tokens, keep_head=hp.keep_head, keep_tail=hp.keep_tail, bf16=hp.bf16,
-                   trust_remote_code=hp.trust_remote_code)  # fmt: skip
+    options = dict(
+        max_new_tokens=hp.max_new_tokens,
+        keep_head=hp.keep_head,
+        keep_tail=hp.keep_tail,
+        bf16=hp.bf16,
+        trust_remote_code=hp.trust_remote_code,
+    )
     use_vllm = hp.backend == "vllm" or (hp.backend == "auto" and vllm_available() and cuda_available())
     if use_vllm:
         from xlie.papers.alignxie.generation import VLLMGenerator

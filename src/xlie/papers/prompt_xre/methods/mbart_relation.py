@@ -4,9 +4,10 @@ Task: classify a gold entity-mention pair (``RelationInstance``: sentence, E1, E
 18 ACE05 labels (``xlie.papers.prompt_xre.ace05.LABELS``; any label list works, e.g. WMT-XRE's 106).
 
 Inputs (../shared/specs/prompt-xre.md, Table I). Each configuration is a pair of strings, the
-encoder input and the decoder input, built from the same :data:`TEMPLATES` entry at training and
-test time. ``<s>``, ``</s>`` and ``<mask>`` are the tokenizer's special tokens (``<mask>`` is a
-separator, never predicted); the text between them is tokenized as one run. Language ids follow
+encoder input and the decoder input, built from the same entry of
+``xlie.papers.prompt_xre.templates.TEMPLATES`` at training and test time. ``<s>``, ``</s>`` and
+``<mask>`` are the tokenizer's special tokens (``<mask>`` is a separator, never predicted); the
+text between them is tokenized as one run. Language ids follow
 the mBART-cc25 convention: the source language's id (``en_XX``, ``zh_CN``, ``ar_AR``, the
 tokenizer's real ids) is appended to the encoder input and prepended to the decoder input::
 
@@ -32,7 +33,7 @@ fairseq classification head has the same habit. :class:`MBartForRelationClassifi
 head and weights but pools at the last ``</s>`` of ``decoder_input_ids`` per row, which is right
 for every template and unaffected by right padding (pad is never ``</s>``).
 
-Training: HF Trainer, the authors' final fairseq script (:class:`Params`), dynamic padding
+Training: HF Trainer, the authors' final fairseq script (``xlie.papers.prompt_xre.params``), dynamic padding
 (:func:`collate`), length-grouped batches, fp16 (or bf16) on GPU only, resumable from
 ``checkpoint_dir``, best dev model (dev accuracy by default, dev loss as an option) saved to
 ``output_dir`` with its tokenizer and ``xlie_training.json``. No truncation, as the authors; a
@@ -44,7 +45,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -57,8 +57,10 @@ from transformers.modeling_outputs import Seq2SeqSequenceClassifierOutput
 
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance
-from xlie.pipeline.methods import load_for_inference, strict_from_dict
-from xlie.pipeline.training import SUMMARY_FILE, autocast, dev_history, write_training_summary
+from xlie.papers.prompt_xre.params import MBartRelationParams as Params
+from xlie.papers.prompt_xre.templates import SPECIAL, pieces, render
+from xlie.pipeline.methods import load_for_inference
+from xlie.pipeline.training import SUMMARY_FILE, autocast, dev_history, start_training, write_training_summary
 from xlie.pipeline.training import training_arguments as shared_training_arguments
 
 if TYPE_CHECKING:  # annotations only: importing it costs an evaluation job seconds
@@ -66,56 +68,6 @@ if TYPE_CHECKING:  # annotations only: importing it costs an evaluation job seco
 
 # mBART-cc25 language codes of the three ACE05 languages.
 LANG_CODES = {"en": "en_XX", "zh": "zh_CN", "ar": "ar_AR"}
-
-# --------------------------------------------------------------------------- templates (Table I)
-
-_ENC_MASKED = "<s> {S} <mask> {E1} <mask> {E2} </s>"
-_HARD_QUESTION = "<s> What is the type of relationship between {E1} and {E2} </s>"
-_HYBRID_OF = "<s> The sentence of {S} includes {E1} <mask> {E2} </s>"
-_HYBRID_QUOTED = '<s> The sentence: "{S}" includes {E1} <mask> {E2} </s>'
-
-# id -> (encoder input, decoder input), exactly as printed in Table I; "none" is the baseline.
-TEMPLATES: dict[str, tuple[str, str]] = {
-    "none": ("<s> {S} </s>", "<s> {S} </s>"),
-    "1": (_ENC_MASKED, "<s> {S} </s>"),
-    "2": (_ENC_MASKED, "<s> {E1} {E2} </s>"),
-    "3": (_ENC_MASKED, "<s> {E1} <mask> {E2} </s>"),
-    "4": (_ENC_MASKED, _ENC_MASKED),
-    "5": ("<s> {S} </s>", _HARD_QUESTION),
-    "6": ("<s> The sentence of {S} includes {E1} and {E2} </s>", _HARD_QUESTION),
-    "7": (_HYBRID_OF, _HYBRID_OF),
-    "8": (_HYBRID_QUOTED, "<s> {S} </s>"),
-    "9": (_HYBRID_QUOTED, "<s> {E1} <mask> {E2} </s>"),
-}
-TEMPLATE_KINDS = {"none": "baseline", **{str(i): "soft" for i in range(1, 5)}, "5": "hard", "6": "hard",
-                  **{str(i): "hybrid" for i in range(7, 10)}}  # fmt: skip
-
-_SPECIAL = ("<s>", "</s>", "<mask>")
-_PIECE = re.compile(r"\s*(<s>|</s>|<mask>)\s*")
-_SLOT = re.compile(r"\{(S|E1|E2)\}")
-
-
-def check_template(template: str) -> None:
-    if template not in TEMPLATES:
-        raise KeyError(f"unknown Prompt-XRE template {template!r}; known: {sorted(TEMPLATES)}")
-
-
-def fill(pattern: str, instance: RelationInstance) -> str:
-    """The template string with S, E1, E2 filled in, in one pass (braces inside a sentence stay)."""
-    values = {"S": instance.sentence, "E1": instance.e1, "E2": instance.e2}
-    return _SLOT.sub(lambda m: values[m.group(1)], pattern)
-
-
-def render(template: str, instance: RelationInstance) -> tuple[str, str]:
-    """(encoder string, decoder string) of ``instance`` under ``template``, without language ids."""
-    check_template(template)
-    encoder, decoder = TEMPLATES[template]
-    return fill(encoder, instance), fill(decoder, instance)
-
-
-def pieces(text: str) -> list[str]:
-    """A filled template split into special markers and the text runs between them."""
-    return [p for p in _PIECE.split(text) if p]
 
 
 def _special_id(tokenizer, token: str) -> int:
@@ -137,14 +89,16 @@ def template_ids(tokenizer, text: str) -> list[int]:
     """Token ids of a filled template: special markers as their ids, each text run tokenized alone."""
     ids: list[int] = []
     for piece in pieces(text):
-        if piece in _SPECIAL:
+        if piece in SPECIAL:
             ids.append(_special_id(tokenizer, piece))
         else:
             ids.extend(tokenizer(piece, add_special_tokens=False)["input_ids"])
     return ids
 
 
-def encode_instance(tokenizer, template: str, instance: RelationInstance, lang: str, max_length: int) -> tuple[dict, bool]:
+def encode_instance(
+    tokenizer, template: str, instance: RelationInstance, lang: str, max_length: int
+) -> tuple[dict, bool]:
     """``{"input_ids", "decoder_input_ids"}`` of one instance with language ``lang``'s id (the
     training language's), and whether either side had to be cut to ``max_length``. A cut keeps the
     closing ``</s>`` (and the encoder's language id): the head reads the decoder's last ``</s>``."""
@@ -160,8 +114,14 @@ def encode_instance(tokenizer, template: str, instance: RelationInstance, lang: 
     return {"input_ids": encoder, "decoder_input_ids": decoder}, cut
 
 
-def encode(tokenizer, template: str, instances: Sequence[RelationInstance], lang: str, max_length: int,
-           label_ids: dict[str, int] | None = None) -> tuple[list[dict], int]:  # fmt: skip
+def encode(
+    tokenizer,
+    template: str,
+    instances: Sequence[RelationInstance],
+    lang: str,
+    max_length: int,
+    label_ids: dict[str, int] | None = None,
+) -> tuple[list[dict], int]:
     """Features of ``instances`` (with ``labels`` when ``label_ids`` is given) and the number cut."""
     features, cuts = [], 0
     for instance in instances:
@@ -169,19 +129,12 @@ def encode(tokenizer, template: str, instances: Sequence[RelationInstance], lang
         cuts += cut
         if label_ids is not None:
             if instance.label not in label_ids:
-                raise ValueError(f"label {instance.label!r} of {instance.relation_id} is not among the {len(label_ids)} labels")
+                raise ValueError(
+                    f"label {instance.label!r} of {instance.relation_id} is not among the {len(label_ids)} labels"
+                )
             feature["labels"] = label_ids[instance.label]
         features.append(feature)
     return features, cuts
-
-
-def from_wmt_xre(instance, split: str) -> RelationInstance:
-    """A WMT17-EnZh XRE instance (``xlie.papers.prompt_xre.wmt_xre.XreInstance``: Chinese sentence, English ?a and
-    ?b texts) as a relation instance; its language is the sentence's (``zh``), which picks the
-    language id. Labels are the dataset's (``labels.tsv``), passed to :func:`train` as ``labels``."""
-    return RelationInstance(sentence=instance.zh, e1=instance.a, e2=instance.b, label=instance.label, doc_id="wmt17",
-                            sent_id=str(instance.pair_index), relation_id=f"wmt17-{split}-{instance.pair_index}",
-                            lang="zh", split=split)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- model
@@ -200,15 +153,30 @@ class MBartForRelationClassification(MBartForSequenceClassification):
     """``MBartForSequenceClassification`` pooling at the DECODER input's last ``</s>`` (module doc).
     Same weights and head, so it loads any mBART checkpoint; ``decoder_input_ids`` are required."""
 
-    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
-                labels=None, **kwargs) -> Seq2SeqSequenceClassifierOutput:  # fmt: skip
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        decoder_input_ids=None,
+        decoder_attention_mask=None,
+        labels=None,
+        **kwargs,
+    ) -> Seq2SeqSequenceClassifierOutput:
         if decoder_input_ids is None:
-            raise ValueError("MBartForRelationClassification needs explicit decoder_input_ids (the template's decoder side)")
+            raise ValueError(
+                "MBartForRelationClassification needs explicit decoder_input_ids (the template's decoder side)"
+            )
         if decoder_attention_mask is None:
             decoder_attention_mask = decoder_input_ids.ne(self.config.pad_token_id).long()
         kwargs.pop("use_cache", None)
-        outputs = self.model(input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
-                             decoder_attention_mask=decoder_attention_mask, use_cache=False, **kwargs)  # fmt: skip
+        outputs = self.model(
+            input_ids,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            decoder_attention_mask=decoder_attention_mask,
+            use_cache=False,
+            **kwargs,
+        )
         hidden = outputs[0]
         rows = torch.arange(hidden.size(0), device=hidden.device)
         pooled = hidden[rows, last_eos_positions(decoder_input_ids, self.config.eos_token_id).to(hidden.device)]
@@ -241,75 +209,31 @@ def collate(features: list[dict], pad_token_id: int, pad_to: int | None = None) 
 # --------------------------------------------------------------------------- parameters
 
 
-@dataclass
-class Params:
-    """Hyper-parameters of Prompt-XRE (defaults: the authors' final fairseq script, spec).
-
-    ``template``: ``none`` (baseline mBART) or ``1``..``9`` (Table I). ``epochs`` 30, ``batch_size``
-    12, Adam (``adam_beta1``, ``adam_beta2``, ``adam_epsilon``), ``weight_decay`` 0.01, polynomial
-    (power 1, to 0) decay after ``warmup_ratio`` of the steps, ``max_grad_norm`` 0 = no clipping
-    (``--clip-norm 0.0``). ``dropout`` / ``attention_dropout`` override the model config;
-    ``pooler_dropout`` is the head's (fairseq default 0). ``mixed_precision``: ``fp16`` (the
-    authors), ``bf16`` or ``none``; GPU only. ``max_length``: a guard (mBART-large's 1024
-    positions), cuts are counted, the authors cut nothing. ``selection``: ``accuracy`` (the code)
-    or ``loss`` (the paper text) on the source dev set; ``eval_steps``: None = each epoch end.
-    ``group_by_length``: length-grouped training batches (dynamic padding is always on).
-    """
-
-    template: str = "none"
-    learning_rate: float = 3e-5
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.98
-    adam_epsilon: float = 1e-8
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 0.0
-    batch_size: int = 12
-    grad_accum: int = 1
-    eval_batch_size: int = 32
-    epochs: float = 30
-    dropout: float = 0.1
-    attention_dropout: float = 0.1
-    pooler_dropout: float = 0.0
-    mixed_precision: str = "fp16"
-    max_length: int = 1024
-    selection: str = "accuracy"
-    eval_steps: int | None = None
-    group_by_length: bool = True
-    logging_steps: int = 50
-    save_total_limit: int = 2
-
-    def __post_init__(self):
-        self.template = str(self.template)
-        check_template(self.template)
-        if self.selection not in ("accuracy", "loss"):
-            raise ValueError(f"selection: expected 'accuracy' or 'loss', got {self.selection!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio: expected a fraction in [0, 1), got {self.warmup_ratio!r}")
-        if self.mixed_precision not in ("fp16", "bf16", "none"):
-            raise ValueError(f"mixed_precision: expected 'fp16', 'bf16' or 'none', got {self.mixed_precision!r}")
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "Params":
-        return strict_from_dict(cls, values)
-
-
 # --------------------------------------------------------------------------- training
 
 
 def training_arguments(hp: Params, checkpoint_dir: Path, seed: int) -> TrainingArguments:
     """The authors' fairseq optimiser: Adam (0.9, 0.98), polynomial decay to 0 after warm-up, no clipping."""
     return shared_training_arguments(
-        checkpoint_dir, seed, learning_rate=hp.learning_rate, batch_size=hp.batch_size, epochs=hp.epochs,
-        selection_metric=hp.selection, greater_is_better=hp.selection == "accuracy", eval_steps=hp.eval_steps,
-        grad_accum=hp.grad_accum, weight_decay=hp.weight_decay,
+        checkpoint_dir,
+        seed,
+        hp,
+        selection_metric=hp.selection,
+        greater_is_better=hp.selection == "accuracy",
+        eval_steps=hp.eval_steps,
+        precision=hp.mixed_precision,
         warmup_steps=hp.warmup_ratio,  # a float < 1 is a ratio of the total steps (transformers 5)
-        adam_epsilon=hp.adam_epsilon, max_grad_norm=hp.max_grad_norm, precision=hp.mixed_precision,
-        save_total_limit=hp.save_total_limit, adam_beta1=hp.adam_beta1, adam_beta2=hp.adam_beta2,
-        lr_scheduler_type="polynomial", lr_scheduler_kwargs={"lr_end": 0.0, "power": 1.0},  # fairseq polynomial_decay
-        per_device_eval_batch_size=hp.eval_batch_size, logging_steps=hp.logging_steps, remove_unused_columns=False,
+        adam_epsilon=hp.adam_epsilon,
+        adam_beta1=hp.adam_beta1,
+        adam_beta2=hp.adam_beta2,
+        max_grad_norm=hp.max_grad_norm,
+        save_total_limit=hp.save_total_limit,
+        lr_scheduler_type="polynomial",
+        lr_scheduler_kwargs={"lr_end": 0.0, "power": 1.0},  # fairseq polynomial_decay
+        per_device_eval_batch_size=hp.eval_batch_size,
+        remove_unused_columns=False,
         train_sampling_strategy="group_by_length" if hp.group_by_length else "random",
-    )  # fmt: skip
+    )
 
 
 def accuracy(eval_prediction) -> dict[str, float]:
@@ -330,22 +254,19 @@ def load_for_training(model_path: str, labels: Sequence[str], hp: Params) -> MBa
     )
 
 
-def train(model_path: str, task: str, train: Sequence[RelationInstance], dev: Sequence[RelationInstance],
-          output_dir: Path, checkpoint_dir: Path, params: dict, seed: int, labels: Sequence[str] = LABELS) -> dict:  # fmt: skip
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed, labels=LABELS) -> dict:
     """Fine-tune ``model_path`` on ``train`` (one language), select on ``dev`` (same language) by
     ``params['selection']``; best model, tokenizer and ``xlie_training.json`` to ``output_dir``;
     checkpoints in ``checkpoint_dir``, resumed from its newest when present."""
-    hp = Params.from_dict(params)
+    hp, output_dir, checkpoint_dir = start_training(Params, params, seed, output_dir, checkpoint_dir)
     if not train or not dev:
         raise ValueError(f"Prompt-XRE needs training and dev instances (got {len(train)} and {len(dev)})")
     train_langs = sorted({i.lang for i in train})
     if len(train_langs) != 1:
         raise ValueError(f"training instances must share one language (the language id), got {train_langs}")
     train_lang = train_langs[0]
-    from transformers import Trainer, set_seed
+    from transformers import Trainer
 
-    set_seed(seed)
-    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = load_for_training(model_path, labels, hp)
     label_ids = {label: i for i, label in enumerate(labels)}
@@ -378,8 +299,12 @@ def train(model_path: str, task: str, train: Sequence[RelationInstance], dev: Se
         "dev_history": history,
         "global_steps": trainer.state.global_step,
         "resumed_from": resume,
-        "counts": {"train_instances": len(train), "train_truncated": train_cut, "dev_instances": len(dev),
-                   "dev_truncated": dev_cut},  # fmt: skip
+        "counts": {
+            "train_instances": len(train),
+            "train_truncated": train_cut,
+            "dev_instances": len(dev),
+            "dev_truncated": dev_cut,
+        },
         "params": dataclasses.asdict(hp),
     }
     return write_training_summary(output_dir, summary)
@@ -414,7 +339,9 @@ def load_predictor(model_dir: str | Path, task: str, params: dict) -> Callable[.
         predicted: list[str] = [""] * len(features)
         for start in range(0, len(order), hp.eval_batch_size):
             chunk = order[start : start + hp.eval_batch_size]
-            batch = {k: v.to(device) for k, v in collate([features[k] for k in chunk], model.config.pad_token_id).items()}
+            batch = {
+                k: v.to(device) for k, v in collate([features[k] for k in chunk], model.config.pad_token_id).items()
+            }
             with torch.inference_mode(), autocast(hp.mixed_precision if device.type == "cuda" else "none"):
                 logits = model(**batch).logits
             for k, label_id in zip(chunk, logits.argmax(-1).tolist()):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -38,50 +37,14 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
+from xlie.papers.topro.params import VERBALIZER_POLICIES, LLMParams as Params
 from xlie.pipeline.training import autocast
-from xlie.pipeline.methods import Prediction, strict_from_dict
+from xlie.pipeline.methods import Prediction
 from xlie.papers.topro.prompts import llm_prompt
-from xlie.papers.topro.verbalizers import LLM_VERBALIZER_STYLES, llm_verbalizer, verbalizer
+from xlie.papers.topro.verbalizers import llm_verbalizer, verbalizer
 
-MODES = ("logits", "generate")
-PROMPT_VARIANTS = ("a", "b")
-VERBALIZER_POLICIES = ("first_piece", "strict")
 # Prompts per streamed chunk, in batches: enough for length sorting to pay off, little memory.
 CHUNK_BATCHES = 32
-
-
-@dataclass
-class Params:
-    """Settings of the zero-shot LLM study (config key ``papers.<paper>.training.llm``; ``mode`` is
-    the method's variant, ``logits`` or ``generate``)."""
-
-    mode: str = "logits"  # "logits" or "generate"
-    prompt_variant: str = "a"  # "a" (ToPro template) or "b" (label words listed first)
-    batch_size: int = 16  # prompts per forward pass / generate call
-    # Prompt tokens; longer prompts are cut from the left and counted. Lowered for a causal LM
-    # whose position table cannot hold max_length + max_new_tokens (LLM.prompt_limit).
-    max_length: int = 512
-    max_new_tokens: int = 10  # generate mode only
-    bf16: bool = False  # GPU only: bfloat16 weights and autocast; ignored on CPU
-    verbalizer_policy: str = "first_piece"  # "first_piece" or "strict" (logits mode only)
-    verbalizer: str = "topro"  # "topro" (ToPro's words) or "authors" (their per-model UDPOS words)
-
-    def __post_init__(self) -> None:
-        choices = {"mode": MODES, "prompt_variant": PROMPT_VARIANTS, "verbalizer_policy": VERBALIZER_POLICIES,
-                   "verbalizer": LLM_VERBALIZER_STYLES}  # fmt: skip
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"llm params: {key}={getattr(self, key)!r} is not one of {list(allowed)}")
-        for key in ("batch_size", "max_length", "max_new_tokens"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"llm params: {key}={value!r} must be a positive integer")
-        if not isinstance(self.bf16, bool):
-            raise ValueError(f"llm params: bf16={self.bf16!r} must be true or false")
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "Params":
-        return strict_from_dict(cls, values)
 
 
 def _snake(label: str) -> str:
@@ -103,8 +66,14 @@ def match_label(text: str, task: str, words: dict[str, str] | None = None) -> st
 # ----------------------------------------------------------------------------- logits mode
 
 
-def verbalizer_token_ids(tokenizer, task: str, variant: str, policy: str = "first_piece",
-                         model_name: str = "model", words: dict[str, str] | None = None) -> tuple[dict[str, int], list[str]]:  # fmt: skip
+def verbalizer_token_ids(
+    tokenizer,
+    task: str,
+    variant: str,
+    policy: str = "first_piece",
+    model_name: str = "model",
+    words: dict[str, str] | None = None,
+) -> tuple[dict[str, int], list[str]]:
     """label -> the token id scored for it, and the labels whose word was not a single token.
 
     The id is that of the first token of ``" " + word`` as it follows the prompt (the prompt is
@@ -182,8 +151,9 @@ def encode_prompts(tokenizer, prompts: Sequence[str], max_length: int) -> tuple[
     side = tokenizer.truncation_side
     tokenizer.truncation_side = "left"
     try:
-        cut = tokenizer([prompts[i] for i in too_long], add_special_tokens=True, truncation=True,
-                        max_length=max_length)["input_ids"]  # fmt: skip
+        cut = tokenizer(
+            [prompts[i] for i in too_long], add_special_tokens=True, truncation=True, max_length=max_length
+        )["input_ids"]
     finally:
         tokenizer.truncation_side = side
     for i, ids in zip(too_long, cut):
@@ -239,7 +209,10 @@ class LLM:
         if self.seq2seq or not isinstance(limit, int):
             return max_length
         if limit - new_tokens < 8:
-            raise ValueError(f"llm params: {new_tokens} new tokens leave no room for a prompt in the {limit} positions of {self.name}")
+            raise ValueError(
+                f"llm params: {new_tokens} new tokens leave no room for a prompt in the {limit} positions "
+                f"of {self.name}"
+            )
         return min(max_length, limit - new_tokens)
 
     def _autocast(self):
@@ -280,9 +253,12 @@ class LLM:
         batch = self._batch(ids)
         with self._autocast():
             out = self.model.generate(
-                **batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
                 pad_token_id=self.pad_id,
-            )  # fmt: skip
+            )
         if not self.seq2seq:  # a causal LM returns prompt + continuation
             out = out[:, batch["input_ids"].shape[1] :]
         return self.tokenizer.batch_decode(out.cpu(), skip_special_tokens=True)
@@ -309,8 +285,14 @@ def _chunks(sentences: Sequence[Sentence], prompts_per_chunk: int) -> Iterator[l
         yield chunk
 
 
-def predict_sentences(llm: LLM, task: str, sentences: Sequence[Sentence], hp: Params,
-                      label_ids: dict[str, int] | None = None, desc: str = "predict") -> Prediction:  # fmt: skip
+def predict_sentences(
+    llm: LLM,
+    task: str,
+    sentences: Sequence[Sentence],
+    hp: Params,
+    label_ids: dict[str, int] | None = None,
+    desc: str = "predict",
+) -> Prediction:
     """Tag ``sentences`` (see the module docstring); ``label_ids`` is required in logits mode."""
     words = llm_verbalizer(task, hp.verbalizer, llm.seq2seq)
     fallback = FALLBACK_LABEL[task]
@@ -365,7 +347,9 @@ def load_predictor(model_dir: str, task: str, params: dict):
     label_ids, first_piece = None, []
     if hp.mode == "logits":
         words = llm_verbalizer(task, hp.verbalizer, llm.seq2seq)
-        label_ids, first_piece = verbalizer_token_ids(llm.tokenizer, task, hp.prompt_variant, hp.verbalizer_policy, llm.name, words)
+        label_ids, first_piece = verbalizer_token_ids(
+            llm.tokenizer, task, hp.prompt_variant, hp.verbalizer_policy, llm.name, words
+        )
     # Constant per model: which labels were scored by the first piece of a split word.
     verbalizer_counts = {"verbalizer_first_piece_labels": len(first_piece)} if hp.mode == "logits" else {}
     verbalizer_counts.update({f"verbalizer_first_piece_{_snake(label)}": 1 for label in first_piece})

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -36,36 +35,16 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
-from xlie.pipeline.methods import Prediction, strict_from_dict
-from xlie.papers.topro.methods.token_classification import encode, fit_best, predict_tags, tagger_trainer
+from xlie.papers.topro.params import PrefixTuningParams as Params
+from xlie.pipeline.methods import Prediction
+from xlie.papers.topro.methods.token_classification import encode, fit_tagger, predict_tags
 from xlie.pipeline.runtime import atomic_write_text
+from xlie.pipeline.training import start_training
 
 RECORD_FILE = "xlie_prefix_tuning.json"
 SUMMARY_FILE = "xlie_training.json"
 # Encoders whose position ids start at padding_idx + 1 (create_position_ids_from_input_ids).
 _PADDING_OFFSET_TYPES = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"}
-
-
-@dataclass
-class Params:
-    """Hyper-parameters of PT (defaults: Tu et al. 2022 / salesforce MPT as the ToPro authors ran it)."""
-
-    learning_rate: float = 1e-2
-    batch_size: int = 8
-    epochs: float = 5
-    dropout: float = 0.1  # hidden (and classifier) dropout of the encoder
-    max_length: int = 128
-    num_virtual_tokens: int = 16  # prefix length
-    weight_decay: float = 0.0
-    warmup_steps: int = 0
-    eval_steps: int | None = 1000  # evaluate English dev (and checkpoint) every N optimiser steps; None: every epoch (MPT)
-    lr_gamma: float | None = None  # None: linear decay; else MPT's ExponentialLR(gamma) stepped per epoch
-    eval_batch_size: int = 64
-    bf16: bool = False  # only used on a GPU
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "Params":
-        return strict_from_dict(cls, values)
 
 
 def effective_max_length(config, params: Params) -> int:
@@ -89,7 +68,9 @@ def _resolve(model_path: str | Path) -> str:
 
 def _base_classifier(model_path: str, task: str, dropout: float | None = None):
     labels = label_set(task)
-    kwargs = dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    kwargs = dict(
+        num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
+    )
     if dropout is not None:
         kwargs["hidden_dropout_prob"] = dropout
     return AutoModelForTokenClassification.from_pretrained(model_path, **kwargs)
@@ -107,7 +88,9 @@ def build_model(model_path: str, task: str, params: Params):
     model = get_peft_model(base, config)
     head = [n for n, p in model.named_parameters() if p.requires_grad and "classifier" in n]
     if not head:  # the head must learn; peft adds it to modules_to_save for TOKEN_CLS
-        raise RuntimeError(f"prefix tuning of {model_path}: the classification head is not trainable ({config.modules_to_save=})")
+        raise RuntimeError(
+            f"prefix tuning of {model_path}: the classification head is not trainable ({config.modules_to_save=})"
+        )
     return model
 
 
@@ -117,32 +100,29 @@ def parameter_counts(model) -> dict[str, int]:
     return {"trainable": int(trainable), "total": int(total)}
 
 
-def train_prefix_tuning(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence],
-                        output_dir: Path, checkpoint_dir: Path, params: Params, seed: int) -> dict:  # fmt: skip
-    """Prefix-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``."""
-    from transformers import set_seed
-
-    set_seed(seed)
-    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:
+    """Prefix-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``
+    (the uniform method entry point, see xlie.pipeline.methods)."""
+    hp, output_dir, checkpoint_dir = start_training(Params, params, seed, output_dir, checkpoint_dir)
     base_path = _resolve(model_path)
     labels = label_set(task)
     label2id = {l: i for i, l in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    model = build_model(base_path, task, params)
-    max_length = effective_max_length(model.config, params)
+    model = build_model(base_path, task, hp)
+    max_length = effective_max_length(model.config, hp)
     train_features, train_truncated = encode(tokenizer, train, label2id, max_length)
     dev_features, dev_truncated = encode(tokenizer, dev, label2id, max_length)
-    trainer = tagger_trainer(model, tokenizer, task, train_features, dev_features, checkpoint_dir, params,
-                             grad_accum=1, seed=seed)  # fmt: skip
-    resume, dev_history, best_dev = fit_best(trainer, checkpoint_dir, task)
+    trainer, resume, dev_history, best_dev = fit_tagger(
+        model, tokenizer, task, train_features, dev_features, checkpoint_dir, hp, seed
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(output_dir))  # adapter (prefix + head) and tokenizer
     record = {
         "base_model": base_path,
         "task": task,
         "labels": list(labels),
-        "num_virtual_tokens": params.num_virtual_tokens,
-        "max_length": params.max_length,
+        "num_virtual_tokens": hp.num_virtual_tokens,
+        "max_length": hp.max_length,
         "effective_max_length": max_length,
     }
     atomic_write_text(output_dir / RECORD_FILE, json.dumps(record, indent=2) + "\n")
@@ -158,7 +138,7 @@ def train_prefix_tuning(model_path: str, task: str, train: Sequence[Sentence], d
         "train_sentences": len(train),
         "dev_sentences": len(dev),
         "truncated_words": {"train": train_truncated, "dev": dev_truncated},
-        "params": dataclasses.asdict(params),
+        "params": dataclasses.asdict(hp),
         "dev_history": dev_history,
     }
     atomic_write_text(output_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
@@ -172,10 +152,14 @@ def load_prefix_model(model_dir: str | Path, task: str):
     model_dir = Path(model_dir)
     record_path = model_dir / RECORD_FILE
     if not record_path.exists():
-        raise FileNotFoundError(f"{record_path} is missing: {model_dir} was not written by xlie.papers.topro.methods.prefix_tuning.train")
+        raise FileNotFoundError(
+            f"{record_path} is missing: {model_dir} was not written by xlie.papers.topro.methods.prefix_tuning.train"
+        )
     record = json.loads(record_path.read_text(encoding="utf-8"))
     if record["task"] != task or tuple(record["labels"]) != label_set(task):
-        raise ValueError(f"{model_dir} was trained for task {record['task']!r} with labels {record['labels']}, not {task!r}")
+        raise ValueError(
+            f"{model_dir} was trained for task {record['task']!r} with labels {record['labels']}, not {task!r}"
+        )
     base_path = record["base_model"]
     try:
         base = _base_classifier(base_path, task)
@@ -189,22 +173,19 @@ def load_prefix_model(model_dir: str | Path, task: str):
     return model, tokenizer, record
 
 
-def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
-          checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
-    """The uniform method entry point (see xlie.pipeline.methods)."""
-    return train_prefix_tuning(model_path, task, train, dev, Path(output_dir), Path(checkpoint_dir),
-                               Params.from_dict(params), seed)  # fmt: skip
-
-
 def load_predictor(model_dir: str, task: str, params: dict):
     """Load once; the returned function tags any list of sentences (see xlie.pipeline.methods)."""
     hp = Params.from_dict(params)
     model, tokenizer, record = load_prefix_model(model_dir, task)
     # The prefix length is the trained adapter's; the position limit is the base model's.
-    max_length = effective_max_length(model.config, dataclasses.replace(hp, num_virtual_tokens=record["num_virtual_tokens"]))
+    max_length = effective_max_length(
+        model.config, dataclasses.replace(hp, num_virtual_tokens=record["num_virtual_tokens"])
+    )
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:
-        tags, truncated = predict_tags(model, tokenizer, sentences, max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc)
+        tags, truncated = predict_tags(
+            model, tokenizer, sentences, max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc
+        )
         return Prediction(tags, {"truncated_words": truncated})
 
     return predict

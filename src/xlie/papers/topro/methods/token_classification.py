@@ -9,9 +9,8 @@ source-language dev set. Sentences longer than the window are split into chunks 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,36 +25,16 @@ from xlie.papers.topro import metrics
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
-from xlie.pipeline.training import training_arguments, write_training_summary
-from xlie.pipeline.methods import Prediction, load_for_inference, strict_from_dict
-
-if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job seconds
-    from transformers import Trainer
+from xlie.papers.topro.params import TokenClassificationParams as Params
+from xlie.pipeline.training import start_training, training_arguments, write_training_summary
+from xlie.pipeline.methods import Prediction, load_for_inference
 
 IGNORE = -100
 
 
-@dataclass
-class Params:
-    """Hyper-parameters of Vanilla fine-tuning (defaults: the ToPro/XTREME scripts)."""
-
-    learning_rate: float = 1e-5
-    batch_size: int = 8
-    grad_accum: int = 4
-    epochs: float = 5
-    max_length: int = 128
-    eval_steps: int = 1000
-    eval_batch_size: int = 64
-    weight_decay: float = 0.0
-    warmup_steps: int = 0
-    bf16: bool = False
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "Params":
-        return strict_from_dict(cls, values)
-
-
-def encode(tokenizer, sentences: Sequence[Sentence], label2id: dict[str, int] | None, max_length: int) -> tuple[list[dict], int]:
+def encode(
+    tokenizer, sentences: Sequence[Sentence], label2id: dict[str, int] | None, max_length: int
+) -> tuple[list[dict], int]:
     """Sub-word encode sentences; label the first sub-word of each word. Returns (features, truncated words)."""
     batch = tokenizer(
         [list(s.words) for s in sentences],
@@ -125,34 +104,24 @@ def make_compute_metrics(task: str, id2label: dict[int, str]):
     return compute_metrics
 
 
-def train_token_classifier(
-    model_name_or_path: str,
-    task: str,
-    train: Sequence[Sentence],
-    dev: Sequence[Sentence],
-    output_dir: Path,
-    checkpoint_dir: Path,
-    params: Params,
-    seed: int,
-) -> dict:
-    """Fine-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``."""
-    from transformers import set_seed
-
-    set_seed(seed)
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:
+    """Fine-tune, keep the best dev checkpoint in ``output_dir``; resumable from ``checkpoint_dir``
+    (the uniform method entry point, see xlie.pipeline.methods)."""
+    hp, output_dir, checkpoint_dir = start_training(Params, params, seed, output_dir, checkpoint_dir)
     labels = label_set(task)
     label2id = {label: i for i, label in enumerate(labels)}
     id2label = dict(enumerate(labels))
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForTokenClassification.from_pretrained(
-        model_name_or_path, num_labels=len(labels), id2label=id2label, label2id=label2id
+        model_path, num_labels=len(labels), id2label=id2label, label2id=label2id
     )
-    train_chunks, _ = window_chunks(tokenizer, train, params.max_length)
-    dev_chunks, _ = window_chunks(tokenizer, dev, params.max_length)
-    train_features, train_truncated = encode(tokenizer, train_chunks, label2id, params.max_length)
-    dev_features, dev_truncated = encode(tokenizer, dev_chunks, label2id, params.max_length)
-    trainer = tagger_trainer(model, tokenizer, task, train_features, dev_features, checkpoint_dir, params,
-                             grad_accum=params.grad_accum, seed=seed)  # fmt: skip
-    resume, dev_history, best_dev = fit_best(trainer, checkpoint_dir, task)
+    train_chunks, _ = window_chunks(tokenizer, train, hp.max_length)
+    dev_chunks, _ = window_chunks(tokenizer, dev, hp.max_length)
+    train_features, train_truncated = encode(tokenizer, train_chunks, label2id, hp.max_length)
+    dev_features, dev_truncated = encode(tokenizer, dev_chunks, label2id, hp.max_length)
+    trainer, resume, dev_history, best_dev = fit_tagger(
+        model, tokenizer, task, train_features, dev_features, checkpoint_dir, hp, seed
+    )
     trainer.save_model(str(output_dir))
     summary = {
         "best_checkpoint": trainer.state.best_model_checkpoint,
@@ -168,12 +137,13 @@ def train_token_classifier(
     return write_training_summary(output_dir, summary)
 
 
-def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, checkpoint_dir: Path, params, *,
-                   grad_accum: int, seed: int) -> Trainer:  # fmt: skip
-    """HF Trainer for a token-classification head (Vanilla, PT): dev-evaluated and checkpointed
-    every ``params.eval_steps`` (None: every epoch) and after the last step, the best checkpoint
-    by the task's primary metric kept. A ``params.lr_gamma`` (PT) replaces the linear decay by
-    MPT's ExponentialLR stepped once per epoch."""
+def fit_tagger(model, tokenizer, task: str, train_features, dev_features, checkpoint_dir: Path, params, seed: int):
+    """Train a token-classification head (Vanilla, PT) with HF Trainer, resuming from the newest
+    checkpoint: dev-evaluated and checkpointed every ``params.eval_steps`` (None: every epoch) and
+    after the last step, the best checkpoint by the task's primary metric kept. A
+    ``params.lr_gamma`` (PT) replaces the linear decay by MPT's ExponentialLR stepped once per
+    epoch. Returns (the trainer, holding the best checkpoint; resumed_from; dev history; dev scores
+    of the best checkpoint)."""
     from transformers import Trainer
 
     from xlie.pipeline.trainers import EpochExponentialTrainer
@@ -181,15 +151,18 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
     primary = metrics.PRIMARY_METRIC[task]
     strategy = "steps" if params.eval_steps else "epoch"
     args = training_arguments(
-        checkpoint_dir, seed, learning_rate=params.learning_rate, batch_size=params.batch_size, epochs=params.epochs,
-        selection_metric=primary, eval_steps=params.eval_steps, grad_accum=grad_accum,
-        weight_decay=params.weight_decay, warmup_steps=params.warmup_steps, precision=params.bf16,
-        per_device_eval_batch_size=params.eval_batch_size, logging_strategy=strategy,
+        checkpoint_dir,
+        seed,
+        params,
+        selection_metric=primary,
+        eval_steps=params.eval_steps,
+        per_device_eval_batch_size=params.eval_batch_size,
+        logging_strategy=strategy,
         logging_steps=max(1, (params.eval_steps or 4) // 4),
-    )  # fmt: skip
+    )
     gamma = getattr(params, "lr_gamma", None)
     trainer_class = functools.partial(EpochExponentialTrainer, gamma=gamma) if gamma else Trainer
-    return trainer_class(
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=train_features,
@@ -198,21 +171,23 @@ def tagger_trainer(model, tokenizer, task: str, train_features, dev_features, ch
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(task, dict(enumerate(label_set(task)))),
     )
-
-
-def fit_best(trainer: Trainer, checkpoint_dir: Path, task: str) -> tuple[str | None, list[dict], dict]:
-    """Train (resuming from the newest checkpoint when there is one); returns
-    (resumed_from, dev history, dev scores of the best checkpoint, which the trainer now holds)."""
     resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
-    primary = metrics.PRIMARY_METRIC[task]
     dev_history = [entry for entry in trainer.state.log_history if f"eval_{primary}" in entry]
     best_dev = trainer.evaluate()  # the best checkpoint, reloaded by load_best_model_at_end
-    return resume, dev_history, best_dev
+    return trainer, resume, dev_history, best_dev
 
 
 @torch.inference_mode()
-def predict_tags(model, tokenizer, sentences: Sequence[Sentence], max_length: int, batch_size: int, fill_label: str, desc: str = "predict") -> tuple[list[list[str]], int]:
+def predict_tags(
+    model,
+    tokenizer,
+    sentences: Sequence[Sentence],
+    max_length: int,
+    batch_size: int,
+    fill_label: str,
+    desc: str = "predict",
+) -> tuple[list[list[str]], int]:
     """Word-level tags for ``sentences``; words cut off by ``max_length`` get ``fill_label`` and are counted."""
     id2label = model.config.id2label
     features, _ = encode(tokenizer, sentences, None, max_length)  # labels = word index of each first sub-word
@@ -243,13 +218,6 @@ def load_token_classifier(model_dir: str | Path):
     return load_for_inference(AutoModelForTokenClassification, model_dir)
 
 
-def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
-          checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
-    """The uniform method entry point (see xlie.pipeline.methods)."""
-    return train_token_classifier(model_path, task, train, dev, Path(output_dir), Path(checkpoint_dir),
-                                  Params.from_dict(params), seed)  # fmt: skip
-
-
 def load_predictor(model_dir: str, task: str, params: dict):
     """Load once; the returned function tags any list of sentences (see xlie.pipeline.methods)."""
     hp = Params.from_dict(params)
@@ -257,7 +225,9 @@ def load_predictor(model_dir: str, task: str, params: dict):
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:
         chunks, owners = window_chunks(tokenizer, sentences, hp.max_length)
-        chunk_tags, truncated = predict_tags(model, tokenizer, chunks, hp.max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc)
+        chunk_tags, truncated = predict_tags(
+            model, tokenizer, chunks, hp.max_length, hp.eval_batch_size, FALLBACK_LABEL[task], desc
+        )
         tags: list[list[str]] = [[] for _ in sentences]
         for owner, chunk in zip(owners, chunk_tags):
             tags[owner].extend(chunk)

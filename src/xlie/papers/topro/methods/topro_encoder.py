@@ -56,54 +56,28 @@ from xlie.papers.topro import metrics
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
-from xlie.pipeline.training import autocast, training_arguments, write_training_summary
-from xlie.pipeline.methods import Prediction, load_for_inference, strict_from_dict
+from xlie.papers.topro.params import VERBALIZER_POLICIES, ToProEncoderParams as Params
+from xlie.pipeline.training import autocast, start_training, training_arguments, write_training_summary
+from xlie.pipeline.methods import Prediction, load_for_inference
 from xlie.papers.topro.prompts import TOPRO_ENCODER, topro_encoder_prompt
 from xlie.papers.topro.verbalizers import verbalizer
 
-VERBALIZER_POLICIES = ("strict", "first_piece")
 # Every count a prediction reports (always present, 0 when nothing happened).
-COUNT_KEYS = ("empty_sentences", "template_too_long", "mask_count_not_one", "truncated_prompts", "verbalizer_first_piece_labels")
-
-
-@dataclass
-class Params:
-    """Hyper-parameters of ToPro encoder fine-tuning (defaults: the authors' mBERT/XLM-R scripts)."""
-
-    learning_rate: float = 1e-5
-    batch_size: int = 8
-    grad_accum: int = 4
-    epochs: int = 5
-    max_length: int = 128
-    weight_decay: float = 0.0
-    warmup_steps: int = 0
-    eval_batch_size: int = 64
-    eval_chunk_sentences: int = 256  # sentences tokenized together by the fast evaluator
-    verbalizer_policy: str = "strict"  # or "first_piece"
-    logging_steps: int = 50
-    bf16: bool = False  # used on GPU only
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "Params":
-        params = strict_from_dict(cls, values)
-        params.validate()
-        return params
-
-    def validate(self) -> None:
-        if self.verbalizer_policy not in VERBALIZER_POLICIES:
-            raise ValueError(f"topro_encoder verbalizer_policy must be one of {VERBALIZER_POLICIES}, got {self.verbalizer_policy!r}")
-        for name in ("batch_size", "grad_accum", "epochs", "max_length", "eval_batch_size", "eval_chunk_sentences", "logging_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"topro_encoder {name} must be a positive integer, got {value!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"topro_encoder learning_rate must be > 0, got {self.learning_rate!r}")
+COUNT_KEYS = (
+    "empty_sentences",
+    "template_too_long",
+    "mask_count_not_one",
+    "truncated_prompts",
+    "verbalizer_first_piece_labels",
+)
 
 
 # ---------------------------------------------------------------- verbalizer
 
 
-def verbalizer_ids(tokenizer, task: str, policy: str = "strict", model_path: str | Path = "?") -> tuple[list[int], list[str]]:
+def verbalizer_ids(
+    tokenizer, task: str, policy: str = "strict", model_path: str | Path = "?"
+) -> tuple[list[int], list[str]]:
     """Token id of each label's verbalizer word (label-set order) and the labels that needed the
     first-piece fallback. The word is tokenized where the template puts it: after the template text
     before the mask and a space."""
@@ -172,7 +146,9 @@ class EncodedPrompts:
     counts: Counter
 
 
-def encode_prompts(tokenizer, text_a: list[str], text_b: list[str], max_length: int, padding: bool | str = False) -> EncodedPrompts:
+def encode_prompts(
+    tokenizer, text_a: list[str], text_b: list[str], max_length: int, padding: bool | str = False
+) -> EncodedPrompts:
     """Pair-encode prompts, truncating only the sentence (``truncation="only_first"``). Prompts whose
     template does not fit (``template_too_long``) or that do not hold exactly one mask
     (``mask_count_not_one``) are dropped and counted; prompts whose sentence was cut are kept and
@@ -187,9 +163,13 @@ def encode_prompts(tokenizer, text_a: list[str], text_b: list[str], max_length: 
         if "truncat" not in str(error).lower():
             raise
         specials = tokenizer.num_special_tokens_to_add(pair=True)
-        template = np.fromiter(map(len, tokenizer(text_b, add_special_tokens=False, verbose=False)["input_ids"]), dtype=np.int64, count=n)
+        template = np.fromiter(
+            map(len, tokenizer(text_b, add_special_tokens=False, verbose=False)["input_ids"]), dtype=np.int64, count=n
+        )
         unique_a = list(dict.fromkeys(text_a))
-        a_length = dict(zip(unique_a, map(len, tokenizer(unique_a, add_special_tokens=False, verbose=False)["input_ids"])))
+        a_length = dict(
+            zip(unique_a, map(len, tokenizer(unique_a, add_special_tokens=False, verbose=False)["input_ids"]))
+        )
         sentence = np.fromiter((a_length[a] for a in text_a), dtype=np.int64, count=n)
         # the tokenizer's own rule: it fits untruncated, or the cut sentence keeps at least one token
         fits = (template + specials + sentence <= max_length) | (template + specials < max_length)
@@ -203,7 +183,9 @@ def encode_prompts(tokenizer, text_a: list[str], text_b: list[str], max_length: 
     lengths = np.fromiter(map(len, input_ids), dtype=np.int64, count=len(input_ids))
     encodings = getattr(batch, "encodings", None)  # fast tokenizers: Rust encodings know what was cut
     if encodings is not None:
-        counts["truncated_prompts"] += sum(bool(encodings[row].overflowing) for row in np.flatnonzero(lengths >= max_length))
+        counts["truncated_prompts"] += sum(
+            bool(encodings[row].overflowing) for row in np.flatnonzero(lengths >= max_length)
+        )
     mask_id = tokenizer.mask_token_id
     masks = np.fromiter((row.count(mask_id) for row in input_ids), dtype=np.int64, count=len(input_ids))
     too_long = lengths > max_length  # a (slow) tokenizer that could not truncate enough and said so only in a log
@@ -240,8 +222,14 @@ def mlm_head(model) -> torch.nn.Module:
     raise TypeError(f"{type(model).__name__} has no masked-LM head (lm_head or cls); ToPro needs a *ForMaskedLM model")
 
 
-def class_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None,
-                 mask_token_id: int, label_token_ids: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def class_logits(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None,
+    mask_token_id: int,
+    label_token_ids: torch.Tensor,
+) -> torch.Tensor:
     """[batch, labels] logits: MLM scores of the verbalizer tokens at each prompt's (single) mask.
     The head runs on the mask rows only. Used by the training loss and the fast evaluator."""
     core = getattr(model, "module", model)  # DataParallel
@@ -270,8 +258,14 @@ def _new_counts(first_piece_labels: int) -> Counter:
     return counts
 
 
-def _assemble(task: str, chunk: Sequence[Sentence], word_offsets: np.ndarray, sentence_index: np.ndarray,
-              word_index: np.ndarray, predicted: np.ndarray) -> list[list[str]]:  # fmt: skip
+def _assemble(
+    task: str,
+    chunk: Sequence[Sentence],
+    word_offsets: np.ndarray,
+    sentence_index: np.ndarray,
+    word_index: np.ndarray,
+    predicted: np.ndarray,
+) -> list[list[str]]:
     """Scatter per-prompt class ids into per-sentence tag lists (unscored words keep the fallback)."""
     labels = label_set(task)
     tag_ids = np.full(int(word_offsets[-1]), labels.index(FALLBACK_LABEL[task]), dtype=np.int64)
@@ -281,21 +275,37 @@ def _assemble(task: str, chunk: Sequence[Sentence], word_offsets: np.ndarray, se
 
 
 @torch.inference_mode()
-def predict_fast(model, tokenizer, task: str, sentences: Sequence[Sentence], *, batch_size: int = 64,
-                 max_length: int = 128, chunk_sentences: int = 256, bf16: bool = False,
-                 verbalizer_policy: str = "strict", label_token_ids: Sequence[int] | None = None,
-                 desc: str = "predict") -> Prediction:  # fmt: skip
+def predict_fast(
+    model,
+    tokenizer,
+    task: str,
+    sentences: Sequence[Sentence],
+    *,
+    batch_size: int = 64,
+    max_length: int = 128,
+    chunk_sentences: int = 256,
+    bf16: bool = False,
+    verbalizer_policy: str = "strict",
+    label_token_ids: Sequence[int] | None = None,
+    desc: str = "predict",
+) -> Prediction:
     """Tag ``sentences`` (the fast evaluator): chunked, length-sorted, dynamically padded batches."""
     first_piece: list[str] = []
     if label_token_ids is None:
-        label_token_ids, first_piece = verbalizer_ids(tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?"))
+        label_token_ids, first_piece = verbalizer_ids(
+            tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?")
+        )
     device = next(model.parameters()).device
     verbal = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
     mask_id, pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id
     counts = _new_counts(len(first_piece))
     tags: list[list[str]] = []
     total = sum(len(s.words) for s in sentences)
-    with _eval_mode(model), autocast(bf16 and device.type == "cuda"), tqdm(total=total, desc=desc, unit="word", leave=False) as progress:
+    with (
+        _eval_mode(model),
+        autocast(bf16 and device.type == "cuda"),
+        tqdm(total=total, desc=desc, unit="word", leave=False) as progress,
+    ):
         for start in range(0, len(sentences), chunk_sentences):
             chunk = sentences[start : start + chunk_sentences]
             lengths = np.fromiter((len(s.words) for s in chunk), dtype=np.int64, count=len(chunk))
@@ -324,9 +334,14 @@ def predict_fast(model, tokenizer, task: str, sentences: Sequence[Sentence], *, 
                     rows = order[b : b + batch_size]
                     width = int(row_lengths[rows[0]])
                     batch_types = None if types is None else torch.from_numpy(types[rows, :width]).to(device)
-                    logits = class_logits(model, torch.from_numpy(ids[rows, :width]).to(device),
-                                          torch.from_numpy(attention[rows, :width]).to(device), batch_types,
-                                          mask_id, verbal)  # fmt: skip
+                    logits = class_logits(
+                        model,
+                        torch.from_numpy(ids[rows, :width]).to(device),
+                        torch.from_numpy(attention[rows, :width]).to(device),
+                        batch_types,
+                        mask_id,
+                        verbal,
+                    )
                     outputs.append(logits.argmax(-1))
                     progress.update(len(rows))
                 predicted = np.empty(len(order), dtype=np.int64)
@@ -337,12 +352,22 @@ def predict_fast(model, tokenizer, task: str, sentences: Sequence[Sentence], *, 
 
 
 @torch.inference_mode()
-def predict_faithful(model, tokenizer, task: str, sentences: Sequence[Sentence], batch_size: int, max_length: int = 128,
-                     verbalizer_policy: str = "strict", desc: str = "predict (faithful)") -> Prediction:  # fmt: skip
+def predict_faithful(
+    model,
+    tokenizer,
+    task: str,
+    sentences: Sequence[Sentence],
+    batch_size: int,
+    max_length: int = 128,
+    verbalizer_policy: str = "strict",
+    desc: str = "predict (faithful)",
+) -> Prediction:
     """The authors' evaluator, kept as the reference: prompts in file order, fixed batches of
     ``batch_size``, every prompt padded to ``max_length``, the full-vocabulary MLM logits at every
     position, then the mask position and the verbalizer ids. Same input ids as ``predict_fast``."""
-    label_token_ids, first_piece = verbalizer_ids(tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?"))
+    label_token_ids, first_piece = verbalizer_ids(
+        tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?")
+    )
     device = next(model.parameters()).device
     labels = label_set(task)
     fallback = FALLBACK_LABEL[task]
@@ -391,13 +416,16 @@ class PromptDataset(torch.utils.data.Dataset):
         return item
 
     @classmethod
-    def from_sentences(cls, tokenizer, task: str, sentences: Sequence[Sentence], max_length: int,
-                       chunk_sentences: int = 256) -> tuple["PromptDataset", Counter]:  # fmt: skip
+    def from_sentences(
+        cls, tokenizer, task: str, sentences: Sequence[Sentence], max_length: int, chunk_sentences: int = 256
+    ) -> tuple["PromptDataset", Counter]:
         label2id = {label: i for i, label in enumerate(label_set(task))}
         ids, types, labels, lengths = [], [], [], []
         counts = _new_counts(0)
         del counts["verbalizer_first_piece_labels"]
-        for start in tqdm(range(0, len(sentences), chunk_sentences), desc="encode train prompts", unit="chunk", leave=False):
+        for start in tqdm(
+            range(0, len(sentences), chunk_sentences), desc="encode train prompts", unit="chunk", leave=False
+        ):
             chunk = sentences[start : start + chunk_sentences]
             counts["empty_sentences"] += sum(1 for s in chunk if not s.words)
             prompts = build_prompts(task, chunk, tokenizer.mask_token)
@@ -454,19 +482,31 @@ def trainer_class():
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.pop("labels")
             verbal = torch.tensor(self.label_token_ids, dtype=torch.long, device=labels.device)
-            logits = class_logits(model, inputs["input_ids"], inputs["attention_mask"], inputs.get("token_type_ids"),
-                                  self.processing_class.mask_token_id, verbal)  # fmt: skip
+            logits = class_logits(
+                model,
+                inputs["input_ids"],
+                inputs["attention_mask"],
+                inputs.get("token_type_ids"),
+                self.processing_class.mask_token_id,
+                verbal,
+            )
             loss = F.cross_entropy(logits.float(), labels)
             return (loss, {"logits": logits}) if return_outputs else loss
 
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
             sentences = self.eval_dataset if eval_dataset is None else eval_dataset
             prediction = predict_fast(
-                self.model, self.processing_class, self.task, sentences,
-                batch_size=self.hp.eval_batch_size, max_length=self.hp.max_length,
-                chunk_sentences=self.hp.eval_chunk_sentences, bf16=self.hp.bf16,
-                label_token_ids=self.label_token_ids, desc="dev",
-            )  # fmt: skip
+                self.model,
+                self.processing_class,
+                self.task,
+                sentences,
+                batch_size=self.hp.eval_batch_size,
+                max_length=self.hp.max_length,
+                chunk_sentences=self.hp.eval_chunk_sentences,
+                bf16=self.hp.bf16,
+                label_token_ids=self.label_token_ids,
+                desc="dev",
+            )
             prediction.counts["verbalizer_first_piece_labels"] = self.first_piece_labels
             scores = metrics.score(self.task, [s.tags for s in sentences], prediction.tags)
             out = {f"{metric_key_prefix}_{k}": v for k, v in scores.items() if isinstance(v, float)}
@@ -480,33 +520,33 @@ def trainer_class():
 
 def _strip(entry: dict, prefix: str = "eval_") -> dict:
     """Metric values of a logged evaluation, without the prefix and without the counts."""
-    return {k.removeprefix(prefix): v for k, v in entry.items() if k.startswith(prefix) and not k.startswith(f"{prefix}count_")}
+    return {
+        k.removeprefix(prefix): v
+        for k, v in entry.items()
+        if k.startswith(prefix) and not k.startswith(f"{prefix}count_")
+    }
 
 
-def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
-                checkpoint_dir: Path, hp: Params, seed: int) -> dict:  # fmt: skip
-    """Fine-tune, select the best epoch on ``dev``, save it to ``output_dir``; resumable."""
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:
+    """Fine-tune, select the best epoch on ``dev``, save it to ``output_dir``; resumable (the uniform
+    method entry point, see xlie.pipeline.methods)."""
+    hp, output_dir, checkpoint_dir = start_training(Params, params, seed, output_dir, checkpoint_dir)
     if not dev:
         raise ValueError("ToPro model selection needs a non-empty source dev set")
-    from transformers import set_seed
-
-    set_seed(seed)
-    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.mask_token is None:
         raise ValueError(f"tokenizer of {model_path} has no mask token; ToPro encoders need a masked-LM model")
     label_token_ids, first_piece = verbalizer_ids(tokenizer, task, hp.verbalizer_policy, model_path)
     model = AutoModelForMaskedLM.from_pretrained(model_path)
-    train_set, train_counts = PromptDataset.from_sentences(tokenizer, task, train, hp.max_length, hp.eval_chunk_sentences)
+    train_set, train_counts = PromptDataset.from_sentences(
+        tokenizer, task, train, hp.max_length, hp.eval_chunk_sentences
+    )
     if len(train_set) == 0:
         raise ValueError(f"no ToPro training prompt fits in max_length={hp.max_length} ({dict(train_counts)})")
     primary = metrics.PRIMARY_METRIC[task]
     args = training_arguments(
-        checkpoint_dir, seed, learning_rate=hp.learning_rate, batch_size=hp.batch_size, epochs=hp.epochs,
-        selection_metric=primary, grad_accum=hp.grad_accum, weight_decay=hp.weight_decay,
-        warmup_steps=hp.warmup_steps, precision=hp.bf16, lr_scheduler_type="linear",
-        logging_steps=hp.logging_steps, remove_unused_columns=False,
-    )  # fmt: skip
+        checkpoint_dir, seed, hp, selection_metric=primary, lr_scheduler_type="linear", remove_unused_columns=False
+    )
     trainer = trainer_class()(
         model=model,
         args=args,
@@ -535,7 +575,9 @@ def train_topro(model_path: str, task: str, train: Sequence[Sentence], dev: Sequ
         "best_epoch": best_entry.get("epoch"),
         "best_dev": _strip(best_entry),
         "dev_history": [{"epoch": e.get("epoch"), "step": e.get("step"), **_strip(e)} for e in dev_entries],
-        "train_loss_history": [{"step": e["step"], "epoch": e.get("epoch"), "loss": e["loss"]} for e in history if "loss" in e],
+        "train_loss_history": [
+            {"step": e["step"], "epoch": e.get("epoch"), "loss": e["loss"]} for e in history if "loss" in e
+        ],
         "global_steps": trainer.state.global_step,
         "resumed_from": resume,
         "train_sentences": len(train),
@@ -561,15 +603,6 @@ def load_topro(model_dir: str | Path):
     return load_for_inference(AutoModelForMaskedLM, model_dir)
 
 
-# ---------------------------------------------------------------- uniform interface
-
-
-def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
-          checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
-    """The uniform method entry point (see xlie.pipeline.methods)."""
-    return train_topro(model_path, task, train, dev, Path(output_dir), Path(checkpoint_dir), Params.from_dict(params), seed)
-
-
 def load_predictor(model_dir: str, task: str, params: dict):
     """Load once; the returned function tags any list of sentences with the fast evaluator."""
     hp = Params.from_dict(params)
@@ -586,9 +619,17 @@ def load_predictor(model_dir: str, task: str, params: dict):
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:
         prediction = predict_fast(
-            model, tokenizer, task, sentences, batch_size=hp.eval_batch_size, max_length=hp.max_length,
-            chunk_sentences=hp.eval_chunk_sentences, bf16=hp.bf16, label_token_ids=label_token_ids, desc=desc,
-        )  # fmt: skip
+            model,
+            tokenizer,
+            task,
+            sentences,
+            batch_size=hp.eval_batch_size,
+            max_length=hp.max_length,
+            chunk_sentences=hp.eval_chunk_sentences,
+            bf16=hp.bf16,
+            label_token_ids=label_token_ids,
+            desc=desc,
+        )
         prediction.counts["verbalizer_first_piece_labels"] = len(first_piece)
         return prediction
 

@@ -25,8 +25,9 @@ encoded: they are skipped in training and get FALLBACK_LABEL in prediction, coun
 ``prompt_too_long``. Instances whose sentence was shortened are counted
 (``truncated_context``) but still predicted normally (the word is in the prompt).
 
-This module also holds the pieces shared with ``xlie.papers.topro.methods.vanilla_seq2seq``: strict
-parameter parsing and the Trainer that selects epochs by a task metric computed by a callable.
+This module also holds the pieces shared with ``xlie.papers.topro.methods.vanilla_seq2seq``: the
+training arguments, model loading with a dropout override, the Trainer that selects epochs by a
+task metric computed by a callable, and the training summary.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ from xlie.papers.topro import metrics
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
-from xlie.pipeline.training import autocast, write_training_summary
+from xlie.papers.topro.params import ToProSeq2SeqParams as Params
+from xlie.pipeline.training import autocast, start_training, write_training_summary
 from xlie.pipeline.training import training_arguments as shared_training_arguments
-from xlie.pipeline.methods import Prediction, load_for_inference, strict_from_dict
+from xlie.pipeline.methods import Prediction, load_for_inference
 from xlie.papers.topro.prompts import topro_seq2seq_prompt
 
 if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job seconds
@@ -59,15 +61,15 @@ if TYPE_CHECKING:  # annotations only: importing them costs an evaluation job se
 # --------------------------------------------------------------------------- shared helpers
 
 
-def training_arguments(params, checkpoint_dir: Path, task: str, seed: int, eval_steps: int | None = None) -> TrainingArguments:
+def training_arguments(
+    params, checkpoint_dir: Path, task: str, seed: int, eval_steps: int | None = None
+) -> TrainingArguments:
     """The authors' optimiser settings (AdamW eps 1e-8, clip 1.0, linear decay), epoch-end (or every
     ``eval_steps``) selection by the task's primary metric, checkpoints in ``checkpoint_dir``."""
+    selection = metrics.PRIMARY_METRIC[task]
     return shared_training_arguments(
-        checkpoint_dir, seed, learning_rate=params.learning_rate, batch_size=params.batch_size, epochs=params.epochs,
-        selection_metric=metrics.PRIMARY_METRIC[task], eval_steps=eval_steps, grad_accum=params.grad_accum,
-        weight_decay=params.weight_decay, warmup_steps=params.warmup_steps, precision=params.bf16,
-        lr_scheduler_type="linear", logging_steps=params.logging_steps,
-    )  # fmt: skip
+        checkpoint_dir, seed, params, selection_metric=selection, eval_steps=eval_steps, lr_scheduler_type="linear"
+    )
 
 
 def load_for_training(model_path: str, dropout: float | None):
@@ -84,6 +86,25 @@ def load_for_training(model_path: str, dropout: float | None):
             if isinstance(module, torch.nn.Dropout):
                 module.p = float(dropout)
     return model
+
+
+def fit_selecting_on_dev(model, tokenizer, args, features, dev_eval, dev_scorer, checkpoint_dir: Path):
+    """Train ``model`` on ``features``, the best epoch (or step) chosen by ``dev_scorer(model)``
+    (``DevSelectionTrainer``), resuming from the newest checkpoint; returns (trainer, resumed from)."""
+    from xlie.pipeline.trainers import DevSelectionTrainer
+
+    trainer = DevSelectionTrainer(
+        model=model,
+        args=args,
+        train_dataset=features,
+        eval_dataset=dev_eval,  # only so that Trainer accepts an eval strategy; dev_scorer reads it
+        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
+        processing_class=tokenizer,
+        dev_scorer=dev_scorer,
+    )
+    resume = resume_point(checkpoint_dir)
+    trainer.train(resume_from_checkpoint=resume)
+    return trainer, resume
 
 
 def finish_training(trainer: Trainer, task: str, output_dir: Path, resume: str | None, extra: dict) -> dict:
@@ -105,42 +126,15 @@ def finish_training(trainer: Trainer, task: str, output_dir: Path, resume: str |
         "global_steps": trainer.state.global_step,
         "resumed_from": resume,
         "dev_history": dev_history,
-        "train_loss_history": [{"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e],
+        "train_loss_history": [
+            {"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e
+        ],
         **extra,
     }
     return write_training_summary(output_dir, summary)
 
 
 # --------------------------------------------------------------------------- ToPro instances
-
-
-@dataclass
-class Params:
-    """Hyper-parameters of ToPro on mT5 (defaults: the authors' scripts).
-
-    ``epochs``: 10 for PAN-X, 5 for UDPOS in the paper; the workflow sets it per table.
-    ``eval_batch_size``: prompts per scoring batch (each expanded over the labels).
-    ``dev_max_sentences``: score at most the first N dev sentences per epoch (None = all).
-    ``bf16``: used on GPU only. ``dropout``: None keeps the model config's dropout (the paper);
-    a number overrides it for fine-tuning (tiny random-init demo models learn far faster with 0).
-    """
-
-    learning_rate: float = 3e-5
-    batch_size: int = 24
-    grad_accum: int = 4
-    epochs: float = 10
-    max_length: int = 128
-    eval_batch_size: int = 32
-    dev_max_sentences: int | None = None
-    weight_decay: float = 0.0
-    warmup_steps: int = 0
-    logging_steps: int = 50
-    bf16: bool = False
-    dropout: float | None = None
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "Params":
-        return strict_from_dict(cls, values)
 
 
 @dataclass
@@ -153,7 +147,9 @@ class Instances:
     truncated_context: int
 
 
-def encode_instances(tokenizer, task: str, sentences: Sequence[Sentence], max_length: int, with_targets: bool) -> Instances:
+def encode_instances(
+    tokenizer, task: str, sentences: Sequence[Sentence], max_length: int, with_targets: bool
+) -> Instances:
     """One (sentence, prompt) pair per word, ``only_first`` truncation to ``max_length``.
 
     Prompts that cannot fit with at least one sentence token are left out (``prompt_too_long``).
@@ -178,9 +174,13 @@ def encode_instances(tokenizer, task: str, sentences: Sequence[Sentence], max_le
         # verbose=False: lengths above model_max_length are the point here, not a problem to warn about
         sentence_lengths = [
             len(ids)
-            for ids in tokenizer([" ".join(s.words) for s in sentences], add_special_tokens=False, verbose=False)["input_ids"]
+            for ids in tokenizer([" ".join(s.words) for s in sentences], add_special_tokens=False, verbose=False)[
+                "input_ids"
+            ]
         ]
-        batch = tokenizer([texts[k] for k in keep], [prompts[k] for k in keep], truncation="only_first", max_length=max_length)
+        batch = tokenizer(
+            [texts[k] for k in keep], [prompts[k] for k in keep], truncation="only_first", max_length=max_length
+        )
         targets = label_targets(tokenizer, label_set(task)) if with_targets else None
         for n, k in enumerate(keep):
             truncated += sentence_lengths[index[k][0]] + prompt_lengths[k] + special > max_length
@@ -204,7 +204,8 @@ def label_targets(tokenizer, labels: Sequence[str]) -> dict[str, list[int]]:
         other = seen.setdefault(tuple(seq), label)
         if other != label:
             raise ValueError(
-                f"labels {other!r} and {label!r} tokenize to the same ids {seq}; constrained scoring needs distinct sequences"
+                f"labels {other!r} and {label!r} tokenize to the same ids {seq}; "
+                "constrained scoring needs distinct sequences"
             )
     return ids
 
@@ -260,8 +261,12 @@ class LabelScorer:
         hidden = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         decoder = model.get_decoder()
         label_ids = self.decoder_input_ids.to(dev)
-        first = decoder(input_ids=label_ids[:1, :1].expand(batch, 1), encoder_hidden_states=hidden,
-                        encoder_attention_mask=attention_mask, use_cache=True)  # fmt: skip
+        first = decoder(
+            input_ids=label_ids[:1, :1].expand(batch, 1),
+            encoder_hidden_states=hidden,
+            encoder_attention_mask=attention_mask,
+            use_cache=True,
+        )
         states = first.last_hidden_state.unsqueeze(1).expand(batch, n_labels, 1, hidden.shape[-1])
         if label_ids.shape[1] > 1:
             cache = first.past_key_values
@@ -316,7 +321,13 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tenso
 
 
 def score_instances(
-    model, tokenizer, scorer: LabelScorer, features: list[dict], batch_size: int, bf16: bool = False, desc: str = "score"
+    model,
+    tokenizer,
+    scorer: LabelScorer,
+    features: list[dict],
+    batch_size: int,
+    bf16: bool = False,
+    desc: str = "score",
 ) -> torch.Tensor:
     """(n_features, n_labels) label scores, length-sorted dynamically padded batches."""
     if not features:
@@ -333,8 +344,17 @@ def score_instances(
     return out
 
 
-def predict_sentences(model, tokenizer, task: str, sentences: Sequence[Sentence], max_length: int, batch_size: int,
-                      bf16: bool = False, scorer: LabelScorer | None = None, desc: str = "predict") -> Prediction:  # fmt: skip
+def predict_sentences(
+    model,
+    tokenizer,
+    task: str,
+    sentences: Sequence[Sentence],
+    max_length: int,
+    batch_size: int,
+    bf16: bool = False,
+    scorer: LabelScorer | None = None,
+    desc: str = "predict",
+) -> Prediction:
     """Word-level tags by constrained scoring. Counts: ``prompt_too_long`` (words given the
     fallback label), ``truncated_context`` (prompts whose sentence was shortened; still predicted),
     ``prompts`` (word prompts scored)."""
@@ -356,17 +376,10 @@ def predict_sentences(model, tokenizer, task: str, sentences: Sequence[Sentence]
 # --------------------------------------------------------------------------- entry points
 
 
-def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
-          checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:
     """Fine-tune ToPro on ``train``, select the epoch by the primary metric on ``dev`` (constrained
     scoring), save the best model + ``xlie_training.json`` in ``output_dir``; resumable."""
-    from transformers import set_seed
-
-    from xlie.pipeline.trainers import DevSelectionTrainer
-
-    hp = Params.from_dict(params)
-    set_seed(seed)
-    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
+    hp, output_dir, checkpoint_dir = start_training(Params, params, seed, output_dir, checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = load_for_training(model_path, hp.dropout)
     check_scoring_head(model)
@@ -378,23 +391,17 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
     dev_counts: dict[str, int] = {}
 
     def dev_scorer(current_model) -> dict:
-        prediction = predict_sentences(current_model, tokenizer, task, dev_eval, hp.max_length, hp.eval_batch_size,
-                                       hp.bf16, scorer, desc="dev")  # fmt: skip
+        prediction = predict_sentences(
+            current_model, tokenizer, task, dev_eval, hp.max_length, hp.eval_batch_size, hp.bf16, scorer, desc="dev"
+        )
         dev_counts.update(prediction.counts)
         scores = metrics.score(task, [s.tags for s in dev_eval], prediction.tags)
         return {**scores, **prediction.counts}
 
-    trainer = DevSelectionTrainer(
-        model=model,
-        args=training_arguments(hp, checkpoint_dir, task, seed),
-        train_dataset=instances.features,
-        eval_dataset=dev_eval,  # only so that Trainer accepts an eval strategy; dev_scorer reads it
-        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
-        processing_class=tokenizer,
-        dev_scorer=dev_scorer,
+    args = training_arguments(hp, checkpoint_dir, task, seed)
+    trainer, resume = fit_selecting_on_dev(
+        model, tokenizer, args, instances.features, dev_eval, dev_scorer, checkpoint_dir
     )
-    resume = resume_point(checkpoint_dir)
-    trainer.train(resume_from_checkpoint=resume)
     counts = {
         "train_sentences": len(train),
         "train_instances": len(instances.features),
@@ -419,6 +426,8 @@ def load_predictor(model_dir: str, task: str, params: dict):
     scorer = LabelScorer(model, tokenizer, label_set(task))
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:
-        return predict_sentences(model, tokenizer, task, sentences, hp.max_length, hp.eval_batch_size, hp.bf16, scorer, desc)
+        return predict_sentences(
+            model, tokenizer, task, sentences, hp.max_length, hp.eval_batch_size, hp.bf16, scorer, desc
+        )
 
     return predict

@@ -18,22 +18,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, DataCollatorForSeq2Seq, GenerationConfig
+from transformers import AutoTokenizer, GenerationConfig
 
 from xlie.papers.topro import metrics
-from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
-from xlie.pipeline.methods import Prediction, strict_from_dict
+from xlie.papers.topro.params import VanillaSeq2SeqParams as Params
+from xlie.pipeline.methods import Prediction
+from xlie.pipeline.training import start_training
 from xlie.papers.topro.methods.topro_seq2seq import (
     autocast,
     finish_training,
+    fit_selecting_on_dev,
     load_for_training,
     load_model,
     pad_batch,
@@ -45,37 +45,6 @@ from xlie.papers.topro.prompts import VANILLA_SEQ2SEQ_INPUT, VANILLA_SEQ2SEQ_ITE
 # The separator without its padding spaces: what the parser splits on (the model may drop the spaces).
 SEPARATOR = VANILLA_SEQ2SEQ_SEPARATOR.strip()
 PARSE_COUNT_KEYS = ("invalid_items", "missing_words", "extra_items", "word_mismatch")
-
-
-@dataclass
-class Params:
-    """Hyper-parameters of Vanilla mT5 (defaults: the authors' scripts).
-
-    ``eval_batch_size``: sentences per generation batch. ``dev_max_sentences``: generate for at
-    most the first N dev sentences at each evaluation (None = all). ``eval_steps``: None = select
-    at each epoch end, N = every N optimiser steps (the authors: 1000). ``bf16``: GPU only.
-    ``dropout``: None keeps the model config's dropout (the paper); a number overrides it.
-    """
-
-    learning_rate: float = 3e-5
-    batch_size: int = 24
-    grad_accum: int = 4
-    epochs: float = 10
-    max_source_length: int = 128
-    max_target_length: int = 150
-    num_beams: int = 3
-    eval_batch_size: int = 32
-    dev_max_sentences: int | None = None
-    eval_steps: int | None = None
-    weight_decay: float = 0.0
-    warmup_steps: int = 0
-    logging_steps: int = 50
-    bf16: bool = False
-    dropout: float | None = None
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "Params":
-        return strict_from_dict(cls, values)
 
 
 def source_text(task: str, words: Sequence[str]) -> str:
@@ -144,7 +113,9 @@ def encode(
     sources = [source_text(task, s.words) for s in sentences]
     full = tokenizer(sources, verbose=False)["input_ids"]  # uncut lengths, only to count cuts
     batch = tokenizer(sources, truncation=True, max_length=hp.max_source_length)
-    features = [{"input_ids": ids, "attention_mask": mask} for ids, mask in zip(batch["input_ids"], batch["attention_mask"])]
+    features = [
+        {"input_ids": ids, "attention_mask": mask} for ids, mask in zip(batch["input_ids"], batch["attention_mask"])
+    ]
     counts = {"truncated_inputs": sum(len(a) != len(b) for a, b in zip(full, batch["input_ids"]))}
     if with_targets:
         texts = [target_text(s.words, s.tags) for s in sentences]
@@ -178,7 +149,9 @@ def generate_texts(model, tokenizer, features: list[dict], hp: Params, desc: str
         chunk = order[start : start + hp.eval_batch_size]
         input_ids, attention_mask = pad_batch([features[k]["input_ids"] for k in chunk], pad_id(model, tokenizer))
         with torch.inference_mode(), autocast(hp.bf16):
-            out = model.generate(input_ids=input_ids.to(dev), attention_mask=attention_mask.to(dev), generation_config=config)
+            out = model.generate(
+                input_ids=input_ids.to(dev), attention_mask=attention_mask.to(dev), generation_config=config
+            )
         out = out.cpu()
         cut += int((~(out[:, 1:] == eos).any(dim=1)).sum())
         decoded = tokenizer.batch_decode(out, skip_special_tokens=True, clean_up_tokenization_spaces=False)
@@ -203,17 +176,10 @@ def predict_sentences(
     return Prediction(tags, {**dict(total), **counts, "truncated_outputs": cut}), texts
 
 
-def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[Sentence], output_dir: Path,
-          checkpoint_dir: Path, params: dict, seed: int) -> dict:  # fmt: skip
+def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:
     """Fine-tune on ``train``; select by the primary metric of generated+parsed tags on ``dev``;
     the best model and ``xlie_training.json`` go to ``output_dir``; resumable."""
-    from transformers import set_seed
-
-    from xlie.pipeline.trainers import DevSelectionTrainer
-
-    hp = Params.from_dict(params)
-    set_seed(seed)
-    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
+    hp, output_dir, checkpoint_dir = start_training(Params, params, seed, output_dir, checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = load_for_training(model_path, hp.dropout)
     features, train_counts = encode(tokenizer, task, train, hp, with_targets=True)
@@ -228,17 +194,8 @@ def train(model_path: str, task: str, train: Sequence[Sentence], dev: Sequence[S
         dev_counts.update(prediction.counts)
         return {**metrics.score(task, [s.tags for s in dev_eval], prediction.tags), **prediction.counts}
 
-    trainer = DevSelectionTrainer(
-        model=model,
-        args=training_arguments(hp, checkpoint_dir, task, seed, eval_steps=hp.eval_steps),
-        train_dataset=features,
-        eval_dataset=dev_eval,  # only so that Trainer accepts an eval strategy; dev_scorer reads it
-        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
-        processing_class=tokenizer,
-        dev_scorer=dev_scorer,
-    )
-    resume = resume_point(checkpoint_dir)
-    trainer.train(resume_from_checkpoint=resume)
+    args = training_arguments(hp, checkpoint_dir, task, seed, eval_steps=hp.eval_steps)
+    trainer, resume = fit_selecting_on_dev(model, tokenizer, args, features, dev_eval, dev_scorer, checkpoint_dir)
     counts = {
         "train_sentences": len(train),
         **{f"train_{k}": v for k, v in train_counts.items()},

@@ -1,0 +1,143 @@
+"""The options of ToPro's methods, one ``Params`` dataclass per method (torch-free: the grid checks
+a config's ``training:`` blocks against them without importing a model library).
+
+Defaults are the authors' scripts (../shared/specs/topro.md): the XTREME ``run_tag.py`` settings
+for Vanilla, Tu et al. 2022 / salesforce MPT for prefix tuning (PT), the ToPro scripts for the
+encoders and mT5. Each method module imports its class as ``Params``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xlie.papers.topro.verbalizers import LLM_VERBALIZER_STYLES
+from xlie.pipeline.params import MethodParams, TrainingParams
+
+# How a verbalizer word that the vocabulary splits into several tokens is scored: fail, or score
+# its first piece and record the label.
+VERBALIZER_POLICIES = ("strict", "first_piece")
+LLM_MODES = ("logits", "generate")
+LLM_PROMPT_VARIANTS = ("a", "b")
+
+
+@dataclass
+class ToProTrainingParams(TrainingParams):
+    """What every trained ToPro method shares (HF Trainer, linear decay)."""
+
+    warmup_steps: int = 0  # optimiser steps of linear warm-up
+    bf16: bool = False  # bfloat16 mixed precision; used on a GPU only
+
+
+@dataclass
+class EncoderParams(ToProTrainingParams):
+    """Encoder methods (mBERT, XLM-R): the ToPro/XTREME encoder settings."""
+
+    learning_rate: float = 1e-5
+    epochs: float = 5
+    eval_batch_size: int = 64
+    max_length: int = 128  # sub-word tokens per input, special tokens included
+
+
+@dataclass
+class TokenClassificationParams(EncoderParams):
+    """Vanilla fine-tuning of a token-classification head (``token_classification``)."""
+
+    grad_accum: int = 4  # micro-batches per optimiser step
+    eval_steps: int = 1000  # evaluate English dev (and checkpoint) every N optimiser steps
+
+
+@dataclass
+class PrefixTuningParams(EncoderParams):
+    """PT: prefix tuning of a frozen encoder with a trained head (``prefix_tuning``); no gradient
+    accumulation (an out-of-memory retry lowers the effective batch, and the record says so)."""
+
+    learning_rate: float = 1e-2
+    dropout: float = 0.1  # hidden (and classifier) dropout of the encoder
+    num_virtual_tokens: int = 16  # prefix length
+    eval_steps: int | None = (
+        1000  # evaluate English dev (and checkpoint) every N optimiser steps; None: every epoch (MPT)
+    )
+    lr_gamma: float | None = None  # None: linear decay; else MPT's ExponentialLR(gamma) stepped per epoch
+
+
+@dataclass
+class ToProEncoderParams(EncoderParams):
+    """ToPro on encoders: one masked-LM prompt per word (``topro_encoder``); dev selection at each epoch end."""
+
+    epochs: int = 5
+    grad_accum: int = 4  # micro-batches per optimiser step
+    eval_chunk_sentences: int = 256  # sentences tokenized together by the fast evaluator
+    verbalizer_policy: str = "strict"  # or "first_piece"
+    logging_steps: int = 50
+
+    def __post_init__(self) -> None:
+        self.check_choices(verbalizer_policy=VERBALIZER_POLICIES)
+        self.check_positive_ints("batch_size", "grad_accum", "epochs", "max_length", "logging_steps")
+        self.check_positive_ints("eval_batch_size", "eval_chunk_sentences")
+        if not self.learning_rate > 0:
+            raise ValueError(f"{type(self).__qualname__}.learning_rate: {self.learning_rate!r} must be > 0")
+
+
+@dataclass
+class Seq2SeqParams(ToProTrainingParams):
+    """mT5 methods (the authors' mT5 scripts).
+
+    ``epochs``: 10 for PAN-X, 5 for UDPOS in the paper; the workflow sets it per table.
+    ``dev_max_sentences``: evaluate at most the first N dev sentences at each selection (None = all).
+    ``dropout``: None keeps the model config's dropout (the paper); a number overrides it for
+    fine-tuning (tiny random-init demo models learn far faster with 0).
+    """
+
+    batch_size: int = 24
+    epochs: float = 10
+    grad_accum: int = 4  # micro-batches per optimiser step
+    dev_max_sentences: int | None = None
+    logging_steps: int = 50
+    dropout: float | None = None
+
+
+@dataclass
+class ToProSeq2SeqParams(Seq2SeqParams):
+    """ToPro on mT5: one prompt per word, the tag string as target (``topro_seq2seq``); dev selection
+    at each epoch end. ``eval_batch_size``: prompts per scoring batch (each expanded over the labels)."""
+
+    max_length: int = 128  # tokens of the (sentence, prompt) pair; the sentence is shortened
+
+
+@dataclass
+class VanillaSeq2SeqParams(Seq2SeqParams):
+    """Vanilla mT5: the whole sentence in, every word's label out as text (``vanilla_seq2seq``).
+    ``eval_batch_size``: sentences per generation batch."""
+
+    max_source_length: int = 128
+    max_target_length: int = 150
+    num_beams: int = 3
+    eval_steps: int | None = None  # None: select at each epoch end; N: every N optimiser steps (the authors: 1000)
+
+
+@dataclass
+class LLMParams(MethodParams):
+    """Settings of the zero-shot LLM study (``llm_zero_shot``; config key ``papers.<paper>.training.llm``;
+    ``mode`` is the method's variant, ``logits`` or ``generate``)."""
+
+    mode: str = "logits"  # "logits" or "generate"
+    prompt_variant: str = "a"  # "a" (ToPro template) or "b" (label words listed first)
+    batch_size: int = 16  # prompts per forward pass / generate call
+    # Prompt tokens; longer prompts are cut from the left and counted. Lowered for a causal LM
+    # whose position table cannot hold max_length + max_new_tokens (LLM.prompt_limit).
+    max_length: int = 512
+    max_new_tokens: int = 10  # generate mode only
+    bf16: bool = False  # GPU only: bfloat16 weights and autocast; ignored on CPU
+    verbalizer_policy: str = "first_piece"  # "first_piece" or "strict" (logits mode only)
+    verbalizer: str = "topro"  # "topro" (ToPro's words) or "authors" (their per-model UDPOS words)
+
+    def __post_init__(self) -> None:
+        self.check_choices(
+            mode=LLM_MODES,
+            prompt_variant=LLM_PROMPT_VARIANTS,
+            verbalizer_policy=VERBALIZER_POLICIES,
+            verbalizer=LLM_VERBALIZER_STYLES,
+        )
+        self.check_positive_ints("batch_size", "max_length", "max_new_tokens")
+        if not isinstance(self.bf16, bool):
+            raise ValueError(f"{type(self).__qualname__}.bf16: {self.bf16!r} must be true or false")

@@ -1,4 +1,4 @@
-"""The Prompt-XRE paper's numbers (resources/reported/prompt_xre.tsv) against the paper text, and
+"""The Prompt-XRE paper's numbers (src/xlie/papers/prompt_xre/reported.tsv) against the paper text, and
 what they reveal about how its "mBART+prompt" rows and averages were made."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REPORTED = REPO / "resources" / "reported" / "prompt_xre.tsv"
+REPORTED = REPO / "src" / "xlie" / "papers" / "prompt_xre" / "reported.tsv"
 PAPER = REPO.parent / "shared" / "papers" / "prompt-xre.txt"
 TEMPLATES = [f"Prompt_{i}" for i in range(1, 10)]
 TABLE_NUMBERS = {"ace05_monolingual": "III", "ace05_crosslingual": "IV", "ace05_templates": "V", "wmt_xre": "VI"}

@@ -7,6 +7,7 @@ them); small synthetic files for every malformation the loaders must survive.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from xlie.papers.topro import references
@@ -66,8 +67,11 @@ def test_real_pt_column_alignment_against_the_mean_rows():
 
 
 @real
-@pytest.mark.xfail(strict=True, reason="data defect: the file's mean rows are not the mean of its per-seed rows "
-                   "(mbert en 95.15 is above every seed's 94.84-95.05; max gap 4.3 mbert, 17.7 xlmr)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="data defect: the file's mean rows are not the mean of its per-seed rows "
+    "(mbert en 95.15 is above every seed's 94.84-95.05; max gap 4.3 mbert, 17.7 xlmr)",
+)
 def test_real_pt_mean_rows_equal_the_seed_average_within_rounding():
     per_seed, _ = references.load_pt_reference(REAL, "udpos")
     means, _ = references.load_pt_mean_rows(REAL)
@@ -84,7 +88,12 @@ def test_real_llm_rows():
     assert len(dropped) == 6  # lines 1, 2 (35 values), 4-7 (0, 2, 4, 53 values)
     assert all("expected 49" in d for d in dropped)
     runs = set(panx[["model", "mode", "pattern"]].drop_duplicates().itertuples(index=False, name=None))
-    assert runs == {("bloomz-7b1", "logits", 0), ("mt0-xxl", "logits", 2), ("bloomz-7b1", "generate", 3), ("mt0-xxl", "generate", 2)}
+    assert runs == {
+        ("bloomz-7b1", "logits", 0),
+        ("mt0-xxl", "logits", 2),
+        ("bloomz-7b1", "generate", 3),
+        ("mt0-xxl", "generate", 2),
+    }
     assert len(panx) == 4 * (N_PANX + 1)
 
     udpos, dropped = references.load_llm_reference(REAL, "udpos")
@@ -117,7 +126,9 @@ def test_pt_malformed_rows_are_dropped_with_reasons(tmp_path):
     assert list(frame.columns) == ["row", "model", "seed", "target", "value"]
     assert list(dict.fromkeys(frame["row"])) == ["mbert10", "xlmr42"]
     assert frame.loc[(frame["row"] == "xlmr42") & (frame["target"] == "en"), "value"].item() == 20.0
-    assert frame.loc[(frame["row"] == "mbert10") & (frame["target"] == "zh"), "value"].item() == pytest.approx(50 + (N_UDPOS - 1) / 10)
+    assert frame.loc[(frame["row"] == "mbert10") & (frame["target"] == "zh"), "value"].item() == pytest.approx(
+        50 + (N_UDPOS - 1) / 10
+    )
     assert frame["seed"].tolist()[0] == 10
     text = "\n".join(dropped)
     assert "'mbert'" in text and "mean row" in text
@@ -165,7 +176,10 @@ def test_llm_rows_parse_names_and_keep_the_last_usable_duplicate(tmp_path):
 
 @pytest.mark.parametrize("content", ["", "\n\n  \n"])
 def test_empty_file_fails_naming_the_file(tmp_path, content):
-    for filename, load in [(references.PT_FILE, references.load_pt_reference), (references.LLM_FILES["udpos"], references.load_llm_reference)]:
+    for filename, load in [
+        (references.PT_FILE, references.load_pt_reference),
+        (references.LLM_FILES["udpos"], references.load_llm_reference),
+    ]:
         (tmp_path / filename).write_text(content, encoding="utf-8")
         with pytest.raises(references.ReferenceFormatError, match=f"{filename}.*empty"):
             load(tmp_path, "udpos")
@@ -178,3 +192,34 @@ def test_missing_file_and_unknown_task(tmp_path):
         references.load_llm_reference(tmp_path, "panx")
     with pytest.raises(KeyError, match="unknown task"):
         references.load_llm_reference(tmp_path, "xnli")
+
+
+# --- the registry hook: reference rows of a table ---------------------------------------------
+
+
+def test_reference_rows_reach_the_table_through_its_options(tmp_path):
+    """A table with ``reference: pt`` gets the repository's PT rows (mean over seeds, display names);
+    the directory is in the table job's options, so changing it reruns the table; absent, the
+    caption says so."""
+    from xlie.report.compose import secondary_rows, table_options
+
+    lines = [f"mbert10,{_values(N_UDPOS, 40)}", f"mbert42,{_values(N_UDPOS, 60)}", f"xlmr10,{_values(N_UDPOS)}"]
+    (tmp_path / references.PT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = {"task": "udpos", "models": ["mbert"], "methods": ["pt"], "reference": "pt"}
+    tables = {"t": table, "plain": {**table, "reference": None}}
+    config = {"demo": True, "reference_dir": str(tmp_path), "papers": {"topro": {"tables": tables}}}
+    config["display"] = {"models": {"mbert": "mBERT"}}
+    options = table_options(config, "topro", "t")
+    assert [r["options"]["dir"] for r in options["references"]] == [str(tmp_path)]
+    assert "references" not in table_options(config, "topro", "plain")  # no reference: params as before
+    assert "references" not in table_options(config, "topro", "t", references=False)  # plots read none
+    frame = pd.DataFrame({"primary": [True], "majority_baseline": [float("nan")], "task": ["udpos"]})
+    rows, sentences = secondary_rows(options, frame)
+    assert set(rows["row"]) == {"PT (ToPro repo) / mBERT"} and sentences == []
+    assert rows.loc[rows["target"] == "en", "value"].item() == pytest.approx(50.0)  # mean of the two seeds
+    assert "secondary reference, not the paper" in rows["source_note"].iloc[0]
+    config["reference_dir"] = str(tmp_path / "absent")
+    rows, sentences = secondary_rows(table_options(config, "topro", "t"), frame)
+    assert rows is None and sentences == [
+        "The ToPro repository's result files (config key reference_dir) are absent, so no repository reference rows."
+    ]

@@ -69,13 +69,14 @@ def test_unknown_names_list_the_known_ones():
 
 
 def test_a_package_named_in_the_config_is_loaded(monkeypatch, tmp_path):
-    package = tmp_path / "my_paper"
+    package = tmp_path / "registry_probe_paper"
     package.mkdir()
     (package / "__init__.py").write_text(
-        "from xlie.pipeline.registry import register_task\nregister_task('my_task', 'my_paper.tasks:TASK')\n"
+        "from xlie.pipeline.registry import register_task\nregister_task('probe_task', 'registry_probe_paper.tasks:TASK')\n"
     )
     (package / "tasks.py").write_text("TASK = None\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(registry, "_TASKS", dict(registry._TASKS))
-    registry.load_papers({"papers": {"mine": {"package": "my_paper"}}})
-    assert "my_task" in registry.known_tasks()
+    monkeypatch.setattr(registry, "_PACKAGES", set(registry._PACKAGES))
+    registry.load_papers({"papers": {"mine": {"package": "registry_probe_paper"}}})
+    assert "probe_task" in registry.known_tasks()

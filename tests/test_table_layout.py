@@ -6,21 +6,11 @@ import subprocess
 import pandas as pd
 import pytest
 
-from xlie.report.tables import (
-    MARK_PRINTED_AVG,
-    Layout,
-    Reported,
-    build_grid,
-    cell_summary,
-    fit_grid,
-    height_pt,
-    oriented,
-    pages,
-    read_reported,
-    render_grid_html,
-    render_grid_latex,
-    write_latex_document,
-)
+from xlie.report.fit import fit_grid, height_pt, oriented, pages
+from xlie.report.grid import build_grid, cell_summary
+from xlie.report.model import MARK_PRINTED_AVG, Layout
+from xlie.report.render import render_grid_html, render_grid_latex, write_latex_document
+from xlie.report.reported import Reported, read_reported
 
 LANGS = ["ar", "en", "zh"]
 # Prompt-XRE Table IV's mBART+prompt row: the printed Avg 69.0 is not its row mean (68.5).
@@ -40,10 +30,22 @@ def grid_metrics():
         for source in LANGS:
             for target in LANGS:
                 for seed in (1, 2, 3):
-                    rows.append(dict(paper="px", table="cross", task="re", model="mbart", method=method,
-                                     source=source, target=target, seed=seed, metric="accuracy",
-                                     value=_value(method, source, target, seed), primary=True,
-                                     majority_baseline=0.3))  # fmt: skip
+                    rows.append(
+                        dict(
+                            paper="px",
+                            table="cross",
+                            task="re",
+                            model="mbart",
+                            method=method,
+                            source=source,
+                            target=target,
+                            seed=seed,
+                            metric="accuracy",
+                            value=_value(method, source, target, seed),
+                            primary=True,
+                            majority_baseline=0.3,
+                        )
+                    )
     return pd.DataFrame(rows)
 
 
@@ -60,15 +62,22 @@ def reported_tsv(tmp_path):
 
 
 def test_source_target_grid_with_reported_rows(grid_metrics, reported_tsv, tmp_path):
-    reported = Reported(read_reported(reported_tsv, "px", "cross"),
-                        compare={"prompt/mbart": "mBART+prompt", "finetune/mbart": "mBART"})  # fmt: skip
+    reported = Reported(
+        read_reported(reported_tsv, "px", "cross"), compare={"prompt/mbart": "mBART+prompt", "finetune/mbart": "mBART"}
+    )
     layout = Layout(columns="pair")
     display = {"methods": {"finetune": "Fine-tune", "prompt": "Prompt"}, "models": {"mbart": "mBART"}}
     grid = build_grid(cell_summary(grid_metrics, "px", "cross"), layout=layout, reported=reported, display=display)
     assert grid.headers == ["Ar-Ar", "En-En", "Zh-Zh", "Ar-En", "Ar-Zh", "En-Ar", "En-Zh", "Zh-Ar", "Zh-En", "Avg"]
     frame = grid.frame()
-    assert list(frame.index) == ["Fine-tune / mBART", "Prompt / mBART", "mBART", "mBART+prompt",
-                                 "\u0394 Fine-tune / mBART \u2212 mBART", "\u0394 Prompt / mBART \u2212 mBART+prompt"]  # fmt: skip
+    assert list(frame.index) == [
+        "Fine-tune / mBART",
+        "Prompt / mBART",
+        "mBART",
+        "mBART+prompt",
+        "\u0394 Fine-tune / mBART \u2212 mBART",
+        "\u0394 Prompt / mBART \u2212 mBART+prompt",
+    ]
     # Averages leave out the monolingual (source = target) pairs of a zero-shot table.
     cross = [(s, t) for s in LANGS for t in LANGS if s != t]
     ours = sum(_value("prompt", s, t, 2) * 100 for s, t in cross) / 6  # seed 2 is the mean of 1, 2, 3
@@ -95,8 +104,13 @@ def test_source_target_grid_with_reported_rows(grid_metrics, reported_tsv, tmp_p
     assert '<td class="ref ">69.0<sup>*</sup></td>' in html and 'class="best"' in html
     if shutil.which("pdflatex"):
         doc = write_latex_document([tex], tmp_path / "doc.tex")
-        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stdout[-3000:]
 
 
@@ -136,42 +150,54 @@ def _paper_config():
     from pathlib import Path
 
     import yaml
-    from snakemake.utils import validate
 
     from xlie.pipeline.config import resolve
 
     repo = Path(__file__).resolve().parents[1]
-    schema = repo / "workflow/schemas/config.schema.yaml"
-    config = resolve({"preset": "paper"}, repo / "workflow/presets", schema)
-    validate(config, str(schema))  # fills the schema defaults, as the workflow does
-    assert yaml.safe_dump(config)
+    config = resolve({"preset": "paper"}, repo / "workflow/presets", repo / "workflow/schemas/config.schema.yaml")
+    assert yaml.safe_dump(config)  # schema defaults filled in, as the workflow has them
     return config
 
 
 def test_paper_scale_table_stays_readable(tmp_path):
     """The paper preset's largest table (48 languages x 5 seeds) fits its width at >= 8 pt."""
-    from xlie.pipeline import jobs as steps
-    from xlie.report.tables import FONT_COMMANDS, column_widths_em, render_table
+    from xlie.report.compose import family_groups
+    from xlie.report.fit import FONT_COMMANDS, column_widths_em
 
     config = _paper_config()
     paper = config["papers"]["topro"]
-    name, table = max(paper["tables"].items(),
-                      key=lambda kv: len(kv[1]["targets"]) * len(kv[1]["models"]) * len(kv[1]["methods"]))  # fmt: skip
+    name, table = max(
+        paper["tables"].items(), key=lambda kv: len(kv[1]["targets"]) * len(kv[1]["models"]) * len(kv[1]["methods"])
+    )
     assert len(table["targets"]) == 48
     rows = []
     for i, model in enumerate(table["models"]):
         for j, method in enumerate(table["methods"]):
             for k, target in enumerate(table["targets"]):
                 for seed in paper["seeds"]:
-                    rows.append(dict(paper="topro", table=name, task=table["task"], model=model, method=method,
-                                     source="en", target=target, seed=seed, metric="f1",
-                                     value=0.5 + 0.01 * i + 0.02 * j + 0.004 * k + seed % 7 / 1000,
-                                     primary=True, majority_baseline=0.0))  # fmt: skip
+                    rows.append(
+                        dict(
+                            paper="topro",
+                            table=name,
+                            task=table["task"],
+                            model=model,
+                            method=method,
+                            source="en",
+                            target=target,
+                            seed=seed,
+                            metric="f1",
+                            value=0.5 + 0.01 * i + 0.02 * j + 0.004 * k + seed % 7 / 1000,
+                            primary=True,
+                            majority_baseline=0.0,
+                        )
+                    )
     metrics = pd.DataFrame(rows)
     layout = Layout.from_config(table.get("layout"))
-    groups = steps._table_groups(metrics)
+    groups = family_groups(metrics)
     display = config["display"]
-    options = dict(layout=layout, groups=groups, display=display, model_order=table["models"], method_order=table["methods"])
+    options = dict(
+        layout=layout, groups=groups, display=display, model_order=table["models"], method_order=table["methods"]
+    )
     across = build_grid(cell_summary(metrics, "topro", name), **options)
     # Languages across, in one line, the table is ~2,950 pt wide: \resizebox would shrink it to ~1.2 pt text.
     assert fit_grid(across, layout.width_pt).natural_width_pt > 8 * layout.width_pt
@@ -184,14 +210,19 @@ def test_paper_scale_table_stays_readable(tmp_path):
     for block in fit.blocks:
         assert fit.block_width_pt(header_em, widths_em, block) <= layout.width_pt
     assert sorted(j for b in fit.blocks for j in b) == list(range(len(grid.headers)))
-    tex = render_table(metrics, paper="topro", table=name, caption="Paper scale.", label="tab:big", **options)
+    tex = render_grid_latex(across, caption="Paper scale.", label="tab:big", layout=layout)
     assert r"\resizebox" not in tex and FONT_COMMANDS[fit.font_pt] in tex
     assert tex.count(r"\begin{tabular}{") == len(fit.blocks)  # nested [b] tabulars are the broken headers
     assert r"Vanilla / \\ mBERT" in tex and r"ToPro / \\ XLM-R" in tex
     if shutil.which("pdflatex"):
         doc = write_latex_document([tex], tmp_path / "big.tex")
-        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stdout[-3000:]
         log = (tmp_path / "big.log").read_text(errors="replace")
         assert "Overfull \\hbox" not in log, log[-3000:]
@@ -204,13 +235,30 @@ def test_paper_scale_plot_is_faceted(tmp_path):
     from xlie.report.plots import MAX_WIDTH_IN, panels_for, plot_per_language
 
     targets = [f"l{i:02d}" for i in range(48)]
-    rows = [dict(paper="p", table="t", task="panx", model=model, method=method, source="en", target=t, seed=s,
-                 metric="f1", value=0.5 + 0.001 * i, primary=True, majority_baseline=0.1)
-            for model in ("mbert", "xlmr") for method in ("vanilla", "topro", "pt")
-            for i, t in enumerate(targets) for s in (1, 2)]  # fmt: skip
+    rows = [
+        dict(
+            paper="p",
+            table="t",
+            task="panx",
+            model=model,
+            method=method,
+            source="en",
+            target=t,
+            seed=s,
+            metric="f1",
+            value=0.5 + 0.001 * i,
+            primary=True,
+            majority_baseline=0.1,
+        )
+        for model in ("mbert", "xlmr")
+        for method in ("vanilla", "topro", "pt")
+        for i, t in enumerate(targets)
+        for s in (1, 2)
+    ]
     png = tmp_path / "p.png"
-    plot_per_language(pd.DataFrame(rows), paper="p", table="t", title="Paper scale", out_png=png,
-                      out_pdf=tmp_path / "p.pdf")  # fmt: skip
+    plot_per_language(
+        pd.DataFrame(rows), paper="p", table="t", title="Paper scale", out_png=png, out_pdf=tmp_path / "p.pdf"
+    )
     assert panels_for(48, 6) > 1
     width_px, _ = Image.open(png).size
     assert width_px <= (MAX_WIDTH_IN + 0.5) * 150  # dpi 150; tight bbox may add a margin

@@ -5,18 +5,15 @@ import pytest
 from seqeval.metrics import f1_score
 from seqeval.scheme import IOB2
 
+from xlie.papers.topro.sentence_scorers import entity_f1, entity_f1_strict, read_tagging_predictions, token_accuracy
 from xlie.report.verdict import (
     VerdictSettings,
     bootstrap_interval,
     cell_interval,
-    entity_f1,
-    entity_f1_strict,
     example_stats,
     instance_accuracy,
     paired_bootstrap,
-    read_tagging_predictions,
     t_interval,
-    token_accuracy,
 )
 
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "O"], ["I-LOC", "O"], ["B-PER", "O", "O"]]
@@ -27,11 +24,12 @@ def test_scorers_match_the_corpus_metrics():
     stats = example_stats(entity_f1, GOLD, PRED)
     assert entity_f1.score(stats.sum(axis=0)) == pytest.approx(f1_score(GOLD, PRED))
     strict = example_stats(entity_f1_strict, GOLD, PRED)
-    assert entity_f1_strict.score(strict.sum(axis=0)) == pytest.approx(
-        f1_score(GOLD, PRED, mode="strict", scheme=IOB2))
+    assert entity_f1_strict.score(strict.sum(axis=0)) == pytest.approx(f1_score(GOLD, PRED, mode="strict", scheme=IOB2))
     acc = example_stats(token_accuracy, GOLD, PRED)
     assert token_accuracy.score(acc.sum(axis=0)) == pytest.approx(10 / 12)
-    labels = example_stats(instance_accuracy, ["PHYS:Near", "ART:User", "PHYS:Near"], ["PHYS:Near", "PHYS:Near", "PHYS:Near"])
+    labels = example_stats(
+        instance_accuracy, ["PHYS:Near", "ART:User", "PHYS:Near"], ["PHYS:Near", "PHYS:Near", "PHYS:Near"]
+    )
     assert instance_accuracy.score(labels.sum(axis=0)) == pytest.approx(2 / 3)
 
 
@@ -76,8 +74,9 @@ def test_cell_interval_t_over_seeds_else_bootstrap():
     assert (lo, hi) == pytest.approx(t_interval([0.70, 0.72, 0.74])) and how == "t over 3 seeds"
     assert lo < 0.72 < hi and hi - lo == pytest.approx(2 * 4.303 * 0.02 / np.sqrt(3), rel=1e-3)
     gold, pred = _labels(150)
-    lo, hi, how = cell_interval([0.75], [example_stats(instance_accuracy, gold, pred)], instance_accuracy,
-                                VerdictSettings(resamples=500))  # fmt: skip
+    lo, hi, how = cell_interval(
+        [0.75], [example_stats(instance_accuracy, gold, pred)], instance_accuracy, VerdictSettings(resamples=500)
+    )
     assert lo < 0.75 < hi and how == "bootstrap over 200 test examples"
     lo, hi, how = cell_interval([0.75], None, None)
     assert np.isnan(lo) and "no interval" in how

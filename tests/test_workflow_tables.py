@@ -12,8 +12,13 @@ def test_one_table_builds_alone(workdir):  # noqa: F811
     out = snakemake("-n", "results/tables/topro_udpos_encoders.tex", "--quiet", "rules", cwd=workdir).stdout
     counts = job_counts(out)
     # Its own runs only (mBERT and XLM-R x Vanilla, ToPro, PT, one seed), no global metrics.csv.
-    assert counts == {"build_tiny_models": 1, "train_run": 6, "evaluate_run": 6,
-                      "collect_table_metrics": 1, "render_table": 1}  # fmt: skip
+    assert counts == {
+        "build_tiny_models": 1,
+        "train_run": 6,
+        "evaluate_run": 6,
+        "collect_table_metrics": 1,
+        "render_table": 1,
+    }
 
 
 @pytest.mark.slow
@@ -29,7 +34,9 @@ def test_caption_change_reruns_only_that_table(workdir):  # noqa: F811
     assert "Vanilla / mBERT" in text and r"\resizebox" not in text
 
     override = workdir / "caption.yaml"
-    override.write_text(yaml.safe_dump({"papers": {"topro": {"tables": {"udpos_encoders": {"caption": "New caption."}}}}}))
+    override.write_text(
+        yaml.safe_dump({"papers": {"topro": {"tables": {"udpos_encoders": {"caption": "New caption."}}}}})
+    )
     out = snakemake("-n", *tables, "--configfile", str(override), cwd=workdir).stdout
     assert job_counts(out) == {"render_table": 1}, out
     planned = [line for line in out.splitlines() if line.strip().startswith("output:")]

@@ -1,7 +1,8 @@
-"""Per-language bar charts of a table's metric, ToPro's gain per language group, and a heatmap of a
-method's variants (Prompt-XRE's templates) across source-target pairs.
+"""Per-language bar charts of a table's metric and a heatmap of a method's variants across the
+table's columns; the panels, colours and legend that a paper's own plots share (registry hook
+``table_plots``).
 
-One hue per method and one shade of it per model, the majority-label baseline drawn per
+One hue per method and one shade of it per model, the task's floor baseline drawn per
 language, display names on axes and legends; many languages are split into stacked panels
 so a figure stays under ``MAX_WIDTH_IN`` inches wide.
 """
@@ -22,14 +23,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from xlie.pipeline.runtime import atomic_path  # noqa: E402
-from xlie.report.tables import (  # noqa: E402
-    DEFAULT_VARIANT,
+from xlie.report.grid import cell_summary  # noqa: E402
+from xlie.report.model import (  # noqa: E402
     SELECTION_VARIANTS,
     Layout,
-    cell_summary,
+    axis_label,
     column_header,
-    column_key,
+    column_keys,
     column_order,
+    ordered_variants,
     row_label,
     variant_label,
 )
@@ -67,7 +69,7 @@ def _title(text: str, demo: bool, width_in: float) -> str:
     return textwrap.fill(text, max(40, int(width_in * 11)))
 
 
-def _panels(n_targets: int, n_series: int):
+def stacked_panels(n_targets: int, n_series: int):
     """(figure, axes column, languages per panel, width in inches) for stacked panels."""
     n_panels = panels_for(n_targets, n_series)
     per_panel = math.ceil(n_targets / n_panels)
@@ -76,7 +78,9 @@ def _panels(n_targets: int, n_series: int):
     return fig, axes[:, 0], per_panel, width
 
 
-def _finish(fig, axes, xlabel: str, title: str, demo: bool, width: float, out_png, out_pdf, flagged: bool) -> None:
+def finish_figure(
+    fig, axes, xlabel: str, title: str, demo: bool, width: float, out_png, out_pdf, flagged: bool
+) -> None:
     """Shared x label, one legend under the panels, the title, and both files."""
     axes[-1].set_xlabel(xlabel)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -116,49 +120,63 @@ def plot_per_language(
     flagged: dict[tuple[str, str, str, str, str], str] | None = None,
     layout: Layout = Layout(),
     variant_order: dict[str, list[str]] | None = None,
-    baseline_label: str = "Majority label",
+    baseline_label: str = "Baseline",
 ) -> None:
     """Grouped bars: x = the table's columns (target language, or pair with ``layout.columns: pair``),
     one bar per (method, variant, model); seed mean (%) +- seed std, the task's floor baseline
     (``baseline_label``) as a black tick across each column's bars. ``flagged``: (method, variant,
     model, source, target) cells to hatch."""
     summ = cell_summary(metrics, paper, table)
-    summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
+    summ["col"] = column_keys(layout, summ)
     targets = column_order(layout, summ["col"])  # the table's column order
     models = list(dict.fromkeys([*(model_order or []), *summ["model"]]))
     methods = list(dict.fromkeys([*(method_order or []), *summ["method"]]))
-
-    def variants_of(method: str) -> list[str]:
-        seen = list(dict.fromkeys(summ.loc[summ["method"] == method, "variant"]))
-        listed = [str(v) for v in (variant_order or {}).get(method, [])]
-        run = [v for v in dict.fromkeys([DEFAULT_VARIANT, *listed, *seen]) if v not in SELECTION_VARIANTS]
-        return run + [v for v in SELECTION_VARIANTS if v in seen]
-
-    hues = [(me, va) for me in methods for va in variants_of(me)]
+    hues = [
+        (me, va)
+        for me in methods
+        for va in ordered_variants(me, summ.loc[summ["method"] == me, "variant"], variant_order)
+    ]
     present = set(zip(summ["method"], summ["variant"], summ["model"]))
     series = [(me, va, mo) for mo in models for me, va in hues if (me, va, mo) in present]
-    colours = series_colours([h for h in hues if any(h == s[:2] for s in series)],
-                             [m for m in models if any(m == s[2] for s in series)])  # fmt: skip
-    cells = {(me, va, mo, c): (str(s), str(t)) for me, va, mo, c, s, t in
-             zip(summ["method"], summ["variant"], summ["model"], summ["col"], summ["source"], summ["target"])}  # fmt: skip
-    fig, axes, per_panel, width = _panels(len(targets), len(series))
+    colours = series_colours(
+        [h for h in hues if any(h == s[:2] for s in series)], [m for m in models if any(m == s[2] for s in series)]
+    )
+    cells = {
+        (me, va, mo, c): (str(s), str(t))
+        for me, va, mo, c, s, t in zip(
+            summ["method"], summ["variant"], summ["model"], summ["col"], summ["source"], summ["target"]
+        )
+    }
+    fig, axes, per_panel, width = stacked_panels(len(targets), len(series))
     bar = 0.8 / len(series)
     metric = metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
     flagged = flagged or {}
     try:
         for p, ax in enumerate(axes):
-            chunk = targets[p * per_panel:(p + 1) * per_panel]
+            chunk = targets[p * per_panel : (p + 1) * per_panel]
             x = np.arange(len(chunk))
             for i, (method, variant, model) in enumerate(series):
                 rows = (summ["method"] == method) & (summ["variant"] == variant) & (summ["model"] == model)
                 s = summ[rows].set_index("col").reindex(chunk)
                 err = s["std"].where(s["n"] >= 2)  # error bars only where there are >=2 seeds
-                bars = ax.bar(x + (i - (len(series) - 1) / 2) * bar, s["mean"].to_numpy(dtype=float), bar,
-                              yerr=None if err.isna().all() else err.to_numpy(dtype=float), capsize=1.5,
-                              color=colours[((method, variant), model)], edgecolor="white", linewidth=0.3,
-                              label=row_label(display, method, model, variant))  # fmt: skip
+                bars = ax.bar(
+                    x + (i - (len(series) - 1) / 2) * bar,
+                    s["mean"].to_numpy(dtype=float),
+                    bar,
+                    yerr=None if err.isna().all() else err.to_numpy(dtype=float),
+                    capsize=1.5,
+                    color=colours[((method, variant), model)],
+                    edgecolor="white",
+                    linewidth=0.3,
+                    label=row_label(display, method, model, variant),
+                )
                 for rect, col in zip(bars, chunk):
-                    if (method, variant, model, col) in cells and (method, variant, model, *cells[(method, variant, model, col)]) in flagged:
+                    if (method, variant, model, col) in cells and (
+                        method,
+                        variant,
+                        model,
+                        *cells[(method, variant, model, col)],
+                    ) in flagged:
                         rect.set_hatch(HATCH)
             if "baseline" in summ:
                 base = summ.groupby("col")["baseline"].mean().reindex(chunk).to_numpy(dtype=float)
@@ -169,76 +187,13 @@ def plot_per_language(
             ax.set_ylabel(metric)
             ax.grid(axis="y", linewidth=0.3, alpha=0.6)
             ax.set_axisbelow(True)
-        xlabel = {"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language")
-        shown = set(zip(summ["method"], summ["variant"], summ["model"], summ["source"].astype(str), summ["target"].astype(str)))
-        _finish(fig, axes, xlabel, title, demo, width, out_png, out_pdf, bool(set(flagged) & shown))
+        xlabel = axis_label(layout)
+        shown = set(
+            zip(summ["method"], summ["variant"], summ["model"], summ["source"].astype(str), summ["target"].astype(str))
+        )
+        finish_figure(fig, axes, xlabel, title, demo, width, out_png, out_pdf, bool(set(flagged) & shown))
     finally:
         plt.close(fig)
-
-
-def plot_gain_by_group(
-    metrics: pd.DataFrame,
-    *,
-    paper: str,
-    table: str,
-    method: str,
-    baseline: str,
-    groups: dict[str, str],
-    title: str,
-    out_png,
-    out_pdf,
-    demo: bool = False,
-    display: dict | None = None,
-    flagged: set[tuple[str, str, str]] | None = None,
-) -> pd.DataFrame:
-    """Bars of ``method`` minus ``baseline`` (seed means, %) per language, languages ordered by group
-    with grey bands (never a bar colour) behind each group (ToPro: gain over Vanilla against
-    typological distance to English). Returns the gains it plotted (model, target, group, gain)."""
-    summ = cell_summary(metrics, paper, table)
-    means = summ.pivot_table(index=["model", "target"], columns="method", values="mean", sort=False)
-    if method not in means or baseline not in means:
-        raise ValueError(f"{paper}/{table}: needs both {method!r} and {baseline!r} rows to plot a gain")
-    gains = (means[method] - means[baseline]).rename("gain").reset_index()
-    gains["group"] = gains["target"].map(groups)
-    group_order = list(dict.fromkeys(groups[t] for t in groups))
-    targets = sorted(dict.fromkeys(gains["target"]), key=lambda t: (group_order.index(groups[t]), list(groups).index(t)))
-    models = list(dict.fromkeys(gains["model"]))
-    names = display or {}
-    colours = series_colours([method], models)
-    fig, axes, per_panel, width = _panels(len(targets), len(models))
-    bar = 0.8 / len(models)
-    flagged = flagged or set()
-    hatched = False
-    try:
-        for p, ax in enumerate(axes):
-            chunk = targets[p * per_panel:(p + 1) * per_panel]
-            x = np.arange(len(chunk))
-            start = 0
-            for k, group in enumerate(group_order):
-                span = [t for t in chunk if groups[t] == group]
-                if span:
-                    ax.axvspan(start - 0.5, start + len(span) - 0.5, color="0.55" if k % 2 else "0.85", alpha=0.35, lw=0)
-                    ax.text(start + (len(span) - 1) / 2, 1.0, group, transform=ax.get_xaxis_transform(), ha="center",
-                            va="bottom", fontsize="small", color="0.25")  # fmt: skip
-                    start += len(span)
-            for i, model in enumerate(models):
-                g = gains[gains["model"] == model].set_index("target").reindex(chunk)
-                bars = ax.bar(x + (i - (len(models) - 1) / 2) * bar, g["gain"].to_numpy(dtype=float), bar,
-                              color=colours[(method, model)], label=names.get("models", {}).get(model, model))  # fmt: skip
-                for rect, target in zip(bars, chunk):  # a gain from or to a flagged cell measures nothing
-                    if {(method, model, target), (baseline, model, target)} & flagged:
-                        rect.set_hatch(HATCH)
-                        hatched = True
-            ax.axhline(0, color="black", linewidth=0.8)
-            ax.set_xticks(x, chunk)
-            ax.set_xlim(-0.5, len(chunk) - 0.5)
-            method_name = names.get("methods", {}).get(method, method)
-            base_name = names.get("methods", {}).get(baseline, baseline)
-            ax.set_ylabel(f"{method_name} \u2212 {base_name} (points)")
-        _finish(fig, axes, "target language (grouped by family, Glottolog)", title, demo, width, out_png, out_pdf, hatched)
-    finally:
-        plt.close(fig)
-    return gains
 
 
 HEATMAP_CMAP = "cividis"  # perceptually uniform and readable with colour-vision deficiencies
@@ -269,10 +224,12 @@ def plot_variant_heatmap(
     summ = summ[(summ["method"] == method) & ~summ["variant"].isin(SELECTION_VARIANTS)].copy()
     if summ.empty:
         raise ValueError(f"{paper}/{table}: no rows of method {method!r} to draw a heatmap of")
-    summ["col"] = [column_key(layout, s, t) for s, t in zip(summ["source"], summ["target"])]
+    summ["col"] = column_keys(layout, summ)
     cols = column_order(layout, summ["col"])
     listed = [str(v) for v in variant_order or []]
-    variants = [v for v in listed if v in set(summ["variant"])] + [v for v in dict.fromkeys(summ["variant"]) if v not in listed]
+    variants = [v for v in listed if v in set(summ["variant"])] + [
+        v for v in dict.fromkeys(summ["variant"]) if v not in listed
+    ]
     models = [m for m in dict.fromkeys([*(model_order or []), *summ["model"]]) if m in set(summ["model"])]
     flagged = flagged or {}
     lo, hi = float(summ["mean"].min()), float(summ["mean"].max())
@@ -285,12 +242,16 @@ def plot_variant_heatmap(
     try:
         for ax, model in zip(axes[:, 0], models):
             part = summ[summ["model"] == model]
-            grid = part.pivot_table(index="variant", columns="col", values="mean", sort=False).reindex(index=variants, columns=cols)
+            grid = part.pivot_table(index="variant", columns="col", values="mean", sort=False).reindex(
+                index=variants, columns=cols
+            )
             image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
             # The tables' own marks (dagger: fallbacks above the threshold; double dagger: not above the majority label).
-            marks = {(str(v), c): flagged[(method, str(v), model, str(s), str(t))]
-                     for v, c, s, t in zip(part["variant"], part["col"], part["source"], part["target"])
-                     if (method, str(v), model, str(s), str(t)) in flagged}  # fmt: skip
+            marks = {
+                (str(v), c): flagged[(method, str(v), model, str(s), str(t))]
+                for v, c, s, t in zip(part["variant"], part["col"], part["source"], part["target"])
+                if (method, str(v), model, str(s), str(t)) in flagged
+            }
             for i, variant in enumerate(variants):
                 for j, col in enumerate(cols):
                     value = grid.iat[i, j]
@@ -299,16 +260,25 @@ def plot_variant_heatmap(
                         continue
                     red, green, blue, _ = cmap(norm(value))
                     ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
-                    ax.text(j, i, f"{value:.1f}{marks.get((variant, col), '')}", ha="center", va="center",
-                            fontsize="small", color=ink)  # fmt: skip
+                    ax.text(
+                        j,
+                        i,
+                        f"{value:.1f}{marks.get((variant, col), '')}",
+                        ha="center",
+                        va="center",
+                        fontsize="small",
+                        color=ink,
+                    )
                     plotted.append({"model": model, "variant": variant, "column": col, "mean": float(value)})
             ax.set_xticks(range(len(cols)), [column_header(layout, c) for c in cols])
             ax.set_yticks(range(len(variants)), [variant_label(display, method, v) for v in variants])
             ax.tick_params(length=0)
             if len(models) > 1:
                 ax.set_title(((display or {}).get("models") or {}).get(model, model), fontsize="small")
-            fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02, fraction=0.04).set_label(textwrap.fill(metric_label or "score (%)", 28), fontsize="small")
-        axes[-1, 0].set_xlabel({"pair": "source-target pair", "dataset": "dataset"}.get(layout.columns, "target language"))
+            fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02, fraction=0.04).set_label(
+                textwrap.fill(metric_label or "score (%)", 28), fontsize="small"
+            )
+        axes[-1, 0].set_xlabel(axis_label(layout))
         fig.suptitle(_title(title, demo, width), fontsize="medium")
         fig.set_layout_engine("constrained")
         _save(fig, out_png, out_pdf)

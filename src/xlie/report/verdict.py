@@ -14,7 +14,6 @@ same resampled examples for every seed of two systems, and corpus-level F1 is no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -36,79 +35,29 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
 
 
-def _token_accuracy_stats(gold, pred):
-    return (sum(g == p for g, p in zip(gold, pred)), len(gold))
-
-
 def _instance_accuracy_stats(gold, pred):
     return (float(gold == pred), 1.0)
 
 
-def _accuracy(summed: np.ndarray) -> np.ndarray:
+def accuracy_from_counts(summed: np.ndarray) -> np.ndarray:
+    """Accuracy of summed (correct, total) statistics."""
     return _ratio(summed[..., 0], summed[..., 1])
 
 
-def _f1(summed: np.ndarray) -> np.ndarray:
+def f1_from_counts(summed: np.ndarray) -> np.ndarray:
+    """F1 of summed (true positives, predicted, gold) statistics."""
     return _ratio(2 * summed[..., 0], summed[..., 1] + summed[..., 2])
 
 
-def _entity_stats(extract):
-    def stats(gold, pred):
-        g, p = set(extract(list(gold))), set(extract(list(pred)))
-        return (len(g & p), len(p), len(g))
-
-    return stats
-
-
-def _default_entities(tags):
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    return get_entities(tags)
-
-
-def _strict_entities(tags):
-    from seqeval.scheme import IOB2, Entities
-
-    return [e.to_tuple()[1:] for e in Entities([tags], IOB2).entities[0]]
-
-
-token_accuracy = ExampleScorer("accuracy", _token_accuracy_stats, _accuracy)
-instance_accuracy = ExampleScorer("accuracy", _instance_accuracy_stats, _accuracy)
-entity_f1 = ExampleScorer("f1", _entity_stats(_default_entities), _f1)  # seqeval default (conlleval) mode
-entity_f1_strict = ExampleScorer("f1_strict", _entity_stats(_strict_entities), _f1)  # seqeval strict IOB2
-
-# Metric name in metrics.json -> scorer of one tagged sentence. Metrics without one (e.g. weighted
-# token F1, not additive over sentences) get the seed t-interval only.
-TAGGING_SCORERS = {"accuracy": token_accuracy, "f1": entity_f1, "f1_strict": entity_f1_strict}
+# One label per example (a relation classifier's accuracy). A task type names the scorers of its
+# metrics (``example_scorer``); metrics without one get the seed t-interval only.
+instance_accuracy = ExampleScorer("accuracy", _instance_accuracy_stats, accuracy_from_counts)
 
 
 def example_stats(scorer: ExampleScorer, gold: Sequence, pred: Sequence) -> np.ndarray:
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold examples but {len(pred)} predicted")
     return np.asarray([scorer.stats(g, p) for g, p in zip(gold, pred)], dtype=float).reshape(len(gold), -1)
-
-
-def read_tagging_predictions(path) -> tuple[list[list[str]], list[list[str]]]:
-    """(gold, predicted) sentences from a predictions.tsv (word, gold, predicted; blank line between
-    sentences). Errors name file:line."""
-    gold, pred, g, p = [], [], [], []
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            if g:
-                gold.append(g)
-                pred.append(p)
-            g, p = [], []
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise ValueError(f"{path}:{number}: expected word<TAB>gold<TAB>predicted, found {len(parts)} fields")
-        g.append(parts[1])
-        p.append(parts[2])
-    if g:
-        gold.append(g)
-        pred.append(p)
-    return gold, pred
 
 
 def _resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
@@ -122,8 +71,9 @@ def bootstrap_scores(scorer: ExampleScorer, systems: list[np.ndarray], counts: n
     return np.mean([scorer.score(counts @ stats) for stats in systems], axis=0)
 
 
-def bootstrap_interval(scorer: ExampleScorer, systems: list[np.ndarray], *, confidence: float = 0.95,
-                       resamples: int = 1000, seed: int = 0) -> tuple[float, float]:  # fmt: skip
+def bootstrap_interval(
+    scorer: ExampleScorer, systems: list[np.ndarray], *, confidence: float = 0.95, resamples: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile interval of the seed-mean metric over test-example resamples."""
     n = _common_length(systems)
     scores = bootstrap_scores(scorer, systems, _resample_counts(n, resamples, seed))
@@ -131,8 +81,14 @@ def bootstrap_interval(scorer: ExampleScorer, systems: list[np.ndarray], *, conf
     return float(np.quantile(scores, alpha)), float(np.quantile(scores, 1 - alpha))
 
 
-def paired_bootstrap(scorer: ExampleScorer, system_a: list[np.ndarray], system_b: list[np.ndarray], *,
-                     resamples: int = 1000, seed: int = 0) -> tuple[float, float]:  # fmt: skip
+def paired_bootstrap(
+    scorer: ExampleScorer,
+    system_a: list[np.ndarray],
+    system_b: list[np.ndarray],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
     """(observed A - B, two-sided p-value) on the same resampled test examples (Koehn 2004; seeds
     of each system averaged per resample). p is the smallest two-sided level at which the sign of
     A - B is stable: 2 * min(P(delta <= 0), P(delta >= 0)), capped at 1."""
@@ -171,15 +127,20 @@ class VerdictSettings:
     min_seeds_for_t: int = 3
 
 
-def cell_interval(values: Sequence[float], systems: list[np.ndarray] | None, scorer: ExampleScorer | None,
-                  settings: VerdictSettings = VerdictSettings()) -> tuple[float, float, str]:  # fmt: skip
+def cell_interval(
+    values: Sequence[float],
+    systems: list[np.ndarray] | None,
+    scorer: ExampleScorer | None,
+    settings: VerdictSettings = VerdictSettings(),
+) -> tuple[float, float, str]:
     """(low, high, how) of one cell on the metric's 0-1 scale; NaNs when neither interval applies."""
     if len(values) >= settings.min_seeds_for_t:
         lo, hi = t_interval(values, settings.confidence)
         return lo, hi, f"t over {len(values)} seeds"
     if systems and scorer is not None:
-        lo, hi = bootstrap_interval(scorer, systems, confidence=settings.confidence,
-                                    resamples=settings.resamples, seed=settings.seed)  # fmt: skip
+        lo, hi = bootstrap_interval(
+            scorer, systems, confidence=settings.confidence, resamples=settings.resamples, seed=settings.seed
+        )
         return lo, hi, f"bootstrap over {len(systems[0])} test examples"
     return float("nan"), float("nan"), "no interval (fewer than 3 seeds and no per-example scorer)"
 

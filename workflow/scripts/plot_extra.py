@@ -1,0 +1,17 @@
+"""Snakemake script: a plot a paper asks for one of its tables (registry hook table_plots)."""
+
+from xlie.pipeline.runtime import log_to, script_start
+from xlie.report.jobs import plot_extra
+
+script_start(snakemake)
+with log_to(snakemake.log[0]):
+    plot_extra(
+        snakemake.params.table,
+        snakemake.params.plot,
+        snakemake.input.metrics,
+        paper=snakemake.wildcards.paper,
+        table=snakemake.wildcards.table,
+        out_png=snakemake.output.png,
+        out_pdf=snakemake.output.pdf,
+        out_csv=snakemake.output.data,
+    )

@@ -26,7 +26,8 @@ from xlie.papers.topro.labels import PANX
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "workflow" / "presets"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-TOP_LEVEL_KEYS = "preset, demo, run_label, reference_dir, display, reporting, data, tiny_models, models, training, resources, cost_model, papers"
+# The core schema's keys, then those a paper's schema.yaml adds (ToPro: reference_dir).
+TOP_LEVEL_KEYS = "preset, demo, run_label, display, reporting, data, tiny_models, models, training, resources, cost_model, papers, reference_dir"
 VANILLA_PARAMS = "batch_size, bf16, epochs, eval_batch_size, eval_steps, grad_accum, learning_rate, max_length, warmup_steps, weight_decay"
 LANGUAGE_CODES = ("af ar az bg bn de el en es et eu fa fi fr gu he hi hu id it ja jv ka kk ko lt ml mr ms my nl pa pl pt "
                   "qu ro ru sw ta te th tl tr uk ur vi wo yo zh")  # fmt: skip

@@ -140,3 +140,129 @@ def test_hub_ids_and_existing_directories_pass_the_model_path_check(tmp_path):
     models = {"a": {"path": "xlm-roberta-base", "family": "xlmr"}, "b": {"path": "google/mt5-base", "family": "mt5"},
               "c": {"path": str(tmp_path), "family": "bert"}, "d": {"path": "./not/built/yet", "family": "bert", "tiny": True}}  # fmt: skip
     check_model_paths(resolved(models=models))
+
+
+# ---------------------------------------------------------------------------------------------
+# --config values are typed once, when the config is resolved: a job's params do not depend on
+# how a value was spelt (Snakemake hands nested --config values over as strings).
+
+
+def _training_block(config: dict, paper: str, block: str) -> dict:
+    return config["papers"][paper]["training"][block]
+
+
+VANILLA_RUN = {"paper": "topro", "task": "panx", "model": "mbert", "method": "vanilla", "variant": "default"}
+
+
+@pytest.mark.parametrize(
+    ("on_the_command_line", "in_yaml"),
+    [
+        pytest.param("{epochs: 7}", "{epochs: 7}", id="int"),
+        pytest.param("{learning_rate: 0.002}", "{learning_rate: 2.0e-3}", id="float-0.002"),
+        pytest.param("{learning_rate: 2e-3}", "{learning_rate: 2.0e-3}", id="float-2e-3"),
+        pytest.param("{learning_rate: 2.0e-3}", "{learning_rate: 2e-3}", id="float-2.0e-3"),
+        pytest.param("{bf16: true}", "{bf16: true}", id="bool"),
+        pytest.param("{max_train_sentences: null}", "{max_train_sentences: null}", id="null"),
+        pytest.param(
+            "{by_task: {panx: {epochs: 2, learning_rate: 2e-3}}}",
+            "{by_task: {panx: {epochs: 2, learning_rate: 2.0e-3}}}",
+            id="by-task",
+        ),
+    ],
+)
+def test_a_command_line_value_resolves_as_its_yaml_spelling(on_the_command_line, in_yaml):
+    """'0.002', '2e-3' and '2.0e-3' are the float 0.002 whether typed on the command line or in YAML
+    (PyYAML reads 2e-3 as a string); the training job's params are the same."""
+    import yaml
+    from snakemake.cli import parse_config
+
+    from xlie.pipeline.jobs import train_options
+
+    typed = resolved(**parse_config([f"papers={{topro: {{training: {{vanilla_token: {on_the_command_line}}}}}}}"]))
+    written = resolved(papers={"topro": {"training": {"vanilla_token": yaml.safe_load(in_yaml)}}})
+    assert typed == written
+    assert type(_training_block(typed, "topro", "vanilla_token")["learning_rate"]) is float
+    run = {**VANILLA_RUN, "source": "en", "seed": 42}
+    assert train_options(typed, run) == train_options(written, run)
+
+
+def test_command_line_lists_resolve_as_their_yaml_spelling():
+    from snakemake.cli import parse_config
+
+    command_line = "papers={alignxie: {training: {alignxie_lora: {modules_to_save: [embed_tokens, lm_head]}}}, topro: {seeds: [1, 2]}}"
+    typed = resolved(**parse_config([command_line]))
+    written = resolved(papers={"alignxie": {"training": {"alignxie_lora": {"modules_to_save": ["embed_tokens", "lm_head"]}}},
+                               "topro": {"seeds": [1, 2]}})  # fmt: skip
+    assert typed == written and typed["papers"]["topro"]["seeds"] == [1, 2]
+    assert _training_block(typed, "alignxie", "alignxie_lora")["modules_to_save"] == ["embed_tokens", "lm_head"]
+
+
+def test_an_int_stays_an_int_where_a_float_is_expected():
+    """epochs is a float field; 3 (YAML or command line) stays 3, as the presets' job params have it."""
+    from snakemake.cli import parse_config
+
+    config = resolved(**parse_config(["papers={topro: {training: {vanilla_token: {epochs: 3, learning_rate: 1}}}}"]))
+    block = _training_block(config, "topro", "vanilla_token")
+    assert block["epochs"] == 3 and type(block["epochs"]) is int and type(block["learning_rate"]) is int
+
+
+# ---------------------------------------------------------------------------------------------
+# Each paper's tables are defined once, in its paper.yaml, merged under the preset.
+
+
+def test_the_paper_preset_keeps_each_papers_own_tables():
+    import yaml
+
+    preset = yaml.safe_load((PRESETS / "paper.yaml").read_text())
+    assert all("tables" not in block for block in preset["papers"].values())
+    config = resolve({"preset": "paper"}, PRESETS, SCHEMA)
+    for paper in ("topro", "prompt_xre", "alignxie"):
+        own = yaml.safe_load((REPO / "src/xlie/papers" / paper / "paper.yaml").read_text())["papers"][paper]["tables"]
+        tables = config["papers"][paper]["tables"]
+        assert set(tables) == set(own) and _within(own, tables), paper
+
+
+def _within(part, whole) -> bool:
+    """``part`` is ``whole`` but for the schema defaults ``whole`` has besides."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(k in whole and _within(v, whole[k]) for k, v in part.items())
+    return part == whole
+
+
+def test_the_demo_scales_the_papers_tables_down_and_notes_it():
+    config = resolved()
+    table = config["papers"]["prompt_xre"]["tables"]["ace05_monolingual"]
+    assert table["variants"] == {"prompt": ["none", "1", "7"]} and table["layout"]["order"] == ["en", "ar", "zh"]
+    assert table["caption"].startswith("Prompt-XRE Table III:") and "SYNTHETIC" in table["caption_note"]
+
+
+def test_a_disabled_table_has_no_cells():
+    cells = build_cells(resolved(papers={"topro": {"tables": {"panx_mt5": {"enabled": False}}}}))
+    assert "panx_mt5" not in set(cells["table"]) and "panx_encoders" in set(cells["table"])
+
+
+def test_an_unknown_paper_is_named_with_the_known_ones():
+    message = r"config key papers\.toppro: no paper package 'xlie\.papers\.toppro' \(did you mean 'topro'\?\)"
+    with pytest.raises(ConfigError, match=message):
+        resolved(papers={"toppro": {"enabled": False}})
+
+
+def test_a_paper_package_of_your_own_brings_its_config_and_schema(tmp_path, monkeypatch):
+    """A package named by papers.<name>.package: its paper.yaml merged under the preset, its
+    schema.yaml's keys validated (an unknown one named), without the package being imported first."""
+    package = tmp_path / "my_paper"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "paper.yaml").write_text("data: {my_data: {dir: from/paper.yaml}}\n")
+    (package / "schema.yaml").write_text(
+        "properties:\n  data:\n    properties:\n      my_data:\n        type: object\n        default: {}\n"
+        "        additionalProperties: false\n        properties:\n          dir: {type: string, default: x}\n"
+        "          split: {type: string, default: test}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = resolved(papers={"mine": {"package": "my_paper", "enabled": False}})
+    assert config["data"]["my_data"] == {"dir": "from/paper.yaml", "split": "test"}
+    with pytest.raises(ConfigError, match=r"config key data\.my_data\.dri: unknown key \(did you mean 'dir'\?\)"):
+        resolved(papers={"mine": {"package": "my_paper", "enabled": False}}, data={"my_data": {"dri": "y"}})
+    with pytest.raises(ConfigError, match=r"config key papers\.mine\.package: no paper package 'not_my_paper'"):
+        resolved(papers={"mine": {"package": "not_my_paper"}})

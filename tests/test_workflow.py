@@ -58,7 +58,7 @@ def test_dry_run_demo(workdir):
     # AlignXIE: one run (TIP alignment) on the en+zh mixture, evaluated on 11 languages and 4 benchmarks.
     assert counts["train_run"] == 16 + 11 + 1 and counts["evaluate_run"] == 24 + 11 + 1
     assert counts["convert_multiconer"] == 15 and counts["build_parallel_ner"] == 1 and counts["build_tip"] == 1
-    assert counts["build_tiny_models"] == 1 and counts["plot_method_gain"] == 4 and counts["plot_variant_heatmap"] == 1
+    assert counts["build_tiny_models"] == 1 and counts["plot_extra"] == 4 and counts["plot_variant_heatmap"] == 1
     assert counts["make_synthetic_ace05"] == 1 and counts["ingest_ace05"] == 1 and counts["build_wmt_xre"] == 1
     assert "results/models/tiny/bert" in out and "results/models/tiny/mbart" in out
 

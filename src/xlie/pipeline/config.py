@@ -1,19 +1,37 @@
-"""Resolve the workflow config: preset underneath, user keys on top, then validate.
+"""Resolve the workflow config: each paper's paper.yaml, the preset on it, user keys on top, then validate.
 
-Errors name the offending key as a dotted path (``papers.topro.seeds[0]``) so that a bad
+A paper is a package (``papers.<name>.package``, default ``xlie.papers.<name>``). Its folder may
+hold ``paper.yaml``, a fragment of the config (its tables, their defaults) merged under the preset
+as lm-evaluation-harness's ``include:`` merges a task YAML, and ``schema.yaml``, a fragment of the
+config schema (its data keys, display names, table keys, metrics) merged into the core schema
+(workflow/schemas/config.schema.yaml). Both are found without importing the package.
+
+Errors name the offending key as a dotted path (``papers.<paper>.seeds[0]``) so that a bad
 config fails before any job starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
+import importlib.util
 import json
+import os
+import pkgutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import jsonschema
 import yaml
+
+# The package of the built-in papers: a paper named <name> in the config is xlie.papers.<name>
+# unless its block names another package.
+BUILTIN_PAPERS = "xlie.papers"
+PAPER_CONFIG = "paper.yaml"
+PAPER_SCHEMA = "schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -38,8 +56,99 @@ def key_path(parts) -> str:
     return text or "<top level>"
 
 
-def load_schema(schema_path: str | Path) -> dict:
-    return yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+# libyaml's safe loader when PyYAML has it (the same result, several times faster: the Snakefile
+# resolves the config in every job).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_yaml(path: Path) -> dict:
+    """The mapping a YAML file holds ({} when the file is absent or empty)."""
+    return (yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}) if path.is_file() else {}
+
+
+def _package_dir(package: str) -> Path | None:
+    """The folder of ``package``, found without importing it (its parent packages are imported)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):  # a parent package that does not exist
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) if locations else None
+
+
+def builtin_papers() -> list[str]:
+    """Names of the papers under xlie.papers."""
+    folder = _package_dir(BUILTIN_PAPERS)
+    return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.ispkg) if folder else []
+
+
+def paper_dirs(config: dict) -> dict[str, Path]:
+    """Paper name -> its package's folder, for every paper the config names (``papers.<name>``)."""
+    papers = config.get("papers")
+    dirs = {}
+    for name, block in papers.items() if isinstance(papers, dict) else ():
+        given = block.get("package") if isinstance(block, dict) else None
+        package = given if isinstance(given, str) and given else f"{BUILTIN_PAPERS}.{name}"
+        folder = _package_dir(package)
+        if folder is None:
+            key = f"papers.{name}.package" if given else f"papers.{name}"
+            hint = "" if given else did_you_mean(name, builtin_papers())
+            raise ConfigError(
+                f"config key {key}: no paper package {package!r}{hint}; known papers: {', '.join(builtin_papers())} "
+                f"(a paper of your own names its package, importable from PYTHONPATH, with papers.{name}.package)"
+            )
+        dirs[name] = folder
+    return dirs
+
+
+def merge_schema(schema: dict, fragment: dict, source: str = "schema fragment") -> dict:
+    """``fragment`` merged into a copy of ``schema``: objects key by key, lists (``enum``, ``required``)
+    extended by the items they lack; a value both give must be the same (a ConfigError names it)."""
+
+    def merge(into: dict, part: dict, where: str) -> None:
+        for key, value in part.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key not in into:
+                into[key] = copy.deepcopy(value)
+            elif isinstance(value, dict) and isinstance(into[key], dict):
+                merge(into[key], value, path)
+            elif isinstance(value, list) and isinstance(into[key], list):
+                into[key] += [copy.deepcopy(v) for v in value if v not in into[key]]
+            elif value != into[key]:
+                raise ConfigError(f"{source}: {path} is {value!r}, but the schema it extends has {into[key]!r}")
+
+    merged = copy.deepcopy(schema)
+    merge(merged, fragment, "")
+    return merged
+
+
+def load_schema(schema_path: str | Path, paper_folders: Iterable[Path] = ()) -> dict:
+    """The core schema with the schema.yaml of every built-in paper and of ``paper_folders`` merged in."""
+    schema = yaml.load(Path(schema_path).read_text(encoding="utf-8"), Loader=_LOADER)
+    builtin = _package_dir(BUILTIN_PAPERS)
+    folders = [builtin / name for name in builtin_papers()] if builtin else []
+    for folder in dict.fromkeys(Path(f).resolve() for f in [*folders, *paper_folders]):
+        fragment = _read_yaml(folder / PAPER_SCHEMA)
+        if fragment:
+            schema = merge_schema(schema, fragment, str(folder / PAPER_SCHEMA))
+    return schema
+
+
+def config_schema(config: dict, schema_path: str | Path) -> dict:
+    """The schema ``config`` is validated against: the core with its papers' fragments merged in."""
+    return load_schema(schema_path, paper_dirs(config).values())
+
+
+@contextlib.contextmanager
+def schema_file(schema: dict) -> Iterator[str]:
+    """``schema`` written to a temporary YAML file, for an API that reads a schema from a path."""
+    handle, path = tempfile.mkstemp(prefix="xlie-config-schema-", suffix=".yaml")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yaml.safe_dump(schema, out, sort_keys=False, allow_unicode=True)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 def did_you_mean(name: str, known) -> str:
@@ -50,7 +159,11 @@ def did_you_mean(name: str, known) -> str:
 
 def _error_lines(error) -> list[str]:
     """One line per problem; an unknown key is named as its own dotted path, with the keys allowed there."""
-    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and error.validator_value is False
+        and isinstance(error.instance, dict)
+    ):
         allowed = list(error.schema.get("properties", {}))
         where = key_path(error.absolute_path)
         return [
@@ -103,7 +216,7 @@ def _from_string(text: str, types: list[str]):
 def coerce_to_schema(value, schema: dict, root: dict | None = None):
     """``value`` with strings turned into the integers, numbers, booleans or nulls the schema
     expects there. Snakemake hands nested ``--config`` values over as strings
-    (``papers={topro: {seeds: [1, 2]}}`` gives ``['1', '2']``), which would fail validation."""
+    (e.g. ``papers={<paper>: {seeds: [1, 2]}}`` gives ``['1', '2']``), which would fail validation."""
     root = schema if root is None else root
     schema = _subschema(schema, root)
     if isinstance(value, str):
@@ -113,11 +226,11 @@ def coerce_to_schema(value, schema: dict, root: dict | None = None):
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         extra = schema.get("additionalProperties")
-        return {
-            key: coerce_to_schema(item, properties[key], root) if key in properties
-            else coerce_to_schema(item, extra, root) if isinstance(extra, dict) else item
-            for key, item in value.items()
-        }  # fmt: skip
+        coerced = {}
+        for key, item in value.items():
+            item_schema = properties.get(key, extra if isinstance(extra, dict) else None)
+            coerced[key] = item if item_schema is None else coerce_to_schema(item, item_schema, root)
+        return coerced
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [coerce_to_schema(item, schema["items"], root) for item in value]
     return value
@@ -141,33 +254,47 @@ def check_model_paths(config: dict) -> None:
         if Path(path).expanduser().exists():
             raise ConfigError(f"{key}: {path!r} is a file; expected a model directory (save_pretrained) or a hub id")
         if _looks_like_a_path(path):
-            raise ConfigError(f"{key}: local model directory {path!r} does not exist (relative paths start at the working directory {Path.cwd()})")
+            raise ConfigError(
+                f"{key}: local model directory {path!r} does not exist "
+                f"(relative paths start at the working directory {Path.cwd()})"
+            )
         try:
             validate_repo_id(path)
         except HFValidationError as error:
-            raise ConfigError(f"{key}: {path!r} is neither an existing local directory nor a valid hub id ({error})") from None
+            raise ConfigError(
+                f"{key}: {path!r} is neither an existing local directory nor a valid hub id ({error})"
+            ) from None
 
 
 def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path) -> dict:
-    """The preset named by ``user_config['preset']`` with ``user_config`` merged on top, validated."""
+    """The config a run uses: the paper.yaml of each paper it names underneath, the preset named by
+    ``user_config['preset']`` on them, ``user_config`` on top; ``--config`` strings read as the
+    schema's types and training blocks as their methods' Params field types; validated against the
+    core schema with the papers' parts merged in, and every default of that schema filled in."""
+    from xlie.pipeline.training_blocks import type_training_blocks
+
     preset = user_config.get("preset", "demo")
     preset_file = Path(presets_dir) / f"{preset}.yaml"
     if not isinstance(preset, str) or not preset_file.is_file():
         known = sorted(p.stem for p in Path(presets_dir).glob("*.yaml"))
         raise ConfigError(f"config key preset: unknown preset {preset!r}; choose one of {', '.join(known)}")
-    base = yaml.safe_load(preset_file.read_text(encoding="utf-8")) or {}
-    schema = load_schema(schema_path)
-    resolved = coerce_to_schema(deep_merge(base, user_config), schema)
+    chosen = deep_merge(_read_yaml(preset_file), user_config)
+    folders = paper_dirs(chosen)
+    merged: dict = {}
+    for folder in folders.values():
+        merged = deep_merge(merged, _read_yaml(folder / PAPER_CONFIG))
+    schema = load_schema(schema_path, folders.values())
+    resolved = coerce_to_schema(deep_merge(merged, chosen), schema)
     resolved["preset"] = preset
     validate(resolved, schema)
-    return resolved
+    type_training_blocks(resolved)
+    return fill_defaults(resolved, schema)
 
 
 def fill_defaults(config: dict, schema: dict) -> dict:
-    """``config`` (changed in place) with every schema default filled in, nested ones included: what
-    ``snakemake.utils.validate`` does in the workflow, for code that runs outside it (``python -m xlie
-    plan``, tests). The jsonschema FAQ's recipe: a default is set before its object's properties are
-    validated, so a default ``{}`` gets its own keys' defaults."""
+    """``config`` (changed in place) with every schema default filled in, nested ones included, as
+    ``snakemake.utils.validate`` fills them. The jsonschema FAQ's recipe: a default is set before its
+    object's properties are validated, so a default ``{}`` gets its own keys' defaults."""
 
     def set_defaults(validator, properties, instance, subschema):
         if isinstance(instance, dict):

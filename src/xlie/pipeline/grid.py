@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xlie.pipeline.config import ConfigError, did_you_mean
+from xlie.pipeline.config import ConfigError
 from xlie.pipeline.languages import LANGUAGES
 from xlie.pipeline.registry import families_for, known_methods, method_spec
 from xlie.pipeline.registry import known_tasks, task_type
@@ -20,9 +20,16 @@ CELL_COLUMNS = ["paper", "table", "task", "model", "method", "variant", "source"
 RUN_COLUMNS = ["paper", "task", "model", "method", "variant", "source", "seed"]
 
 
+# A training run's path below results/runs/, logs/ and benchmarks/: a format string whose fields
+# are RUN_COLUMNS (the workflow's rules use it as a wildcard pattern).
+RUN_PATH = "{paper}/{task}/{model}/{method}/{variant}/{source}/seed{seed}"
+
+
 def run_id(paper: str, task: str, model: str, method: str, variant: str, source: str, seed: int) -> str:
-    """Path fragment of a training run: results/runs/<run_id>/."""
-    return f"{paper}/{task}/{model}/{method}/{variant}/{source}/seed{seed}"
+    """Path fragment of a training run: results/runs/<run_id>/ (:data:`RUN_PATH` filled in)."""
+    return RUN_PATH.format(
+        paper=paper, task=task, model=model, method=method, variant=variant, source=source, seed=seed
+    )
 
 
 def _check_language(code: str, key: str, task=None, config: dict | None = None, role: str = "target") -> None:
@@ -63,58 +70,9 @@ def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
             raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
 
 
-_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
-
-
-def _check_value(key: str, annotation: str, value) -> None:
-    """A value of the annotated type (``int | None`` style annotations; others are not checked)."""
-    if value is None and "None" in annotation:
-        return
-    name = annotation.split("|")[0].strip()
-    expected = _TYPES.get(name)
-    if expected is None or (isinstance(value, expected) and not (isinstance(value, bool) and name != "bool")):
-        return
-    if isinstance(value, str):  # a --config value arrives as a string; the method reads it as its type
-        try:
-            {"int": int, "float": float, "bool": lambda v: {"true": 1, "false": 0}[v.lower()]}[name](value)
-            return
-        except (ValueError, KeyError):
-            pass
-    raise ConfigError(f"config key {key}: expected {annotation}, got {value!r}")
-
-
-def check_training_blocks(config: dict) -> None:
-    """Every ``papers.<paper>.training.<block>`` names a method implementation and only its Params
-    fields, with values of their types: errors name the key before any job runs."""
-    from xlie.pipeline.registry import all_methods, param_fields
-    from xlie.pipeline.jobs import WORKFLOW_KEYS
-
-    specs = {spec.params_key: spec for spec in all_methods().values()}
-    for paper, paper_cfg in config.get("papers", {}).items():
-        for block, values in (paper_cfg.get("training") or {}).items():
-            key = f"papers.{paper}.training.{block}"
-            if block not in specs:
-                raise ConfigError(f"config key {key}: no method implementation {block!r}{did_you_mean(block, specs)}; known: {', '.join(sorted(specs))}")
-            fields = param_fields(specs[block])
-            overrides = [(f"{key}.by_task.{task}", v) for task, v in (values.get("by_task") or {}).items()]
-            for task, _ in (values.get("by_task") or {}).items():
-                if task not in known_tasks():
-                    raise ConfigError(f"config key {key}.by_task.{task}: unknown task; known: {', '.join(known_tasks())}")
-            for prefix, entries in [(key, values), *overrides]:
-                for name, value in entries.items():
-                    if name == "max_train_sentences":
-                        _check_value(f"{prefix}.{name}", "int | None", value)
-                    if name in WORKFLOW_KEYS:
-                        continue
-                    if name not in fields:
-                        raise ConfigError(f"config key {prefix}.{name}: not a parameter of {block}{did_you_mean(name, fields)}; "
-                                          f"known: {', '.join(sorted(fields))}")  # fmt: skip
-                    _check_value(f"{prefix}.{name}", fields[name], value)
-
-
 def build_cells(config: dict) -> pd.DataFrame:
-    """One row per cell of every enabled paper's tables; validates cross-references by key."""
-    check_training_blocks(config)
+    """One row per cell of every enabled paper's tables; validates cross-references by key (the
+    training blocks are checked when the config is resolved: xlie.pipeline.training_blocks)."""
     rows = []
     models = config.get("models", {})
     for paper, paper_cfg in config.get("papers", {}).items():
@@ -122,6 +80,8 @@ def build_cells(config: dict) -> pd.DataFrame:
             continue
         seeds = paper_cfg.get("seeds", [42])
         for table, table_cfg in paper_cfg.get("tables", {}).items():
+            if not table_cfg.get("enabled", True):
+                continue
             key = f"papers.{paper}.tables.{table}"
             _check_table(key, table_cfg, models, config)
             task = task_type(table_cfg["task"])

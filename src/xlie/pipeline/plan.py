@@ -101,7 +101,7 @@ def load_workflow_config(configfiles: list[str], overrides: list[str], root: str
     import yaml
     from snakemake.cli import parse_config  # exactly how `snakemake --config` reads KEY=VALUE
 
-    from xlie.pipeline.config import check_model_paths, deep_merge, fill_defaults, load_schema, resolve
+    from xlie.pipeline.config import check_model_paths, deep_merge, resolve
 
     root = Path(root)
     user: dict = {}
@@ -112,7 +112,6 @@ def load_workflow_config(configfiles: list[str], overrides: list[str], root: str
     user = deep_merge(user, parse_config(overrides))
     schema_path = root / "workflow" / "schemas" / "config.schema.yaml"
     config = resolve(user, presets_dir=root / "workflow" / "presets", schema_path=schema_path)
-    fill_defaults(config, load_schema(schema_path))
     check_model_paths(config)
     return config
 

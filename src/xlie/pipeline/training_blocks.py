@@ -1,0 +1,116 @@
+"""A paper's ``training:`` blocks, typed by its methods' ``Params`` fields when the config is resolved.
+
+``papers.<paper>.training.<block>`` names a method implementation (the ``params_key`` of a
+registered method) and sets fields of its ``Params`` dataclass, besides the workflow's own
+``max_train_sentences`` and ``by_task`` ({task: overrides}). Each value is read as its field's
+annotated type here, once, before any job's params are built: ``--config`` hands nested values
+over as strings (``learning_rate: 0.002`` arrives as ``'0.002'``) and PyYAML reads ``2e-3`` as a
+string, while a job's params must not depend on how a value was spelt. Errors name the config key.
+"""
+
+from __future__ import annotations
+
+import re
+
+from xlie.pipeline.config import ConfigError, did_you_mean
+
+# A training block's keys that the workflow handles itself (the rest goes to the method).
+WORKFLOW_FIELDS = {"max_train_sentences": "int | None"}
+_NO_MATCH = object()
+_SCALARS = ("None", "str", "bool", "int", "float")
+_LIST = re.compile(r"list\[(\w+)\]")  # list[str]: a list of one scalar type
+
+
+def _number(option: str, value):
+    """``value`` as an int or (``option`` float) a number; an int stays an int where a float is
+    expected, as YAML reads ``3``."""
+    if isinstance(value, bool):
+        return _NO_MATCH
+    if isinstance(value, int) or (isinstance(value, float) and option == "float"):
+        return value
+    for parse in (int, float) if option == "float" else (int,):
+        try:
+            return parse(value.strip()) if isinstance(value, str) else _NO_MATCH
+        except ValueError:
+            continue
+    return _NO_MATCH
+
+
+def _as_option(option: str, value):
+    """``value`` as one alternative of an annotation (``int``, ``None``, ``list[str]``, ...), else _NO_MATCH."""
+    word = value.strip().lower() if isinstance(value, str) else None
+    if option == "None":
+        return None if value is None or word in ("null", "none", "~") else _NO_MATCH
+    if option == "str":
+        return value if isinstance(value, str) else _NO_MATCH
+    if option == "bool":
+        return value if isinstance(value, bool) else (word == "true" if word in ("true", "false") else _NO_MATCH)
+    if option in ("int", "float"):
+        return _number(option, value)
+    items = _LIST.fullmatch(option)
+    if items and isinstance(value, list):
+        typed = [_as_option(items.group(1), item) for item in value]
+        return _NO_MATCH if any(item is _NO_MATCH for item in typed) else typed
+    return _NO_MATCH
+
+
+def read_as(annotation: str, value, key: str):
+    """``value`` as the annotated type (``int``, ``float | None``, ``list[str] | str``, ...); a
+    ConfigError naming ``key`` when it is none of them. Other annotations are not checked."""
+    options = [option.strip() for option in annotation.split("|")]
+    if not all(option in _SCALARS or _LIST.fullmatch(option) for option in options):
+        return value
+    if isinstance(value, str) and "str" in options:
+        return value
+    for option in options:
+        typed = _as_option(option, value)
+        if typed is not _NO_MATCH:
+            return typed
+    raise ConfigError(f"config key {key}: expected {annotation}, got {value!r}")
+
+
+def _typed_entries(entries: dict, fields: dict[str, str], key: str, block: str) -> dict:
+    """A block's (or one ``by_task`` entry's) values read as their fields' types."""
+    typed = {}
+    for name, value in entries.items():
+        annotation = WORKFLOW_FIELDS.get(name) or fields.get(name)
+        if annotation is None:
+            hint = did_you_mean(name, fields)
+            raise ConfigError(
+                f"config key {key}.{name}: not a parameter of {block}{hint}; known: {', '.join(sorted(fields))}"
+            )
+        typed[name] = read_as(annotation, value, f"{key}.{name}")
+    return typed
+
+
+def _typed_by_task(by_task, fields: dict[str, str], key: str, block: str, tasks: list[str]) -> dict:
+    if not isinstance(by_task, dict) or not all(isinstance(v, dict) for v in by_task.values()):
+        raise ConfigError(f"config key {key}: expected task -> {{parameter: value}}, got {by_task!r}")
+    for task in by_task:
+        if task not in tasks:
+            raise ConfigError(f"config key {key}.{task}: unknown task; known: {', '.join(tasks)}")
+    return {task: _typed_entries(values, fields, f"{key}.{task}", block) for task, values in by_task.items()}
+
+
+def type_training_blocks(config: dict) -> None:
+    """Every ``papers.<paper>.training.<block>`` (changed in place) with its values read as the types of
+    its method's Params fields; unknown blocks, fields and tasks fail naming the key."""
+    from xlie.pipeline.registry import all_methods, known_tasks, load_papers, param_fields
+
+    load_papers(config)
+    specs = {spec.params_key: spec for spec in all_methods().values()}
+    for paper, paper_cfg in (config.get("papers") or {}).items():
+        training = paper_cfg.get("training") or {}
+        for block, values in training.items():
+            key = f"papers.{paper}.training.{block}"
+            if block not in specs:
+                hint = did_you_mean(block, specs)
+                raise ConfigError(
+                    f"config key {key}: no method implementation {block!r}{hint}; known: {', '.join(sorted(specs))}"
+                )
+            fields = param_fields(specs[block])
+            plain = {name: value for name, value in values.items() if name != "by_task"}
+            typed = _typed_entries(plain, fields, key, block)
+            if "by_task" in values:
+                typed["by_task"] = _typed_by_task(values["by_task"], fields, f"{key}.by_task", block, known_tasks())
+            training[block] = {name: typed[name] for name in values}  # in the config's order

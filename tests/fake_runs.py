@@ -27,7 +27,9 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
     from xlie.pipeline.registry import task_type
 
     # Tagging tables only (the ToPro paper): Prompt-XRE's and AlignXIE's tables have their own fake frames.
-    overrides = {"papers": {"prompt_xre": {"enabled": False}, "alignxie": {"enabled": False}}} | (config_overrides or {})
+    overrides = {"papers": {"prompt_xre": {"enabled": False}, "alignxie": {"enabled": False}}} | (
+        config_overrides or {}
+    )
     user = yaml.safe_load((workdir / "config.yaml").read_text()) | overrides
     config = resolve(user, workdir / "workflow/presets", workdir / "workflow/schemas/config.schema.yaml")
     cells = build_cells(config)
@@ -50,8 +52,10 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
             collapse = (run.method, run.variant) == ("llm", "generate")
             error = 0.1 + 0.5 * rng.random()
             fallback = metrics.majority_label([s.tags for s in train])
-            predicted = [[fallback if collapse else (rng.choice(labels) if rng.random() < error else t) for t in s.tags]
-                         for s in sentences]  # fmt: skip
+            predicted = [
+                [fallback if collapse else (rng.choice(labels) if rng.random() < error else t) for t in s.tags]
+                for s in sentences
+            ]
             cell_dir = root / "eval" / target
             task_type(run.task).write_predictions(cell_dir / "predictions.tsv", sentences, predicted)
             gold = [s.tags for s in sentences]

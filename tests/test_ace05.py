@@ -147,12 +147,28 @@ CONLLU = "# sent_id = 1\n# text = Terrorists started firing at the hotel.\n1\tTe
 
 def _relation(label="PHYS:Located", sent_id="1", e1="Terrorists", e2="hotel", **arg_sent):
     return {
-        "relation-id": "R1", "relation-type": label, "text": "x", "sent_id": sent_id, "position": [0, 5],
+        "relation-id": "R1",
+        "relation-type": label,
+        "text": "x",
+        "sent_id": sent_id,
+        "position": [0, 5],
         "arguments": [
-            {"text": e1, "sent_id": arg_sent.get("a1", sent_id), "position": [0, 0], "role": "Arg-1", "entity-id": "E1"},
-            {"text": e2, "sent_id": arg_sent.get("a2", sent_id), "position": [5, 5], "role": "Arg-2", "entity-id": "E2"},
+            {
+                "text": e1,
+                "sent_id": arg_sent.get("a1", sent_id),
+                "position": [0, 0],
+                "role": "Arg-1",
+                "entity-id": "E1",
+            },
+            {
+                "text": e2,
+                "sent_id": arg_sent.get("a2", sent_id),
+                "position": [5, 5],
+                "role": "Arg-2",
+                "entity-id": "E2",
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def test_each_kind_of_bad_mention_is_counted_with_an_example(tmp_path):
@@ -180,10 +196,15 @@ def test_each_kind_of_bad_mention_is_counted_with_an_example(tmp_path):
     ]
     assert report.kept == 1
     assert dict(report.dropped) == {
-        "label_unknown": 1, "sent_id_missing": 1, "argument_other_sentence": 1,
-        "entity_not_in_sentence": 1, "roles_not_arg1_arg2": 1, "malformed_relation": 1,
-        "time_argument": 1, "not_two_arguments": 2,
-    }  # fmt: skip
+        "label_unknown": 1,
+        "sent_id_missing": 1,
+        "argument_other_sentence": 1,
+        "entity_not_in_sentence": 1,
+        "roles_not_arg1_arg2": 1,
+        "malformed_relation": 1,
+        "time_argument": 1,
+        "not_two_arguments": 2,
+    }
     assert len(report.examples) == 3 and "PHYS:Teleported" in report.examples[0]
 
 

@@ -96,7 +96,11 @@ def test_a_finished_run_drops_its_checkpoints_unless_kept(tmp_path):
 
 def test_two_processes_never_write_one_checkpoint_directory(tmp_path):
     directory = tmp_path / "seed42"
-    other = [sys.executable, "-c", f"from xlie.pipeline.checkpoints import locked\nwith locked({str(directory)!r}): pass"]
+    other = [
+        sys.executable,
+        "-c",
+        f"from xlie.pipeline.checkpoints import locked\nwith locked({str(directory)!r}): pass",
+    ]
     with locked(directory):
         with pytest.raises(CheckpointBusy, match="another live process"):
             with locked(directory):

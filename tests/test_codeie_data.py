@@ -98,8 +98,13 @@ def test_demo_sets_and_schemas():
     assert len(zh_all) > 240  # the three splits are disjoint parts of PAN-X dev-zh (a few sentences repeat there)
     multiconer = load_schema(REPO / "resources" / "codeie" / "schemas" / "multiconer.yaml")
     assert [multiconer.english_class("entity", x) for x in ("PER", "LOC", "GRP", "CORP", "PROD", "CW")] == [
-        "Person", "Location", "Group", "Corporation", "Product", "CreativeWork"
-    ]  # fmt: skip
+        "Person",
+        "Location",
+        "Group",
+        "Corporation",
+        "Product",
+        "CreativeWork",
+    ]
     missing = r"data.codeie.multiconer.dir = 'nowhere': nowhere/en_train.conll not found.*MultiCoNER 2022"
     with pytest.raises(MultiConerFileError, match=missing):
         require_conll_file("nowhere", "{lang}_{split}.conll", "en", "train")
@@ -132,9 +137,15 @@ class FakeTranslator:
 def test_parallel_ner_step_with_a_fake_translator(tmp_path):
     out, source, stats = tmp_path / "en-zh.jsonl", tmp_path / "source_en-zh.jsonl", tmp_path / "stats.tsv"
     summary = build_parallel_ner_step(
-        str(DEMO / "en_train.conll"), "en-zh", {"kind": "hf", "model": "unused"}, 5,
-        str(out), str(source), str(stats), backend=FakeTranslator(),
-    )  # fmt: skip
+        str(DEMO / "en_train.conll"),
+        "en-zh",
+        {"kind": "hf", "model": "unused"},
+        5,
+        str(out),
+        str(source),
+        str(stats),
+        backend=FakeTranslator(),
+    )
     assert summary.startswith("en-zh: 4 of 5 samples kept")
     pairs = read_parallel_jsonl(out)
     assert len(pairs) == 4 and all(p.stage == 1 and (a, b) == ("en", "zh") for _, p, a, b in pairs)
@@ -149,8 +160,12 @@ def test_parallel_ner_step_with_a_fake_translator(tmp_path):
 
 def test_tip_step_from_seed_and_parallel_files(tmp_path):
     parallel = tmp_path / "en-zh.jsonl"
-    good = {"id": "p1", "stage": 1, "en": {"sentence": 'He said "Rome" .', "entities": [["LOC", "Rome"]]},
-            "zh": {"sentence": "他说“罗马”。", "entities": [["地点", "罗马"]]}}  # fmt: skip
+    good = {
+        "id": "p1",
+        "stage": 1,
+        "en": {"sentence": 'He said "Rome" .', "entities": [["LOC", "Rome"]]},
+        "zh": {"sentence": "他说“罗马”。", "entities": [["地点", "罗马"]]},
+    }
     broken = {**good, "id": "p2", "zh": {"sentence": "他说。", "entities": [["地点", "罗马"]]}}
     lines = [good, broken, good]  # a span missing from its sentence is dropped; a repeat written once
     parallel.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")

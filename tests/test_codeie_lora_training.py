@@ -22,15 +22,22 @@ from xlie.papers.alignxie.lora_training import (
 from xlie.papers.alignxie.schema import Schema, TypeDef, ner_code, render_prompt, render_query
 from xlie.papers.alignxie.tip import build_tip_instance
 
-SCHEMA = Schema.from_types([
-    TypeDef("entity", "Person", "A human being.", ("Obama",), labels=("PER", "人物")),
-    TypeDef("entity", "Location", "A place.", ("Paris",), labels=("LOC", "地点")),
-])  # fmt: skip
+SCHEMA = Schema.from_types(
+    [
+        TypeDef("entity", "Person", "A human being.", ("Obama",), labels=("PER", "人物")),
+        TypeDef("entity", "Location", "A place.", ("Paris",), labels=("LOC", "地点")),
+    ]
+)
 
 
 def alignment_instances() -> list[Instance]:
     pairs = [
-        ("Obama visited Paris", [("PER", "Obama"), ("LOC", "Paris")], "奥巴马访问了巴黎", [("人物", "奥巴马"), ("地点", "巴黎")]),
+        (
+            "Obama visited Paris",
+            [("PER", "Obama"), ("LOC", "Paris")],
+            "奥巴马访问了巴黎",
+            [("人物", "奥巴马"), ("地点", "巴黎")],
+        ),
         ("Paris is big", [("LOC", "Paris")], "巴黎很大", [("地点", "巴黎")]),
     ]
     tips = [build_tip_instance(SCHEMA, *pair) for pair in pairs]
@@ -43,8 +50,18 @@ def instruction_instances() -> list[Instance]:
 
 
 def tiny_params(**overrides) -> Params:
-    values = dict(max_steps=2, batch_size=2, grad_accum=1, save_steps=1, logging_steps=1, max_length=160,
-                  lora_r=4, lora_alpha=8, learning_rate=1e-3, warmup_ratio=0.0)  # fmt: skip
+    values = dict(
+        max_steps=2,
+        batch_size=2,
+        grad_accum=1,
+        save_steps=1,
+        logging_steps=1,
+        max_length=160,
+        lora_r=4,
+        lora_alpha=8,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+    )
     return Params(**{**values, **overrides})
 
 
@@ -82,7 +99,7 @@ def test_encode_instance_labels_only_the_completion(tiny_models):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_models[0]["causal"])
-    instance = Instance("Input:\nsentence = \"Obama\"\nOutput:\n", 'results = [\n\tPerson("Obama")\n]')
+    instance = Instance('Input:\nsentence = "Obama"\nOutput:\n', 'results = [\n\tPerson("Obama")\n]')
     prompt = tokenizer(instance.prompt)["input_ids"]
     completion = tokenizer(instance.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     feature, cut = encode_instance(tokenizer, instance, max_length=512)
@@ -144,7 +161,9 @@ def test_phase2_merge_starts_a_new_adapter_on_the_merged_base(tiny_models, tmp_p
     base = tiny_models[0]["causal"]
     params = tiny_params(max_steps=1, phase2_start="merge", gradient_checkpointing=False)
     train_phase(base, alignment_instances(), tmp_path / "p1", tmp_path / "c1", params)
-    summary = train_phase(base, instruction_instances(), tmp_path / "p2", tmp_path / "c2", params, init_adapter=tmp_path / "p1")
+    summary = train_phase(
+        base, instruction_instances(), tmp_path / "p2", tmp_path / "c2", params, init_adapter=tmp_path / "p1"
+    )
     assert summary["started_from"].startswith("fresh adapter on the base merged with")
     adapter_config = json.loads((tmp_path / "p2/adapter_config.json").read_text())
     assert adapter_config["base_model_name_or_path"] == str(tmp_path / "p2" / "base")
@@ -153,11 +172,17 @@ def test_phase2_merge_starts_a_new_adapter_on_the_merged_base(tiny_models, tmp_p
 
 def test_resume_from_last_checkpoint(tiny_models, tmp_path):
     base = tiny_models[0]["causal"]
-    first = train_phase(base, instruction_instances(), tmp_path / "out", tmp_path / "ckpt",
-                        tiny_params(gradient_checkpointing=False))  # fmt: skip
+    first = train_phase(
+        base, instruction_instances(), tmp_path / "out", tmp_path / "ckpt", tiny_params(gradient_checkpointing=False)
+    )
     assert first["resumed_from"] is None and (tmp_path / "ckpt/checkpoint-2").is_dir()
-    again = train_phase(base, instruction_instances(), tmp_path / "out", tmp_path / "ckpt",
-                        tiny_params(max_steps=3, gradient_checkpointing=False))  # fmt: skip
+    again = train_phase(
+        base,
+        instruction_instances(),
+        tmp_path / "out",
+        tmp_path / "ckpt",
+        tiny_params(max_steps=3, gradient_checkpointing=False),
+    )
     assert again["resumed_from"].endswith("checkpoint-2")
     # The checkpoint's log history came back with it: steps 1-2 as first logged, then step 3.
     assert again["global_steps"] == 3 and len(again["losses"]) == 3 and again["losses"][:2] == first["losses"]

@@ -84,8 +84,13 @@ def test_three_stages_exact():
     assert stats.stages == {
         "input": {"samples": 7, "entities": 7},
         "1_translate": {"spans_missing": 4, "samples_complete": 2, "samples_unusable_reply": 1},
-        "2_repair": {"spans_missing": 4, "spans_found_in_sentence": 1, "spans_translated_alone": 1,
-                     "spans_still_missing": 2, "samples_repaired": 2},  # fmt: skip
+        "2_repair": {
+            "spans_missing": 4,
+            "spans_found_in_sentence": 1,
+            "spans_translated_alone": 1,
+            "spans_still_missing": 2,
+            "samples_repaired": 2,
+        },
         "3_rewrite": {"samples_to_rewrite": 2, "samples_rewritten": 1, "samples_dropped": 1},
         "output": {"samples_kept": 5, "samples_dropped": 2},
     }
@@ -99,15 +104,23 @@ def test_statistics_tsv_and_parallel_jsonl(tmp_path):
     assert "3_rewrite\tsamples_dropped\t1" in lines and "output\tsamples_kept\t5" in lines
     write_parallel_jsonl(pairs, tmp_path / "parallel.jsonl", "en", "zh")
     records = [json.loads(line) for line in (tmp_path / "parallel.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert records[3] == {"id": "4", "stage": 3, "en": {"sentence": "Apple sells apples", "entities": [["ORG", "Apple"]]},
-                          "zh": {"sentence": "苹果股份卖苹果", "entities": [["ORG", "苹果股份"]]}}  # fmt: skip
+    assert records[3] == {
+        "id": "4",
+        "stage": 3,
+        "en": {"sentence": "Apple sells apples", "entities": [["ORG", "Apple"]]},
+        "zh": {"sentence": "苹果股份卖苹果", "entities": [["ORG", "苹果股份"]]},
+    }
 
 
 def test_pairs_make_tip_instances():
-    schema = Schema.from_types([TypeDef("entity", "Person", labels=("PER",)), TypeDef("entity", "Location", labels=("LOC",))])
+    schema = Schema.from_types(
+        [TypeDef("entity", "Person", labels=("PER",)), TypeDef("entity", "Location", labels=("LOC",))]
+    )
     pairs, _ = build_parallel_ner(SAMPLES, FakeTranslator(), "en", "zh")
     p = pairs[2]
-    forward, backward = tip_instances_both_ways(schema, (p.source.sentence, p.source.entities), (p.target.sentence, p.target.entities))
+    forward, backward = tip_instances_both_ways(
+        schema, (p.source.sentence, p.source.entities), (p.target.sentence, p.target.entities)
+    )
     assert forward.completion == 'results = [\n\tPerson("奥巴马"),\n\tLocation("柏林")\n]'
     assert backward.completion == 'results = [\n\tPerson("Obama"),\n\tLocation("Berlin")\n]'
 
@@ -125,8 +138,10 @@ def test_read_ner_jsonl_errors_name_file_and_line(tmp_path):
     good.write_text('{"id": "a", "sentence": "Paris is big", "entities": [["LOC", "Paris"]]}\n\n', encoding="utf-8")
     assert read_ner_jsonl(good) == [NerSample("a", "Paris is big", (("LOC", "Paris"),))]
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": 1, "sentence": "x", "entities": []}\n{"id": 2, "sentence": "Paris", "entities": [["LOC", "Rome"]]}\n',
-                   encoding="utf-8")  # fmt: skip
+    bad.write_text(
+        '{"id": 1, "sentence": "x", "entities": []}\n{"id": 2, "sentence": "Paris", "entities": [["LOC", "Rome"]]}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(InputFileError, match=r"bad.jsonl:2: span 'Rome'"):
         read_ner_jsonl(bad)
     bad.write_text('{"id": 1, "sentence": "x", "entities": [["LOC"]]}\n', encoding="utf-8")
@@ -141,8 +156,11 @@ def test_read_ner_jsonl_errors_name_file_and_line(tmp_path):
 
 
 def test_json_reply_tolerates_prose_and_fences():
-    assert json_reply('Sure! ```json\n{"sentence": "巴黎", "entities": ["巴黎"]}\n``` done') == {"sentence": "巴黎", "entities": ["巴黎"]}
-    assert json_reply("{not json} then {\"a\": 1}") == {"a": 1}
+    assert json_reply('Sure! ```json\n{"sentence": "巴黎", "entities": ["巴黎"]}\n``` done') == {
+        "sentence": "巴黎",
+        "entities": ["巴黎"],
+    }
+    assert json_reply('{not json} then {"a": 1}') == {"a": 1}
     assert json_reply("no json") is None and json_reply("[1, 2]") is None
 
 
@@ -291,10 +309,13 @@ def test_translator_from_config(chat_server, tiny_models, tmp_path):
     from xlie.papers.alignxie.parallel_ner import translator_from_config
 
     url = f"http://127.0.0.1:{chat_server.server_port}/v1"
-    translator = translator_from_config({"kind": "openai", "base_url": url, "model": "m", "api_key_env": ""},
-                                        cache_path=tmp_path / "cache.jsonl")  # fmt: skip
+    translator = translator_from_config(
+        {"kind": "openai", "base_url": url, "model": "m", "api_key_env": ""}, cache_path=tmp_path / "cache.jsonl"
+    )
     assert len(translator.rewrite([("s", ["a"])], "zh")) == 1 and (tmp_path / "cache.jsonl").exists()
-    assert isinstance(translator_from_config({"kind": "hf", "model": str(tiny_models[0]["causal"])}).complete, HFCompletion)
+    assert isinstance(
+        translator_from_config({"kind": "hf", "model": str(tiny_models[0]["causal"])}).complete, HFCompletion
+    )
     with pytest.raises(ParallelNerError, match="kind"):
         translator_from_config({"kind": "deepl"})
     with pytest.raises(ParallelNerError, match=r"unknown key\(s\) \['api_key'\]"):

@@ -23,8 +23,10 @@ relations:
 
 def write_set(path: Path, rows: list[tuple[str, str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps({"id": f"{path.parent.name}-{i}", "sentence": s, "task": t, "output": o}, ensure_ascii=False)
-             for i, (s, t, o) in enumerate(rows)]  # fmt: skip
+    lines = [
+        json.dumps({"id": f"{path.parent.name}-{i}", "sentence": s, "task": t, "output": o}, ensure_ascii=False)
+        for i, (s, t, o) in enumerate(rows)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -33,20 +35,31 @@ def codeie_data(tmp_path) -> dict:
     schema = tmp_path / "schema.yaml"
     schema.write_text(SCHEMA_YAML, encoding="utf-8")
     sets = tmp_path / "sets"
-    en = [("Obama visited Paris", "ner", ner_code([("Person", "Obama"), ("Location", "Paris")])),
-          ("Paris is big", "ner", ner_code([("Location", "Paris")]))]  # fmt: skip
+    en = [
+        ("Obama visited Paris", "ner", ner_code([("Person", "Obama"), ("Location", "Paris")])),
+        ("Paris is big", "ner", ner_code([("Location", "Paris")])),
+    ]
     zh = [("奥巴马访问了巴黎", "ner", ner_code([("Person", "奥巴马"), ("Location", "巴黎")]))]
     for split in ("train", "dev", "test"):
         write_set(sets / "en" / f"{split}.jsonl", en)
         write_set(sets / "zh" / f"{split}.jsonl", zh)
-    write_set(sets / "de" / "test.jsonl", [("Obama wohnt in Paris", "ner", ner_code([("Person", "Obama"), ("Location", "Paris")]))])
+    write_set(
+        sets / "de" / "test.jsonl",
+        [("Obama wohnt in Paris", "ner", ner_code([("Person", "Obama"), ("Location", "Paris")]))],
+    )
     bench = tmp_path / "bench_test.jsonl"
     write_set(bench, [("Obama lives in Paris", "re", re_code([("Obama", "LivesIn", "Paris")]))])
     tip = tmp_path / "tip.jsonl"
-    tip.write_text(json.dumps({"prompt": "Input:\nx\nOutput:\n", "completion": "results = []"}) + "\n", encoding="utf-8")
-    return {"sets_dir": str(sets), "schema": str(schema), "mixtures": {"enzh": ["en", "zh"]},
-            "benchmarks": {"bench": {"path": str(tmp_path / "bench_{split}.jsonl"), "task": "re", "schema": str(schema)}},
-            "alignment_data": str(tip)}  # fmt: skip
+    tip.write_text(
+        json.dumps({"prompt": "Input:\nx\nOutput:\n", "completion": "results = []"}) + "\n", encoding="utf-8"
+    )
+    return {
+        "sets_dir": str(sets),
+        "schema": str(schema),
+        "mixtures": {"enzh": ["en", "zh"]},
+        "benchmarks": {"bench": {"path": str(tmp_path / "bench_{split}.jsonl"), "task": "re", "schema": str(schema)}},
+        "alignment_data": str(tip),
+    }
 
 
 def test_sets_mixtures_and_benchmarks_load(codeie_data):
@@ -58,7 +71,11 @@ def test_sets_mixtures_and_benchmarks_load(codeie_data):
     bench, _ = task.load(codeie_data, "test", "bench")
     assert bench[0].task == "re" and "class LivesIn(Relation)" in bench[0].query
     with pytest.raises(ValueError, match="data.codeie.benchmarks.bench.task is 'ner'"):
-        task.load({**codeie_data, "benchmarks": {"bench": {**codeie_data["benchmarks"]["bench"], "task": "ner"}}}, "test", "bench")
+        task.load(
+            {**codeie_data, "benchmarks": {"bench": {**codeie_data["benchmarks"]["bench"], "task": "ner"}}},
+            "test",
+            "bench",
+        )
 
 
 def test_scores_lexicon_floor_and_predictions_roundtrip(codeie_data, tmp_path):
@@ -73,7 +90,7 @@ def test_scores_lexicon_floor_and_predictions_roundtrip(codeie_data, tmp_path):
     floor = task.majority_baseline(train, gold)  # "Obama" and "Paris" are training spans
     assert floor["f1"] == 1.0 and floor["label"] == "Training lexicon"
     path = tmp_path / "predictions.tsv"
-    task.write_predictions(path, test, ["results = [Person(\"Obama\")]"])
+    task.write_predictions(path, test, ['results = [Person("Obama")]'])
     gold_back, predicted_back = task.read_predictions(path)
     assert task.score(gold_back, predicted_back)["f1"] == pytest.approx(2 / 3)
     from xlie.report.verdict import example_stats
@@ -101,11 +118,24 @@ def test_alignxie_trains_both_phases_and_predicts(codeie_data, tiny_models, tmp_
     train, _ = task.load(codeie_data, "train", "enzh")
     spec = method_spec("alignxie", "causal")
     train_fn, load_predictor = implementation(spec)
-    params = dict(alignment=alignment, max_steps=2, batch_size=2, grad_accum=1, save_steps=1, logging_steps=1,
-                  max_length=512, lora_r=4, lora_alpha=8, warmup_ratio=0.0, max_new_tokens=8, eval_batch_size=4)  # fmt: skip
+    params = dict(
+        alignment=alignment,
+        max_steps=2,
+        batch_size=2,
+        grad_accum=1,
+        save_steps=1,
+        logging_steps=1,
+        max_length=512,
+        lora_r=4,
+        lora_alpha=8,
+        warmup_ratio=0.0,
+        max_new_tokens=8,
+        eval_batch_size=4,
+    )
     out = tmp_path / "model"
-    summary = train_fn(str(paths["causal"]), "codeie", train, [], out, tmp_path / "ckpt", params, 42,
-                       **task.method_kwargs(codeie_data))  # fmt: skip
+    summary = train_fn(
+        str(paths["causal"]), "codeie", train, [], out, tmp_path / "ckpt", params, 42, **task.method_kwargs(codeie_data)
+    )
     assert list(summary["phases"]) == (["phase1", "phase2"] if alignment == "tip" else ["phase2"])
     assert (out / "adapter_model.safetensors").is_file() and (out / "phase1").is_dir() == (alignment == "tip")
     predict = load_predictor(out, "codeie", params)

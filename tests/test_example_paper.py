@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -36,7 +34,9 @@ def test_the_example_paper_runs_end_to_end(workdir, example_env):
     results = workdir / "results"
     metrics = pd.read_csv(results / "metrics.csv")
     assert set(metrics["paper"]) == {"example"} and set(metrics["target"]) == {"en", "de"}
-    cell = json.loads((results / "runs/example/toy_topic/mbert/lexicon/default/en/seed42/eval/en/metrics.json").read_text())
+    cell = json.loads(
+        (results / "runs/example/toy_topic/mbert/lexicon/default/en/seed42/eval/en/metrics.json").read_text()
+    )
     assert cell["scores"]["primary_name"] == "accuracy" and cell["provenance"]["model"]["method"] == "lexicon"
     table = (results / "tables/example_topics.tex").read_text(encoding="utf-8")
     assert "Example paper: topic classification" in table and "lexicon" in table.lower()

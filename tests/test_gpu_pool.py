@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from xlie.pipeline import gpu_pool
+
 # Child: acquire, report "<id> <CUDA_VISIBLE_DEVICES> <time>", hold the lock for at least
 # HOLD seconds and until the release file exists (so holders overlap for sure), then report
 # the time just before exiting. A TimeoutError is reported as "timeout".
@@ -168,7 +169,16 @@ def test_twelve_jobs_on_four_ids_never_share_or_exceed(clean_env, tmp_path):
     counts = [2 if i % 3 == 0 else 1 for i in range(12)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", MULTI_CHILD, str(tmp_path / "locks"), ",".join(ids), str(n), "0.3", str(tmp_path / f"job{i}")],
+            [
+                sys.executable,
+                "-c",
+                MULTI_CHILD,
+                str(tmp_path / "locks"),
+                ",".join(ids),
+                str(n),
+                "0.3",
+                str(tmp_path / f"job{i}"),
+            ],
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -205,7 +215,9 @@ def test_a_job_waiting_for_two_ids_holds_none(clean_env, tmp_path):
     try:
         assert [proc.stdout.readline().split()[0] for proc in holders] == ["0", "1", "2"]
         waiter = subprocess.Popen(
-            [sys.executable, "-c", MULTI_CHILD, str(lock_dir), "0,1,2,3", "2", "0", str(pair)], stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", MULTI_CHILD, str(lock_dir), "0,1,2,3", "2", "0", str(pair)],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(1.0)
         assert waiter.poll() is None  # still waiting for a second id

@@ -137,8 +137,12 @@ def test_a_model_path_that_cannot_load_names_the_key(path, message):
 def test_hub_ids_and_existing_directories_pass_the_model_path_check(tmp_path):
     from xlie.pipeline.config import check_model_paths
 
-    models = {"a": {"path": "xlm-roberta-base", "family": "xlmr"}, "b": {"path": "google/mt5-base", "family": "mt5"},
-              "c": {"path": str(tmp_path), "family": "bert"}, "d": {"path": "./not/built/yet", "family": "bert", "tiny": True}}  # fmt: skip
+    models = {
+        "a": {"path": "xlm-roberta-base", "family": "xlmr"},
+        "b": {"path": "google/mt5-base", "family": "mt5"},
+        "c": {"path": str(tmp_path), "family": "bert"},
+        "d": {"path": "./not/built/yet", "family": "bert", "tiny": True},
+    }
     check_model_paths(resolved(models=models))
 
 
@@ -191,8 +195,12 @@ def test_command_line_lists_resolve_as_their_yaml_spelling():
 
     command_line = "papers={alignxie: {training: {alignxie_lora: {modules_to_save: [embed_tokens, lm_head]}}}, topro: {seeds: [1, 2]}}"
     typed = resolved(**parse_config([command_line]))
-    written = resolved(papers={"alignxie": {"training": {"alignxie_lora": {"modules_to_save": ["embed_tokens", "lm_head"]}}},
-                               "topro": {"seeds": [1, 2]}})  # fmt: skip
+    written = resolved(
+        papers={
+            "alignxie": {"training": {"alignxie_lora": {"modules_to_save": ["embed_tokens", "lm_head"]}}},
+            "topro": {"seeds": [1, 2]},
+        }
+    )
     assert typed == written and typed["papers"]["topro"]["seeds"] == [1, 2]
     assert _training_block(typed, "alignxie", "alignxie_lora")["modules_to_save"] == ["embed_tokens", "lm_head"]
 

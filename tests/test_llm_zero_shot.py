@@ -11,7 +11,13 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokeni
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
 from xlie.papers.topro.methods import llm_zero_shot as llm
-from xlie.papers.topro.methods.llm_zero_shot import Params, encode_prompts, load_predictor, match_label, verbalizer_token_ids
+from xlie.papers.topro.methods.llm_zero_shot import (
+    Params,
+    encode_prompts,
+    load_predictor,
+    match_label,
+    verbalizer_token_ids,
+)
 from xlie.papers.topro.prompts import llm_prompt
 from xlie.papers.topro.verbalizers import VERBALIZERS, llm_verbalizer, verbalizer
 
@@ -67,8 +73,15 @@ def _prompts(sentence: Sentence, task: str, variant: str = "a") -> list[str]:
 
 def test_params_defaults_and_strict_keys():
     hp = Params.from_dict({})
-    assert (hp.mode, hp.prompt_variant, hp.batch_size, hp.max_length, hp.max_new_tokens, hp.bf16, hp.verbalizer_policy) == (
-        "logits", "a", 16, 512, 10, False, "first_piece")  # fmt: skip
+    assert (
+        hp.mode,
+        hp.prompt_variant,
+        hp.batch_size,
+        hp.max_length,
+        hp.max_new_tokens,
+        hp.bf16,
+        hp.verbalizer_policy,
+    ) == ("logits", "a", 16, 512, 10, False, "first_piece")
     with pytest.raises(TypeError, match="max_new_token"):
         Params.from_dict({"mode": "generate", "max_new_token": 5})
     with pytest.raises(ValueError, match="mode"):
@@ -119,7 +132,9 @@ def test_authors_udpos_verbalizers_per_model(tiny_models, sentences, seq2seq):
     assert match_label("a noun, I think", "udpos", words) == (None if seq2seq else "NOUN")
     out_dirs, _ = tiny_models
     family = "mt5" if seq2seq else "causal"
-    prediction = load_predictor(str(out_dirs[family]), "udpos", {"verbalizer": "authors", "batch_size": 8})(sentences["udpos"])
+    prediction = load_predictor(str(out_dirs[family]), "udpos", {"verbalizer": "authors", "batch_size": 8})(
+        sentences["udpos"]
+    )
     assert prediction.counts["verbalizer_first_piece_labels"] == 0  # whole tokens, as in the real vocabularies
     assert {t for tags in prediction.tags for t in tags} <= set(label_set("udpos"))
     with pytest.raises(ValueError, match="verbalizer"):
@@ -136,7 +151,9 @@ def test_match_label_every_verbalizer_word():
 
 
 @pytest.mark.parametrize("family", ["causal", "mt5"])
-@pytest.mark.parametrize("mode, task", [("logits", "panx"), ("logits", "udpos"), ("generate", "panx"), ("generate", "udpos")])
+@pytest.mark.parametrize(
+    "mode, task", [("logits", "panx"), ("logits", "udpos"), ("generate", "panx"), ("generate", "udpos")]
+)
 def test_one_valid_tag_per_word(tiny_models, sentences, family, mode, task):
     out_dirs, _ = tiny_models
     predict = load_predictor(str(out_dirs[family]), task, {"mode": mode, "batch_size": 8, "max_new_tokens": 4})
@@ -220,13 +237,17 @@ def test_generate_mode_equals_unbatched_reference(sharp_models, sentences, famil
     for prompt in (p for s in data for p in _prompts(s, task)):
         enc = tokenizer(prompt, return_tensors="pt")
         with torch.inference_mode():
-            out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False, num_beams=1, pad_token_id=tokenizer.pad_token_id)
+            out = model.generate(
+                **enc, max_new_tokens=new_tokens, do_sample=False, num_beams=1, pad_token_id=tokenizer.pad_token_id
+            )
         if family == "causal":
             out = out[:, enc["input_ids"].shape[1] :]
         texts.append(tokenizer.decode(out[0], skip_special_tokens=True))
     assert any(texts)
 
-    predict = load_predictor(str(out_dirs[family]), task, {"mode": "generate", "batch_size": 6, "max_new_tokens": new_tokens})
+    predict = load_predictor(
+        str(out_dirs[family]), task, {"mode": "generate", "batch_size": 6, "max_new_tokens": new_tokens}
+    )
     prediction = predict(data)
     matched = [match_label(t, task) for t in texts]
     assert [t for tags in prediction.tags for t in tags] == [m or FALLBACK_LABEL[task] for m in matched]

@@ -12,6 +12,7 @@ from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance, read_split
 from xlie.papers.prompt_xre.ace05_synthetic import write_synthetic_ace05
 from xlie.papers.prompt_xre import templates
 from xlie.papers.prompt_xre.methods import mbart_relation as mr
+
 INSTANCE = RelationInstance(
     sentence="Smith works for Acme in Paris .",
     e1="Smith",
@@ -166,8 +167,10 @@ def test_last_eos_positions_and_missing_eos():
 
 
 def test_collate_pads_both_sides_and_to_a_fixed_width():
-    features = [{"input_ids": [1, 2, 3], "decoder_input_ids": [4, 2], "labels": 0},
-                {"input_ids": [1], "decoder_input_ids": [4, 5, 2], "labels": 3}]  # fmt: skip
+    features = [
+        {"input_ids": [1, 2, 3], "decoder_input_ids": [4, 2], "labels": 0},
+        {"input_ids": [1], "decoder_input_ids": [4, 5, 2], "labels": 3},
+    ]
     batch = mr.collate(features, pad_token_id=9)
     assert batch["input_ids"].tolist() == [[1, 2, 3], [1, 9, 9]]
     assert batch["decoder_attention_mask"].tolist() == [[1, 1, 0], [1, 1, 1]]
@@ -189,8 +192,17 @@ def test_defaults_are_the_authors_final_script():
         mr.Params.from_dict({"lr": 1})
 
 
-FAST = dict(template="7", epochs=2, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, logging_steps=1,
-            dropout=0.0, attention_dropout=0.0, eval_batch_size=16)  # fmt: skip
+FAST = dict(
+    template="7",
+    epochs=2,
+    batch_size=8,
+    learning_rate=1e-3,
+    warmup_ratio=0.0,
+    logging_steps=1,
+    dropout=0.0,
+    attention_dropout=0.0,
+    eval_batch_size=16,
+)
 
 
 @pytest.mark.parametrize("selection", ["accuracy", "loss"])
@@ -213,8 +225,12 @@ def test_train_resume_and_predict_zero_shot(mbart_dir, ace05, tmp_path, selectio
     if selection == "loss":
         return  # resume and prediction do not depend on the selection metric: once is enough
     # resume: one more epoch continues from the newest checkpoint instead of starting over
-    resumed = mr.train(str(mbart_dir), "ace05", splits["train"], splits["dev"], out, ckpt, {**params, "epochs": 3}, seed=222)
-    assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith(f"checkpoint-{summary['global_steps']}")
+    resumed = mr.train(
+        str(mbart_dir), "ace05", splits["train"], splits["dev"], out, ckpt, {**params, "epochs": 3}, seed=222
+    )
+    assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith(
+        f"checkpoint-{summary['global_steps']}"
+    )
     assert resumed["global_steps"] > summary["global_steps"]
 
     predict = mr.load_predictor(out, "ace05", params)

@@ -7,6 +7,7 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
 from xlie.papers.topro import metrics
+
 # Hand-written fixture: one sentence per case.
 GOLD = [
     ["B-PER", "I-PER", "O", "B-LOC"],  # 0: perfect match        gold PER[0:2] LOC[3:4]

@@ -122,10 +122,12 @@ def test_other_pair_templates(tiny_models, family, prefix, infix, suffix):
     tokenizer = AutoTokenizer.from_pretrained(tiny_models[0][family])
     a, b = "the cat", "a dog"
     expected = (
-        tokenizer.convert_tokens_to_ids(prefix) + _ids(tokenizer, a)
-        + tokenizer.convert_tokens_to_ids(infix) + _ids(tokenizer, b)
+        tokenizer.convert_tokens_to_ids(prefix)
+        + _ids(tokenizer, a)
+        + tokenizer.convert_tokens_to_ids(infix)
+        + _ids(tokenizer, b)
         + tokenizer.convert_tokens_to_ids(suffix)
-    )  # fmt: skip
+    )
     assert tokenizer(a, b)["input_ids"] == expected
 
 
@@ -210,14 +212,21 @@ def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
     long = Sentence(long_words, ("NOUN",) * 200)
     sentences = list(dev) + [long]
     max_length = PARAMS["max_length"]
-    predictions, truncated = predict_tags(model, tokenizer, sentences, max_length=max_length, batch_size=8, fill_label=FILL)
+    predictions, truncated = predict_tags(
+        model, tokenizer, sentences, max_length=max_length, batch_size=8, fill_label=FILL
+    )
 
     assert len(predictions) == len(sentences)
     expected_truncated = 0
     for sentence, tags in zip(sentences, predictions):
         assert len(tags) == len(sentence.words)
-        kept = {w for w in tokenizer(list(sentence.words), is_split_into_words=True, truncation=True,
-                                     max_length=max_length).word_ids() if w is not None}  # fmt: skip
+        kept = {
+            w
+            for w in tokenizer(
+                list(sentence.words), is_split_into_words=True, truncation=True, max_length=max_length
+            ).word_ids()
+            if w is not None
+        }
         assert all(tag in UDPOS for i, tag in enumerate(tags) if i in kept)
         assert all(tag == FILL for i, tag in enumerate(tags) if i not in kept)
         expected_truncated += len(sentence.words) - len(kept)
@@ -232,7 +241,9 @@ def test_predict_tags_one_per_word_and_truncation(vanilla, udpos_data):
     assert truncated >= 200 - n_kept
 
     # batching and length-sorting do not change the predictions
-    alone = [predict_tags(model, tokenizer, [s], max_length=max_length, batch_size=1, fill_label=FILL) for s in sentences[:5]]
+    alone = [
+        predict_tags(model, tokenizer, [s], max_length=max_length, batch_size=1, fill_label=FILL) for s in sentences[:5]
+    ]
     assert [p[0][0] for p in alone] == predictions[:5]
 
 
@@ -265,13 +276,17 @@ def test_resume_from_last_checkpoint(tiny_models, udpos_data, tmp_path):
     train, dev = udpos_data
     checkpoint_dir = tmp_path / "checkpoints"
     one_epoch = {**PARAMS, "epochs": 1}
-    first = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0)
+    first = train_vanilla(
+        str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "first", checkpoint_dir, one_epoch, seed=0
+    )
     assert first["resumed_from"] is None
     assert first["global_steps"] == 6  # the window chunks of 60 sentences (see test_vanilla_training_summary)
     last = resume_point(checkpoint_dir)
     assert last == str(checkpoint_dir / "checkpoint-6")
 
-    second = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0)
+    second = train_vanilla(
+        str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "second", checkpoint_dir, PARAMS, seed=0
+    )
     assert second["resumed_from"] == last
     assert second["global_steps"] == 12
     assert resume_point(checkpoint_dir) == str(checkpoint_dir / "checkpoint-12")
@@ -283,7 +298,6 @@ def test_too_small_vocabulary_names_the_config_key():
 
     with pytest.raises(ValueError, match="config key tiny_models.vocab_size: 100 is too small"):
         train_tokenizer(["".join(chr(0x4E00 + i) for i in range(200))], 100)  # 200 distinct characters
-
 
 
 def test_building_twice_gives_identical_files(tiny_models, tmp_path):
@@ -305,7 +319,10 @@ def test_training_twice_gives_identical_results(vanilla, tiny_models, udpos_data
     summary, output_dir, _ = vanilla
     out_dirs, _ = tiny_models
     train, dev = udpos_data
-    again = train_vanilla(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt", PARAMS, seed=0)
+    again = train_vanilla(
+        str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt", PARAMS, seed=0
+    )
+
     def scores(entries):  # without timings
         return [{k: v for k, v in e.items() if not k.endswith(("runtime", "per_second"))} for e in entries]
 

@@ -11,6 +11,8 @@ import pytest
 from test_oom_retry import vanilla_udpos_options
 
 from xlie.pipeline import jobs as steps
+
+
 @pytest.mark.slow
 def test_two_processes_train_one_run(tiny_models, tmp_path):
     out_dirs, _ = tiny_models

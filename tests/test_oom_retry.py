@@ -55,16 +55,33 @@ def test_out_of_memory_errors_are_recognised():
 def vanilla_udpos_options(model_dir, max_train_sentences: int) -> dict:
     """A train_run job's options: Vanilla XLM-R on the demo's English UDPOS, batch 4, one epoch."""
     return {
-        "run": {"paper": "topro", "task": "udpos", "model": "xlmr", "method": "vanilla", "variant": "default", "source": "en", "seed": 42},
+        "run": {
+            "paper": "topro",
+            "task": "udpos",
+            "model": "xlmr",
+            "method": "vanilla",
+            "variant": "default",
+            "source": "en",
+            "seed": 42,
+        },
         "method": "token_classification",
-        "params": {"batch_size": 4, "grad_accum": 1, "epochs": 1, "eval_steps": 100, "learning_rate": 2e-3, "max_length": 64},
+        "params": {
+            "batch_size": 4,
+            "grad_accum": 1,
+            "epochs": 1,
+            "eval_steps": 100,
+            "learning_rate": 2e-3,
+            "max_length": 64,
+        },
         "model": {"path": str(model_dir), "family": "xlmr"},
         "data": {"dir": str(REPO / "resources" / "demo" / "xtreme"), "source": "local"},
         "max_train_sentences": max_train_sentences,
-    }  # fmt: skip
+    }
 
 
-def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_batch(tiny_models, tmp_path, monkeypatch, capsys):
+def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_batch(
+    tiny_models, tmp_path, monkeypatch, capsys
+):
     out_dirs, _ = tiny_models
     options = vanilla_udpos_options(out_dirs["xlmr"], max_train_sentences=16)
     configured = copy.deepcopy(options)
@@ -73,17 +90,30 @@ def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_
     monkeypatch.setenv(INJECT_OOM_ENV, "1")
 
     with pytest.raises(TrainingOutOfMemory):
-        steps.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=1)
+        steps.train_run(
+            options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=1
+        )
     log = capsys.readouterr().out
-    assert ("OUT OF MEMORY: out of GPU memory on attempt 1 with per-device batch 4, grad_accum 1 (effective batch 4); "
-            "Snakemake's next attempt (profiles set retries) trains with per-device batch 2, grad_accum 2 (effective batch 4)") in log
+    assert (
+        "OUT OF MEMORY: out of GPU memory on attempt 1 with per-device batch 4, grad_accum 1 (effective batch 4); "
+        "Snakemake's next attempt (profiles set retries) trains with per-device batch 2, grad_accum 2 (effective batch 4)"
+    ) in log
 
     steps.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=2)
-    assert "attempt 2 (after running out of memory): per-device batch 2, grad_accum 2 (effective batch 4)" in capsys.readouterr().out
+    assert (
+        "attempt 2 (after running out of memory): per-device batch 2, grad_accum 2 (effective batch 4)"
+        in capsys.readouterr().out
+    )
     assert options == configured  # the run's options (Snakemake params) are untouched: no rerun trigger
     summary = json.loads((output_dir / "xlie_training.json").read_text())
-    expected = {"attempt": 2, "per_device_batch_size": 2, "grad_accum": 2, "effective_batch_size": 4,
-                "configured": {"batch_size": 4, "grad_accum": 1}, "eval_batch_size": 32}  # fmt: skip
+    expected = {
+        "attempt": 2,
+        "per_device_batch_size": 2,
+        "grad_accum": 2,
+        "effective_batch_size": 4,
+        "configured": {"batch_size": 4, "grad_accum": 1},
+        "eval_batch_size": 32,
+    }
     assert summary["batch"] == expected
     # The optimiser's steps are those of the configured batch: one per 4 training chunks (long sentences split).
     assert summary["global_steps"] == math.ceil(summary["window_chunks"]["train"] / 4)
@@ -96,11 +126,27 @@ def test_a_retry_resumes_checkpoints_of_the_larger_per_device_batch(tiny_models,
     import shutil
 
     from xlie.pipeline import checkpoints
+
     out_dirs, _ = tiny_models
     options = {
-        "run": {"paper": "topro", "task": "panx", "model": "mbert", "method": "vanilla", "variant": "default", "source": "en", "seed": 42},
+        "run": {
+            "paper": "topro",
+            "task": "panx",
+            "model": "mbert",
+            "method": "vanilla",
+            "variant": "default",
+            "source": "en",
+            "seed": 42,
+        },
         "method": "token_classification",
-        "params": {"batch_size": 4, "grad_accum": 1, "epochs": 1, "eval_steps": 2, "learning_rate": 2e-3, "max_length": 64},
+        "params": {
+            "batch_size": 4,
+            "grad_accum": 1,
+            "epochs": 1,
+            "eval_steps": 2,
+            "learning_rate": 2e-3,
+            "max_length": 64,
+        },
         "model": {"path": str(out_dirs["bert"]), "family": "bert"},
         "data": {"dir": str(REPO / "resources" / "demo" / "xtreme"), "source": "local"},
         "max_train_sentences": 24,
@@ -121,4 +167,6 @@ def test_a_retry_resumes_checkpoints_of_the_larger_per_device_batch(tiny_models,
     log = capsys.readouterr().out
     assert f"checkpoints: resuming from {saved[0]}" in log
     summary = json.loads((output_dir / "xlie_training.json").read_text())
-    assert summary["batch"]["per_device_batch_size"] == 2 and summary["global_steps"] == int(saved[-1].name.split("-")[1])
+    assert summary["batch"]["per_device_batch_size"] == 2 and summary["global_steps"] == int(
+        saved[-1].name.split("-")[1]
+    )

@@ -24,8 +24,9 @@ SENTENCES = {"train": 8, "dev": 4, "test": 3}
 def write_xtreme_sample(source: Path, target: Path, labels, n: int) -> None:
     sentences = read_xtreme_tsv(source, labels)[:n]
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join("".join(f"{w}\t{t}\n" for w, t in zip(s.words, s.tags)) + "\n" for s in sentences),
-                      encoding="utf-8")  # fmt: skip
+    target.write_text(
+        "".join("".join(f"{w}\t{t}\n" for w, t in zip(s.words, s.tags)) + "\n" for s in sentences), encoding="utf-8"
+    )
 
 
 @pytest.fixture()
@@ -35,11 +36,18 @@ def paper_workdir(workdir):  # noqa: F811
     xtreme, ud = workdir / preset["xtreme"]["dir"], workdir / preset["ud"]["dir"]
     for task, labels, targets in (("panx", PANX, ["en", "de"]), ("udpos", UDPOS, ["en"])):
         for split in ("train", "dev"):
-            write_xtreme_sample(DEMO / task / f"{split}-en.tsv", xtreme / task / f"{split}-en.tsv", labels, SENTENCES[split])
+            write_xtreme_sample(
+                DEMO / task / f"{split}-en.tsv", xtreme / task / f"{split}-en.tsv", labels, SENTENCES[split]
+            )
         for lang in targets:
-            write_xtreme_sample(DEMO / task / f"test-{lang}.tsv", xtreme / task / f"test-{lang}.tsv", labels, SENTENCES["test"])
+            write_xtreme_sample(
+                DEMO / task / f"test-{lang}.tsv", xtreme / task / f"test-{lang}.tsv", labels, SENTENCES["test"]
+            )
     shutil.copytree(REPO / "tests" / "data" / "ud", ud)  # udpos pl comes from this UD release
-    write_multiconer_sample(workdir / yaml.safe_load((workdir / "workflow/presets/paper.yaml").read_text())["data"]["codeie"]["multiconer"]["dir"])
+    write_multiconer_sample(
+        workdir
+        / yaml.safe_load((workdir / "workflow/presets/paper.yaml").read_text())["data"]["codeie"]["multiconer"]["dir"]
+    )
     return workdir
 
 
@@ -47,8 +55,18 @@ def write_multiconer_sample(target: Path) -> None:
     """A few demo sentences per file in MultiCoNER's layout, PAN-X's ORG retagged as MultiCoNER's CORP
     (the paper preset's schema has MultiCoNER's six types)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name, n in (("en_train", 6), ("en_dev", 2), ("en_test", 3), ("zh_train", 6), ("zh_dev", 2), ("zh_test", 3), ("de_test", 3)):
-        blocks = (REPO / "resources/demo/multiconer" / f"{name}.conll").read_text(encoding="utf-8").strip().split("\n\n")[:n]
+    for name, n in (
+        ("en_train", 6),
+        ("en_dev", 2),
+        ("en_test", 3),
+        ("zh_train", 6),
+        ("zh_dev", 2),
+        ("zh_test", 3),
+        ("de_test", 3),
+    ):
+        blocks = (
+            (REPO / "resources/demo/multiconer" / f"{name}.conll").read_text(encoding="utf-8").strip().split("\n\n")[:n]
+        )
         (target / f"{name}.conll").write_text("\n\n".join(blocks).replace("-ORG", "-CORP") + "\n\n", encoding="utf-8")
 
 
@@ -84,14 +102,20 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, monkeypatch):
         if cell.target == "pl":  # made by convert_ud from the UD sample, then read by source 'auto'
             assert data["path"].endswith("data/xtreme/udpos/test-pl.tsv") and payload["counts"]["sentences"] == 5
     # The paper's hyper-parameter blocks reached the methods unchanged.
-    trained = json.loads((results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_provenance.json").read_text())
+    trained = json.loads(
+        (results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_provenance.json").read_text()
+    )
     params = trained["model"]["params"]
     # Vanilla's selection lets the end-of-training model compete (XTREME's --eval_all_checkpoints):
     # with eval_steps 1000 > all steps, the only dev evaluation is the one after the last step.
-    training = json.loads((results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_training.json").read_text())
+    training = json.loads(
+        (results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_training.json").read_text()
+    )
     assert training["dev_history"][-1]["step"] == training["global_steps"]
     assert {k: params[k] for k in ("learning_rate", "batch_size", "grad_accum", "epochs")} == {
-        k: paper["papers"]["topro"]["training"]["vanilla_token"][k] for k in ("learning_rate", "batch_size", "grad_accum", "epochs")}
+        k: paper["papers"]["topro"]["training"]["vanilla_token"][k]
+        for k in ("learning_rate", "batch_size", "grad_accum", "epochs")
+    }
     # Prompt-XRE trained with the authors' hyper-parameters (the Params defaults), fp16 off on CPU.
     xre = json.loads((results / "runs/prompt_xre/ace05/mbart/prompt/5/zh/seed222/model/xlie_training.json").read_text())
     assert (xre["params"]["epochs"], xre["params"]["batch_size"], xre["params"]["learning_rate"]) == (30, 12, 3e-5)
@@ -102,13 +126,26 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, monkeypatch):
     assert (results / "plots" / "prompt_xre_ace05_templates_heatmap.png").is_file()
     # AlignXIE: ParallelNER through the endpoint kept pairs in all three stages, TIP was built from
     # them in both directions, and both LoRA phases ran with the preset's settings.
-    stats = pd.read_csv(results / "data/codeie/parallel_ner/stats_en-zh.tsv", sep="\t").set_index(["stage", "statistic"])["value"]
+    stats = pd.read_csv(results / "data/codeie/parallel_ner/stats_en-zh.tsv", sep="\t").set_index(
+        ["stage", "statistic"]
+    )["value"]
     assert stats[("output", "samples_kept")] > 0 and stats[("2_repair", "spans_found_in_sentence")] > 0
     assert stats[("3_rewrite", "samples_rewritten")] > 0
-    aligned = json.loads((results / "runs/alignxie/codeie/baichuan2/alignxie/tip/enzh/seed42/model/xlie_training.json").read_text())
-    assert list(aligned["phases"]) == ["phase1", "phase2"] and aligned["phases"]["phase2"]["started_from"].startswith("adapter")
+    aligned = json.loads(
+        (results / "runs/alignxie/codeie/baichuan2/alignxie/tip/enzh/seed42/model/xlie_training.json").read_text()
+    )
+    assert list(aligned["phases"]) == ["phase1", "phase2"] and aligned["phases"]["phase2"]["started_from"].startswith(
+        "adapter"
+    )
     lora = aligned["phases"]["phase2"]["params"]
-    assert (lora["lora_r"], lora["lora_alpha"], lora["grad_accum"], lora["gradient_checkpointing"]) == (32, 64, 32, True)
-    ablation = json.loads((results / "runs/alignxie/codeie/baichuan2/alignxie/none/enzh/seed42/model/xlie_training.json").read_text())
+    assert (lora["lora_r"], lora["lora_alpha"], lora["grad_accum"], lora["gradient_checkpointing"]) == (
+        32,
+        64,
+        32,
+        True,
+    )
+    ablation = json.loads(
+        (results / "runs/alignxie/codeie/baichuan2/alignxie/none/enzh/seed42/model/xlie_training.json").read_text()
+    )
     assert list(ablation["phases"]) == ["phase2"]
     assert "Relative improvement" in (results / "tables" / "alignxie_multiconer.tex").read_text()

@@ -27,8 +27,15 @@ def test_the_paper_plan_counts_every_gpu_job_and_runs_none(workdir, monkeypatch,
     assert "train_run: 119 jobs (1 with outputs present)" in out and "total: 246 GPU jobs" in out
     mt0 = table[(table["model"] == "mt0") & (table["task"] == "panx")].iloc[0]
     # 2 scoring modes x 48 PAN-X languages x the paper preset's 0.8 GPU-hours per language; 80 GB of host memory.
-    assert (mt0["jobs"], mt0["mem_mb"], mt0["basis"]) == (2, 80000, "cost_model") and mt0["gpu_hours"] == pytest.approx(2 * 48 * 0.8)
-    vanilla = table[(table["rule"] == "train_run") & (table["task"] == "panx") & (table["model"] == "mbert") & (table["method"] == "vanilla")].iloc[0]
+    assert (mt0["jobs"], mt0["mem_mb"], mt0["basis"]) == (2, 80000, "cost_model") and mt0["gpu_hours"] == pytest.approx(
+        2 * 48 * 0.8
+    )
+    vanilla = table[
+        (table["rule"] == "train_run")
+        & (table["task"] == "panx")
+        & (table["model"] == "mbert")
+        & (table["method"] == "vanilla")
+    ].iloc[0]
     assert vanilla["gpu_hours"] == pytest.approx(5 * 0.3) and vanilla["remaining_gpu_hours"] == pytest.approx(4 * 0.3)
     # Nothing ran: no other run directory, no data, no Snakemake metadata.
     assert [p for p in (workdir / "results/runs").rglob("*") if p.is_dir() and p.name in ("model", "eval")] == [done]

@@ -38,14 +38,23 @@ def trained(tiny_models, udpos_data, tmp_path_factory):
     runs = {}
     for family in FAMILIES:
         root = tmp_path_factory.mktemp(f"pt_{family}")
-        summary = pt.train(str(out_dirs[family]), "udpos", train, dev, root / "model", root / "checkpoints", PARAMS, seed=0)
+        summary = pt.train(
+            str(out_dirs[family]), "udpos", train, dev, root / "model", root / "checkpoints", PARAMS, seed=0
+        )
         runs[family] = (summary, root / "model", root / "checkpoints")
     return runs
 
 
 def test_params_defaults_are_the_paper_and_unknown_keys_fail():
     p = pt.Params.from_dict({})
-    assert (p.learning_rate, p.batch_size, p.epochs, p.dropout, p.max_length, p.num_virtual_tokens) == (1e-2, 8, 5, 0.1, 128, 16)
+    assert (p.learning_rate, p.batch_size, p.epochs, p.dropout, p.max_length, p.num_virtual_tokens) == (
+        1e-2,
+        8,
+        5,
+        0.1,
+        128,
+        16,
+    )
     assert pt.Params.from_dict({"eval_steps": 5, "bf16": True}).eval_steps == 5
     with pytest.raises(TypeError, match="grad_accum"):
         pt.Params.from_dict({"learning_rate": 1e-2, "grad_accum": 4})
@@ -149,8 +158,16 @@ def test_resume_from_an_interrupted_run_reproduces_it(trained, tiny_models, udpo
 def test_panx_selects_by_entity_f1(tiny_models, panx_data, tmp_path):
     out_dirs, _ = tiny_models
     train, dev = panx_data
-    summary = pt.train(str(out_dirs["bert"]), "panx", train, dev, tmp_path / "model", tmp_path / "ckpt",
-                       dict(learning_rate=1e-2, epochs=1, eval_steps=4), seed=0)  # fmt: skip
+    summary = pt.train(
+        str(out_dirs["bert"]),
+        "panx",
+        train,
+        dev,
+        tmp_path / "model",
+        tmp_path / "ckpt",
+        dict(learning_rate=1e-2, epochs=1, eval_steps=4),
+        seed=0,
+    )
     assert {"f1", "precision", "recall", "accuracy"} <= set(summary["best_dev"])
     assert summary["best_dev"]["f1"] == pytest.approx(max(h["eval_f1"] for h in summary["dev_history"]))
     prediction = pt.load_predictor(str(tmp_path / "model"), "panx", {})(dev)
@@ -163,8 +180,16 @@ def test_mpt_schedule_per_epoch_evaluation_and_exponential_decay(tiny_models, ud
     """The paper preset's PT: dev after every epoch, the rate times gamma after every epoch (MPT)."""
     out_dirs, _ = tiny_models
     train, dev = udpos_data
-    summary = pt.train(str(out_dirs["xlmr"]), "udpos", train, dev, tmp_path / "model", tmp_path / "ckpt",
-                       dict(learning_rate=1e-2, epochs=3, eval_steps=None, lr_gamma=0.5, batch_size=16), seed=0)  # fmt: skip
+    summary = pt.train(
+        str(out_dirs["xlmr"]),
+        "udpos",
+        train,
+        dev,
+        tmp_path / "model",
+        tmp_path / "ckpt",
+        dict(learning_rate=1e-2, epochs=3, eval_steps=None, lr_gamma=0.5, batch_size=16),
+        seed=0,
+    )
     per_epoch = summary["global_steps"] // 3
     assert summary["global_steps"] == 3 * per_epoch == 12  # ceil(60 / 16) = 4 steps per epoch
     assert [h["step"] for h in summary["dev_history"]] == [per_epoch, 2 * per_epoch, 3 * per_epoch]

@@ -186,4 +186,3 @@ def test_real_xtreme_files(task, split, lang, labels):
     assert identity["sentences"] == len(sentences)
     assert all(len(s.words) == len(s.tags) > 0 for s in sentences)
     assert {t for s in sentences for t in s.tags} <= set(labels)
-

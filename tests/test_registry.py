@@ -52,7 +52,9 @@ def test_a_method_is_checked_at_registration():
     with pytest.raises(ValueError, match="unknown family kind"):
         registry.register_method("m", "decoder", spec)
     with pytest.raises(ValueError, match="does not exist"):
-        registry.register_method("m", "seq2seq", MethodSpec("m", "xlie.nowhere", "xlie.nowhere:P", "m", frozenset({"mt5"})))
+        registry.register_method(
+            "m", "seq2seq", MethodSpec("m", "xlie.nowhere", "xlie.nowhere:P", "m", frozenset({"mt5"}))
+        )
     with pytest.raises(ValueError, match="unknown hook kind"):
         registry.register_hook("nonsense", "xlie.pipeline.registry:hooks")
 

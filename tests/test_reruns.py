@@ -96,7 +96,12 @@ def test_a_training_option_reruns_that_run_its_evaluation_and_the_aggregation(fi
     counts = planned(finished, "papers={topro: {training: {vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}}}")
     assert counts["train_run"] == 1 and counts["evaluate_run"] == 1 and counts["collect_metrics"] == 1
     assert "build_tiny_models" not in counts
-    out = snakemake("-n", "--config", "papers={topro: {training: {vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}}}", cwd=finished).stdout
+    out = snakemake(
+        "-n",
+        "--config",
+        "papers={topro: {training: {vanilla_token: {by_task: {panx: {learning_rate: 0.5}}}}}}",
+        cwd=finished,
+    ).stdout
     assert f"results/runs/{PANX_RUN}/model" in out and f"results/runs/{UDPOS_RUN}/model" not in out
     both = planned(finished, "papers={topro: {training: {vanilla_token: {learning_rate: 0.5, epochs: 2}}}}")
     assert both["train_run"] == 2 and both["evaluate_run"] == 2
@@ -165,8 +170,21 @@ def test_a_killed_driver_leaves_no_job_running(copy_of_finished):
     workdir = copy_of_finished.resolve()
     shutil.rmtree(workdir / "logs")  # so that the log below is the new job's
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    driver = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "--config", "papers={topro: {training: {vanilla_token: {epochs: 500}}}}"],
-                              cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--config",
+            "papers={topro: {training: {vanilla_token: {epochs: 500}}}}",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = workdir / "logs" / "train_run" / f"{UDPOS_RUN}.log"
     deadline = time.monotonic() + 300
     while not (log.is_file() and "checkpoints:" in log.read_text()):  # training has begun

@@ -36,7 +36,12 @@ def test_paper_jobs_ask_for_what_their_model_and_method_need():
     assert job_resources(config, {**run("mbart", "prompt"), "task": "wmt_xre"}, "train")["runtime"] == 4 * 720
     assert job_resources(config, {**run("mbart", "prompt"), "task": "ace05"}, "train")["runtime"] == 720
     # The 7B / 13B zero-shot models: the paper preset's per-model overrides.
-    assert job_resources(config, run("bloomz", "llm"), "eval") == {"gpu": 1, "mem_mb": 48000, "cpus_per_task": 4, "runtime": 1440}
+    assert job_resources(config, run("bloomz", "llm"), "eval") == {
+        "gpu": 1,
+        "mem_mb": 48000,
+        "cpus_per_task": 4,
+        "runtime": 1440,
+    }
     mt0 = job_resources(config, run("mt0", "llm"), "eval")
     assert mt0["mem_mb"] == 80000 and mt0["runtime"] == 2880
     assert job_resources(config, run("mt5", "llm"), "eval")["mem_mb"] == 24000  # mt0's override stays mt0's
@@ -63,7 +68,12 @@ def test_user_keys_override_one_value_and_keep_the_rest():
         resources={"families": {"bert": {"mem_mb": 8000}}, "methods": {"topro": {"runtime_factor": 2}}},
         models={"mbert": {"path": "bert-base-multilingual-cased", "family": "bert", "resources": {"gpu": 2}}},
     )
-    assert job_resources(config, run("mbert", "topro"), "eval") == {"gpu": 2, "mem_mb": 8000, "cpus_per_task": 4, "runtime": 240}
+    assert job_resources(config, run("mbert", "topro"), "eval") == {
+        "gpu": 2,
+        "mem_mb": 8000,
+        "cpus_per_task": 4,
+        "runtime": 240,
+    }
     assert job_resources(config, run("xlmr", "vanilla"), "train")["mem_mb"] == 16000
 
 
@@ -74,8 +84,15 @@ def test_a_misspelt_resource_key_names_itself():
 
 def test_dry_run_prints_each_jobs_resources(workdir):  # noqa: F811
     """The workflow's resource functions (common.smk) hand job_resources' values to Snakemake."""
-    out = snakemake("results/runs/topro/panx/mt0/llm/generate/en/seed10/eval", "results/runs/topro/udpos/mbert/topro/default/en/seed42/model",
-                    "-n", "--config", "preset=paper", ACE05_STAND_IN, cwd=workdir).stdout  # fmt: skip
+    out = snakemake(
+        "results/runs/topro/panx/mt0/llm/generate/en/seed10/eval",
+        "results/runs/topro/udpos/mbert/topro/default/en/seed42/model",
+        "-n",
+        "--config",
+        "preset=paper",
+        ACE05_STAND_IN,
+        cwd=workdir,
+    ).stdout
     (evaluate,) = [b for b in out.split("\n\n") if "rule evaluate_run:" in b]
     (train,) = [b for b in out.split("\n\n") if "rule train_run:" in b]
     assert "gpu=1, cpus_per_task=4, runtime=2880, mem_mb=80000," in evaluate

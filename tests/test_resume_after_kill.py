@@ -28,14 +28,26 @@ JOB = "import json, sys; from xlie import steps; steps.train_run(json.load(open(
 VOLATILE = ("runtime", "samples_per_second", "steps_per_second")
 
 
-def run_options(tmp_path: Path, tiny_dirs: dict, paper: str, task: str, method: str, variant: str, family: str,
-                training: dict) -> tuple[dict, dict]:  # fmt: skip
-    user = {"preset": "demo", "models": {"m": {"path": str(tiny_dirs[family]), "family": family}},
-            "data": {"xtreme": {"dir": str(REPO / "resources/demo/xtreme")}},
-            "papers": {paper: {"training": training}}}  # fmt: skip
+def run_options(
+    tmp_path: Path, tiny_dirs: dict, paper: str, task: str, method: str, variant: str, family: str, training: dict
+) -> tuple[dict, dict]:
+    user = {
+        "preset": "demo",
+        "models": {"m": {"path": str(tiny_dirs[family]), "family": family}},
+        "data": {"xtreme": {"dir": str(REPO / "resources/demo/xtreme")}},
+        "papers": {paper: {"training": training}},
+    }
     config = resolve(user, REPO / "workflow/presets", REPO / "workflow/schemas/config.schema.yaml")
     seed = 222 if paper == "prompt_xre" else 42
-    run = {"paper": paper, "task": task, "model": "m", "method": method, "variant": variant, "source": "en", "seed": seed}
+    run = {
+        "paper": paper,
+        "task": task,
+        "model": "m",
+        "method": method,
+        "variant": variant,
+        "source": "en",
+        "seed": seed,
+    }
     return steps.train_options(config, run), {"config_sha256": "test", "preset": "demo", "demo": True}
 
 
@@ -44,9 +56,22 @@ def start(tmp_path: Path, options: dict, context: dict, name: str) -> tuple[subp
     (tmp_path / "context.json").write_text(json.dumps(context))
     out, ckpt = tmp_path / name / "model", tmp_path / name / "checkpoints"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO / "src")}
-    job = subprocess.Popen([sys.executable, "-c", JOB, str(tmp_path / "options.json"), str(out), str(ckpt),
-                            str(tmp_path / "context.json")], cwd=tmp_path, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    job = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            JOB,
+            str(tmp_path / "options.json"),
+            str(out),
+            str(ckpt),
+            str(tmp_path / "context.json"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return job, out, ckpt
 
 
@@ -81,13 +106,43 @@ def killed_then_resumed(tmp_path: Path, options: dict, context: dict) -> Path:
 
 
 CASES = {
-    "encoder": ("topro", "udpos", "vanilla", "default", "bert",
-                {"vanilla_token": {"learning_rate": 2e-3, "batch_size": 8, "grad_accum": 1, "epochs": 8, "eval_steps": 4,
-                                   "max_train_sentences": 32}}),
-    "seq2seq": ("topro", "udpos", "topro", "default", "mt5",
-                {"topro_seq2seq": {"learning_rate": 3e-3, "batch_size": 16, "grad_accum": 1, "epochs": 8, "max_length": 48,
-                                   "dropout": 0.1, "dev_max_sentences": 4, "max_train_sentences": 6}}),
-}  # fmt: skip
+    "encoder": (
+        "topro",
+        "udpos",
+        "vanilla",
+        "default",
+        "bert",
+        {
+            "vanilla_token": {
+                "learning_rate": 2e-3,
+                "batch_size": 8,
+                "grad_accum": 1,
+                "epochs": 8,
+                "eval_steps": 4,
+                "max_train_sentences": 32,
+            }
+        },
+    ),
+    "seq2seq": (
+        "topro",
+        "udpos",
+        "topro",
+        "default",
+        "mt5",
+        {
+            "topro_seq2seq": {
+                "learning_rate": 3e-3,
+                "batch_size": 16,
+                "grad_accum": 1,
+                "epochs": 8,
+                "max_length": 48,
+                "dropout": 0.1,
+                "dev_max_sentences": 4,
+                "max_train_sentences": 6,
+            }
+        },
+    ),
+}
 
 
 def check_same_result(tmp_path: Path, options: dict, context: dict) -> None:

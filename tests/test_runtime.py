@@ -29,14 +29,16 @@ def alive(pid: int) -> bool:
 def test_a_job_dies_with_its_driver(tmp_path, through_shell):
     """The driver starts the job (directly, as Snakemake 9 does, or through a shell that does not
     exec it), reports its pid and waits; SIGKILL to the driver must end the job."""
-    job = f"{sys.executable} -c \"{JOB}\" & echo $! > {tmp_path}/job.pid; wait" if through_shell else None
-    driver_code = (
-        "import subprocess, sys\n"
-        + (f"subprocess.run({job!r}, shell=True, executable='/bin/bash')\n" if through_shell else
-           f"p = subprocess.Popen([sys.executable, '-c', {JOB!r}])\nopen({str(tmp_path / 'job.pid')!r}, 'w').write(str(p.pid))\np.wait()\n")
-    )  # fmt: skip
+    job = f'{sys.executable} -c "{JOB}" & echo $! > {tmp_path}/job.pid; wait' if through_shell else None
+    driver_code = "import subprocess, sys\n" + (
+        f"subprocess.run({job!r}, shell=True, executable='/bin/bash')\n"
+        if through_shell
+        else f"p = subprocess.Popen([sys.executable, '-c', {JOB!r}])\nopen({str(tmp_path / 'job.pid')!r}, 'w').write(str(p.pid))\np.wait()\n"
+    )
     ready = tmp_path / "ready"
-    driver = subprocess.Popen([sys.executable, "-c", driver_code], env={**os.environ, "PYTHONPATH": SRC, "READY": str(ready)})
+    driver = subprocess.Popen(
+        [sys.executable, "-c", driver_code], env={**os.environ, "PYTHONPATH": SRC, "READY": str(ready)}
+    )
     deadline = time.monotonic() + 60
     while not ready.is_file():  # the job has asked to die with its driver
         assert time.monotonic() < deadline
@@ -79,8 +81,10 @@ COMPLETE = {OLD, "A" * (2 << 20), "B" * (2 << 20)}
 def _writer(tmp_path: Path, pause: float, rounds: int) -> tuple[subprocess.Popen, Path, Path]:
     target, started = tmp_path / "metrics.json", tmp_path / "started"
     target.write_text(OLD)
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(started), str(pause), str(rounds)],
-                            env={**os.environ, "PYTHONPATH": SRC})  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(target), str(started), str(pause), str(rounds)],
+        env={**os.environ, "PYTHONPATH": SRC},
+    )
     return proc, target, started
 
 

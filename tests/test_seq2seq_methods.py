@@ -44,7 +44,9 @@ def test_registered_in_method_table():
 def test_params_defaults_and_strictness(module):
     hp = module.Params.from_dict({})
     assert (hp.learning_rate, hp.batch_size, hp.grad_accum, hp.epochs, hp.bf16) == (3e-5, 24, 4, 10, False)
-    assert module.Params.from_dict({"learning_rate": "3e-5", "epochs": 5}).learning_rate == 3e-5  # YAML reads 3e-5 as str
+    assert (
+        module.Params.from_dict({"learning_rate": "3e-5", "epochs": 5}).learning_rate == 3e-5
+    )  # YAML reads 3e-5 as str
     with pytest.raises(TypeError, match="lerning_rate"):
         module.Params.from_dict({"lerning_rate": 1e-3})
     with pytest.raises(TypeError, match="expected a number"):
@@ -96,7 +98,9 @@ def test_topro_truncation_shortens_sentence_never_prompt(mt5):
         assert len(ids) == 40
         assert ids[-len(prompt) - 1 :] == prompt + [tokenizer.eos_token_id]  # the whole prompt survives
         kept = 40 - len(prompt) - 2
-        assert ids[:kept] == tokenizer(" ".join(words), add_special_tokens=False)["input_ids"][:kept]  # sentence head kept
+        assert (
+            ids[:kept] == tokenizer(" ".join(words), add_special_tokens=False)["input_ids"][:kept]
+        )  # sentence head kept
 
 
 def test_topro_prompt_too_long_gets_fallback_and_is_counted(mt5):
@@ -158,7 +162,13 @@ def test_topro_trains_selects_and_resumes(mt5, panx_data, tmp_path):
     path, _, _ = mt5
     train, dev = panx_data
     params = dict(
-        learning_rate=3e-3, batch_size=16, grad_accum=1, epochs=2, logging_steps=4, dev_max_sentences=12, eval_batch_size=64
+        learning_rate=3e-3,
+        batch_size=16,
+        grad_accum=1,
+        epochs=2,
+        logging_steps=4,
+        dev_max_sentences=12,
+        eval_batch_size=64,
     )
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
     summary = topro.train(str(path), "panx", train, dev, out, ckpt, params, seed=1)
@@ -181,7 +191,9 @@ def test_topro_trains_selects_and_resumes(mt5, panx_data, tmp_path):
 
     # one more epoch: continues from the epoch-2 checkpoint instead of starting over
     resumed = topro.train(str(path), "panx", train, dev, out, ckpt, {**params, "epochs": 3}, seed=1)
-    assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith(f"checkpoint-{summary['global_steps']}")
+    assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith(
+        f"checkpoint-{summary['global_steps']}"
+    )
     assert [e["epoch"] for e in resumed["dev_history"]] == [1.0, 2.0, 3.0]
     assert resumed["dev_history"][:2] == summary["dev_history"]
     assert resumed["global_steps"] > summary["global_steps"]
@@ -191,8 +203,16 @@ def test_vanilla_trains_and_resumes(mt5, udpos_data, tmp_path):
     path, _, _ = mt5
     train, dev = udpos_data
     train = train[:40]
-    params = dict(learning_rate=3e-3, batch_size=8, grad_accum=1, epochs=2, logging_steps=2, dev_max_sentences=4,
-                  max_target_length=48, num_beams=2)  # fmt: skip
+    params = dict(
+        learning_rate=3e-3,
+        batch_size=8,
+        grad_accum=1,
+        epochs=2,
+        logging_steps=2,
+        dev_max_sentences=4,
+        max_target_length=48,
+        num_beams=2,
+    )
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
     summary = vanilla.train(str(path), "udpos", train, dev, out, ckpt, params, seed=1)
     losses = _losses(summary)  # 10 steps only: a clear but smaller drop than ToPro's

@@ -40,7 +40,10 @@ pytestmark = [
 
 def _cluster_answers() -> bool:
     try:
-        return shutil.which("scontrol") is not None and subprocess.run(["scontrol", "ping"], capture_output=True, timeout=10).returncode == 0
+        return (
+            shutil.which("scontrol") is not None
+            and subprocess.run(["scontrol", "ping"], capture_output=True, timeout=10).returncode == 0
+        )
     except subprocess.TimeoutExpired:
         return False
 
@@ -70,12 +73,16 @@ def test_slurm_profile_runs_a_training_and_its_evaluation_as_slurm_jobs(slurm_cl
     shrink.write_text("papers:\n  topro:\n    training:\n      prefix_tuning: {epochs: 1, max_train_sentences: 64}\n")
     result = snakemake(
         f"{RUN}/eval",
-        "--profile", "profiles/slurm",
-        "--slurm-status-command", "squeue",  # the test cluster has no accounting, so no sacct
-        "--slurm-init-seconds-before-status-checks", "2",
-        "--configfile", str(shrink),
+        "--profile",
+        "profiles/slurm",
+        "--slurm-status-command",
+        "squeue",  # the test cluster has no accounting, so no sacct
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--configfile",
+        str(shrink),
         cwd=workdir,
-    )  # fmt: skip
+    )
     log = result.stdout + result.stderr
 
     # "Job 1 has been submitted with SLURM jobid 8 (log: .../slurm_logs/rule_train_run/.../8.log)."
@@ -87,7 +94,9 @@ def test_slurm_profile_runs_a_training_and_its_evaluation_as_slurm_jobs(slurm_cl
         (slurm_log,) = (workdir / ".snakemake" / "slurm_logs").glob(f"rule_{rule}/**/{job_id}.log")
         assert f"rule {rule}:" in slurm_log.read_text()
     for rule in GPU_RULES:  # the job's gpu=1 reached SLURM as --gpus=1 and was granted
-        job = subprocess.run(["scontrol", "show", "job", by_rule[rule]], capture_output=True, text=True, timeout=30).stdout
+        job = subprocess.run(
+            ["scontrol", "show", "job", by_rule[rule]], capture_output=True, text=True, timeout=30
+        ).stdout
         assert "TresPerJob=gres:gpu:1" in job and "JobState=COMPLETED" in job, job
 
     # Inside the job, xlie saw SLURM's job id and the GPU id SLURM handed out.

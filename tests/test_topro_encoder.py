@@ -125,8 +125,14 @@ def test_head_on_mask_rows_equals_full_mlm_logits(tiny_models, family, udpos_dat
     prompts = te.build_prompts("udpos", udpos_data[1][:2], tokenizer.mask_token)
     batch = tokenizer([p[2] for p in prompts], [p[3] for p in prompts], padding=True, return_tensors="pt")
     with torch.inference_mode():
-        fast = te.class_logits(model, batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"),
-                               tokenizer.mask_token_id, torch.tensor(ids))  # fmt: skip
+        fast = te.class_logits(
+            model,
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch.get("token_type_ids"),
+            tokenizer.mask_token_id,
+            torch.tensor(ids),
+        )
         full = model(**batch).logits
     rows = (batch["input_ids"] == tokenizer.mask_token_id).nonzero()
     assert rows[:, 0].tolist() == list(range(len(prompts)))  # one mask per prompt
@@ -157,7 +163,9 @@ def test_training_learns_and_resumes(tiny_models, panx_data, tmp_path):
     assert first["train_prompts"] == sum(len(s.words) for s in train)
     assert (tmp_path / "ckpt" / f"checkpoint-{steps}").is_dir()
     # a second call (two epochs now) resumes from the last checkpoint instead of starting over
-    second = te.train(str(path), "panx", train, dev, tmp_path / "out2", tmp_path / "ckpt", {**params, "epochs": 2}, seed=1)
+    second = te.train(
+        str(path), "panx", train, dev, tmp_path / "out2", tmp_path / "ckpt", {**params, "epochs": 2}, seed=1
+    )
     assert second["resumed_from"] == str(tmp_path / "ckpt" / f"checkpoint-{steps}")
     assert second["global_steps"] == 2 * steps
     assert [h["epoch"] for h in second["dev_history"]] == [1.0, 2.0]

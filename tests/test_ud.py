@@ -82,7 +82,10 @@ def test_release_without_the_language_says_which_files_it_wants(tmp_path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("1\tDom\tdom\tNOUN\t_\t_\t0\troot", r"x-ud-test\.conllu:2: expected 10 tab-separated CoNLL-U columns, found 8"),
+        (
+            "1\tDom\tdom\tNOUN\t_\t_\t0\troot",
+            r"x-ud-test\.conllu:2: expected 10 tab-separated CoNLL-U columns, found 8",
+        ),
         ("1\tDom\tdom\tNOPE\t_\t_\t0\troot\t0:root\t_", r"x-ud-test\.conllu:2: UPOS 'NOPE' is not in the label set"),
     ],
 )

@@ -39,23 +39,40 @@ def _sentence(rows: str, text: str = "x") -> object:
 @pytest.mark.parametrize(
     "rows, expected",
     [
-        ("He he PRON 2 nsubj;lives live VERB 0 root;in in ADP 4 case;Beijing Beijing PROPN 2 obl", [("He", "Beijing", "?a_live_in_?b")]),
-        ("The the DET 2 det;firm firm NOUN 3 nsubj;has have VERB 0 root;staff staff NOUN 3 obj", [("The firm", "staff", "?a_have_?b")]),
-        ("She she PRON 2 nsubj;set set VERB 0 root;up up ADP 2 compound:prt;firms firm NOUN 2 obj", [("She", "firms", "?a_set_up_?b")]),
-        ("It it PRON 3 nsubj:pass;was be AUX 3 aux:pass;founded found VERB 0 root;by by ADP 5 case;Li Li PROPN 3 obl:agent",
-         [("It", "Li", "?a_be_found_by_?b")]),
-        ("She she PRON 4 nsubj;is be AUX 4 cop;a a DET 4 det;member member NOUN 0 root;of of ADP 7 case;the the DET 7 det;club club NOUN 4 nmod",
-         [("She", "the club", "?a_be_member_of_?b")]),
-        ("He he PRON 4 nsubj;will will AUX 4 aux;not not PART 4 advmod;visit visit VERB 0 root;Rome Rome PROPN 4 obj",
-         [("He", "Rome", "?a_not_visit_?b")]),
-        ("He he PRON 2 nsubj;visited visit VERB 0 root;Paris Paris PROPN 2 obj;and and CCONJ 5 cc;Rome Rome PROPN 3 conj",
-         [("He", "Paris", "?a_visit_?b"), ("He", "Rome", "?a_visit_?b")]),
+        (
+            "He he PRON 2 nsubj;lives live VERB 0 root;in in ADP 4 case;Beijing Beijing PROPN 2 obl",
+            [("He", "Beijing", "?a_live_in_?b")],
+        ),
+        (
+            "The the DET 2 det;firm firm NOUN 3 nsubj;has have VERB 0 root;staff staff NOUN 3 obj",
+            [("The firm", "staff", "?a_have_?b")],
+        ),
+        (
+            "She she PRON 2 nsubj;set set VERB 0 root;up up ADP 2 compound:prt;firms firm NOUN 2 obj",
+            [("She", "firms", "?a_set_up_?b")],
+        ),
+        (
+            "It it PRON 3 nsubj:pass;was be AUX 3 aux:pass;founded found VERB 0 root;by by ADP 5 case;Li Li PROPN 3 obl:agent",
+            [("It", "Li", "?a_be_found_by_?b")],
+        ),
+        (
+            "She she PRON 4 nsubj;is be AUX 4 cop;a a DET 4 det;member member NOUN 0 root;of of ADP 7 case;the the DET 7 det;club club NOUN 4 nmod",
+            [("She", "the club", "?a_be_member_of_?b")],
+        ),
+        (
+            "He he PRON 4 nsubj;will will AUX 4 aux;not not PART 4 advmod;visit visit VERB 0 root;Rome Rome PROPN 4 obj",
+            [("He", "Rome", "?a_not_visit_?b")],
+        ),
+        (
+            "He he PRON 2 nsubj;visited visit VERB 0 root;Paris Paris PROPN 2 obj;and and CCONJ 5 cc;Rome Rome PROPN 3 conj",
+            [("He", "Paris", "?a_visit_?b"), ("He", "Rome", "?a_visit_?b")],
+        ),
         ("He he PRON 2 nsubj;gave give VERB 0 root;it it PRON 2 obj;to to ADP 5 case;Li Li PROPN 2 obl", []),
         ("He he PRON 3 nsubj;is be AUX 3 cop;doctor doctor NOUN 0 root", []),
         ("He he PRON 2 nsubj;left leave VERB 0 root;yesterday yesterday NOUN 2 obl:tmod", []),
         ("He he PRON 2 nsubj;wants want VERB 0 root;to to PART 4 mark;go go VERB 2 xcomp;home home ADV 4 advmod", []),
     ],
-)  # fmt: skip
+)
 def test_patterns(rows, expected):
     assert [(p.a, p.b, p.label) for p in extract_patterns(_sentence(rows))] == expected
 
@@ -199,11 +216,20 @@ def test_hub_rows_become_pairs_without_touching_the_hub(monkeypatch):
 
 
 DEMO_OPTIONS = {
-    "source": "local", "pairs": str(DEMO / "pairs.tsv"), "hub_split": "train", "max_pairs": None,
-    "parser": "conllu", "conllu": str(DEMO / "en.conllu"), "parser_model": None,
+    "source": "local",
+    "pairs": str(DEMO / "pairs.tsv"),
+    "hub_split": "train",
+    "max_pairs": None,
+    "parser": "conllu",
+    "conllu": str(DEMO / "en.conllu"),
+    "parser_model": None,
     # the demo preset's values: 9 labels, train/valid/test 53/18/27 from the shipped sample
-    "max_en_tokens": 50, "top_labels": 106, "test_per_label": 3, "valid_per_label": 2, "train_cap_per_label": 10500,
-}  # fmt: skip
+    "max_en_tokens": 50,
+    "top_labels": 106,
+    "test_per_label": 3,
+    "valid_per_label": 2,
+    "train_cap_per_label": 10500,
+}
 
 
 def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
@@ -214,8 +240,11 @@ def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
     assert "labels_kept" in summary and "?a_visit_?b 18" in summary
     stats = json.loads((tmp_path / "stats.json").read_text(encoding="utf-8"))
     assert (stats["labels_kept"], stats["train_instances"], stats["valid_instances"], stats["test_instances"]) == (
-        9, 53, 18, 27,
-    )  # fmt: skip
+        9,
+        53,
+        18,
+        27,
+    )
     labels = read_labels(tmp_path / "labels.tsv")
     assert len(labels) == 9 and labels[0] == "?a_visit_?b"
     splits = {name: read_relation_split(tmp_path / f"{name}.jsonl") for name in ("train", "valid", "test")}
@@ -223,9 +252,16 @@ def test_the_step_with_the_demo_values_and_the_readers_for_training(tmp_path):
     first = splits["test"][0]
     raw = read_xre_split(tmp_path / "test.jsonl")[0]
     assert first == RelationInstance(
-        sentence=raw.zh, e1=raw.a, e2=raw.b, label=raw.label, doc_id=str(raw.pair_index), sent_id="0",
-        relation_id=f"{raw.pair_index}-0", lang="zh", split="test",
-    )  # fmt: skip
+        sentence=raw.zh,
+        e1=raw.a,
+        e2=raw.b,
+        label=raw.label,
+        doc_id=str(raw.pair_index),
+        sent_id="0",
+        relation_id=f"{raw.pair_index}-0",
+        lang="zh",
+        split="test",
+    )
     for split in splits.values():
         assert {i.label for i in split} <= set(labels)
         ids = [i.relation_id for i in split]

@@ -22,7 +22,9 @@ def skip_outputs(directory, names):
 
 def snakemake(*args, cwd=REPO, check=True):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
@@ -83,8 +85,12 @@ def test_dry_run_paper_plans_every_gpu_job(workdir):
 
 def test_nested_command_line_values_take_the_schema_types(workdir):
     """Snakemake passes nested --config values as strings; the workflow reads them as the schema's types."""
-    out = snakemake("-n", "--config", "papers={topro: {seeds: [1, 2], training: {vanilla_token: {learning_rate: 0.5}}}}",
-                    cwd=workdir).stdout  # fmt: skip
+    out = snakemake(
+        "-n",
+        "--config",
+        "papers={topro: {seeds: [1, 2], training: {vanilla_token: {learning_rate: 0.5}}}}",
+        cwd=workdir,
+    ).stdout
     assert job_counts(out)["train_run"] == 32 + 11 + 1  # and '0.5' as a string would have failed validation
     assert "results/runs/topro/panx/xlmr/vanilla/default/en/seed2/model" in out
 
@@ -110,7 +116,9 @@ def test_demo_end_to_end(workdir):
     assert len(english) == 4 and (english["value"] > english["majority_baseline"] + 0.1).all(), english
     for cell in cells.itertuples():
         payload = json.loads((results / "runs" / cell.run / "eval" / cell.target / "metrics.json").read_text())
-        assert {"config_sha256", "packages", "data", "model", "seed", "wall_time_s", "device"} <= set(payload["provenance"])
+        assert {"config_sha256", "packages", "data", "model", "seed", "wall_time_s", "device"} <= set(
+            payload["provenance"]
+        )
         assert payload["provenance"]["demo"] is True
     for task in ("panx", "udpos"):
         for table in ("encoders", "mt5", "llm", "llm_authors_metric"):
@@ -120,15 +128,23 @@ def test_demo_end_to_end(workdir):
         assert (results / "plots" / f"topro_{task}_encoders_gain.png").stat().st_size > 0
     for table in ("ace05_monolingual", "ace05_crosslingual", "ace05_templates", "wmt_xre"):
         tex = (results / "tables" / f"prompt_xre_{table}.tex").read_text()
-        assert "DEMO" in tex and "SYNTHETIC" in tex + (results / "tables" / f"prompt_xre_{table}.html").read_text() or table == "wmt_xre"
+        assert (
+            "DEMO" in tex
+            and "SYNTHETIC" in tex + (results / "tables" / f"prompt_xre_{table}.html").read_text()
+            or table == "wmt_xre"
+        )
     assert (results / "plots" / "prompt_xre_ace05_templates_heatmap.png").stat().st_size > 0
     assert "oracle" in (results / "tables" / "prompt_xre_ace05_crosslingual.tex").read_text()
     multiconer = (results / "tables" / "alignxie_multiconer.tex").read_text()
     assert "DEMO" in multiconer and "Avg unseen" in multiconer and "Relative improvement" in multiconer
     assert (results / "plots" / "alignxie_benchmarks.png").stat().st_size > 0
     if shutil.which("pdflatex"):
-        compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
-                                  cwd=results / "tables", capture_output=True, text=True)  # fmt: skip
+        compiled = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
+            cwd=results / "tables",
+            capture_output=True,
+            text=True,
+        )
         assert compiled.returncode == 0, compiled.stdout[-3000:]
     snakemake("--report", "report/report.html", cwd=workdir)
     report = (workdir / "report" / "report.html").read_text(errors="replace")

@@ -35,8 +35,13 @@ def copy_repo(target: Path) -> None:
 
 def timed(args: list[str], cwd: Path) -> tuple[float, str]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -63,8 +68,10 @@ def main() -> None:
         copy_repo(work)
         # ACE05 is the user's licensed copy: plan with the synthetic stand-in.
         # The licensed / downloaded corpora (ACE05, MultiCoNER) are stood in for by demo data.
-        ace05 = ("data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}, "
-                 "codeie: {schema: resources/codeie/schemas/panx.yaml, multiconer: {dir: resources/demo/multiconer}}}")
+        ace05 = (
+            "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}, "
+            "codeie: {schema: resources/codeie/schemas/panx.yaml, multiconer: {dir: resources/demo/multiconer}}}"
+        )
         seconds, out = timed(["-n", "--config", "preset=paper", ace05, "--resources", "gpu=4"], work)
         total = re.search(r"^total\s+(\d+)", out, re.MULTILINE)
         print(f"paper preset dry run: {seconds:.2f} s wall, {total.group(1) if total else '?'} jobs planned")

@@ -37,11 +37,13 @@ from xlie.pipeline.tiny_models import build_tiny_models  # noqa: E402
 
 DEMO = REPO / "resources" / "demo" / "xtreme"
 SIZE = dict(vocab_size=2000, hidden_size=256, num_layers=4, num_heads=4, intermediate_size=688, max_positions=512)
-SCHEMA = Schema.from_types([
-    TypeDef("entity", "Person", "A human being, alive or dead, real or fictional.", ("Michel Roux Junior",)),
-    TypeDef("entity", "Organization", "A company, institution or other group of people.", ("United Nations",)),
-    TypeDef("entity", "Location", "A geographical place: country, city, river, mountain.", ("Paris",)),
-])  # fmt: skip
+SCHEMA = Schema.from_types(
+    [
+        TypeDef("entity", "Person", "A human being, alive or dead, real or fictional.", ("Michel Roux Junior",)),
+        TypeDef("entity", "Organization", "A company, institution or other group of people.", ("United Nations",)),
+        TypeDef("entity", "Location", "A geographical place: country, city, river, mountain.", ("Paris",)),
+    ]
+)
 
 
 def prompts(count: int) -> list[str]:
@@ -81,8 +83,10 @@ def main() -> int:
         params = sum(p.numel() for p in generator.model.parameters())
         print(f"model: {model} ({params / 1e6:.2f} M parameters, {generator.device}, {generator.model.dtype})")
         print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
-        print(f"{len(texts)} prompts of {min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.0f}), "
-              f"max_new_tokens {args.max_new_tokens}, greedy, stop '\"\"\"'")  # fmt: skip
+        print(
+            f"{len(texts)} prompts of {min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.0f}), "
+            f'max_new_tokens {args.max_new_tokens}, greedy, stop \'"""\''
+        )
         timed(generator, texts[:2])  # warm-up (first-call allocations)
         batched, batched_s = timed(generator, texts)
         generator.batch_size = 1

@@ -59,17 +59,24 @@ rule eval:
 def job(count: int, seconds: float, out: str) -> None:
     """One synthetic GPU job: take ids from the pool, 'compute', record what happened."""
     from xlie.pipeline import gpu_pool
+
     asked = time.time()
     devices = gpu_pool.acquire(count=count, poll_s=0.1)
     start = time.time()
     time.sleep(seconds)
-    Path(out).write_text(json.dumps({"devices": devices.split(","), "asked": asked, "start": start, "end": time.time()}))
+    Path(out).write_text(
+        json.dumps({"devices": devices.split(","), "asked": asked, "start": start, "end": time.time()})
+    )
 
 
 def make_dag(runs: int, seed: int, scale: float) -> list[dict]:
     rng = random.Random(seed)
     return [
-        {"gpus": rng.choice([1, 1, 2]), "train_s": round(rng.uniform(2, 6) * scale, 2), "eval_s": round(rng.uniform(0.5, 1.5) * scale, 2)}
+        {
+            "gpus": rng.choice([1, 1, 2]),
+            "train_s": round(rng.uniform(2, 6) * scale, 2),
+            "eval_s": round(rng.uniform(0.5, 1.5) * scale, 2),
+        }
         for _ in range(runs)
     ]
 
@@ -87,12 +94,26 @@ def main() -> None:
         work = Path(tmp)
         (work / "dag.json").write_text(json.dumps(dag))
         (work / "Snakefile").write_text(SNAKEFILE.format(python=sys.executable, tool=Path(__file__).resolve()))
-        env = {**os.environ, "XLIE_GPU_IDS": ",".join(map(str, range(args.gpus))), "XLIE_GPU_LOCK_DIR": str(work / "locks")}
+        env = {
+            **os.environ,
+            "XLIE_GPU_IDS": ",".join(map(str, range(args.gpus))),
+            "XLIE_GPU_LOCK_DIR": str(work / "locks"),
+        }
         env.pop("CUDA_VISIBLE_DEVICES", None)
         src = str(Path(__file__).resolve().parents[1] / "src")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
         # cores is only a counter here (the jobs sleep): enough that GPUs are the only limit.
-        command = [sys.executable, "-m", "snakemake", "--cores", str(4 * args.gpus), "--resources", f"gpu={args.gpus}", "--quiet", "all"]
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            str(4 * args.gpus),
+            "--resources",
+            f"gpu={args.gpus}",
+            "--quiet",
+            "all",
+        ]
         t0 = time.time()
         subprocess.run(command, cwd=work, env=env, check=True, capture_output=True, text=True)
         wall = time.time() - t0
@@ -106,12 +127,16 @@ def main() -> None:
     critical = max(d["train_s"] + d["eval_s"] for d in dag)
     peak = max(sum(n for s, e, n in busy if s <= t < e) for t, _, _ in busy)
     waits = [r["start"] - r["asked"] for r in records]
-    print(f"synthetic DAG: {args.runs} train jobs (1 or 2 GPUs) -> {args.runs} eval jobs (1 GPU), {args.gpus} pretend GPUs, seed {args.seed}")
+    print(
+        f"synthetic DAG: {args.runs} train jobs (1 or 2 GPUs) -> {args.runs} eval jobs (1 GPU), {args.gpus} pretend GPUs, seed {args.seed}"
+    )
     print(f"{'total GPU-seconds':<34}{gpu_seconds:9.1f}")
     print(f"{'ideal makespan (GPU-s / N)':<34}{ideal:9.1f} s")
     print(f"{'lower bound max(ideal, longest)':<34}{max(ideal, critical):9.1f} s")
     print(f"{'measured makespan (first->last)':<34}{makespan:9.1f} s   ({makespan / ideal:.2f} x ideal)")
-    print(f"{'snakemake wall time':<34}{wall:9.1f} s   ({first_start - t0:.1f} s before the first job, {t0 + wall - last_end:.1f} s after the last)")
+    print(
+        f"{'snakemake wall time':<34}{wall:9.1f} s   ({first_start - t0:.1f} s before the first job, {t0 + wall - last_end:.1f} s after the last)"
+    )
     print(f"{'pool wait at job start':<34}{max(waits):9.2f} s max, {sum(waits) / len(waits):.3f} s mean")
     print(f"{'most ids in use at once':<34}{peak:9d}   (of {args.gpus})")
 

@@ -49,13 +49,30 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 UD_SAMPLE = REPO / "resources" / "demo" / "xtreme" / "udpos" / "train-en.tsv"
-TOKENIZER_SIZE = dict(vocab_size=4000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=1024)
+TOKENIZER_SIZE = dict(
+    vocab_size=4000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=1024
+)
 CONFIGS = {
-    "large": dict(d_model=1024, encoder_layers=12, decoder_layers=12, encoder_attention_heads=16,
-                  decoder_attention_heads=16, encoder_ffn_dim=4096, decoder_ffn_dim=4096, vocab_size=250027),
-    "small": dict(d_model=128, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-                  decoder_attention_heads=4, encoder_ffn_dim=512, decoder_ffn_dim=512),
-}  # fmt: skip
+    "large": dict(
+        d_model=1024,
+        encoder_layers=12,
+        decoder_layers=12,
+        encoder_attention_heads=16,
+        decoder_attention_heads=16,
+        encoder_ffn_dim=4096,
+        decoder_ffn_dim=4096,
+        vocab_size=250027,
+    ),
+    "small": dict(
+        d_model=128,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=512,
+        decoder_ffn_dim=512,
+    ),
+}
 
 
 def build_tokenizer(directory: Path):
@@ -79,8 +96,19 @@ def ud_instances(limit: int, seed: int):
         content = [w for w, t in zip(sentence.words, sentence.tags) if t != "PUNCT"]
         if len(content) < 2:
             continue
-        instances.append(RelationInstance(" ".join(sentence.words), content[0], content[-1], rng.choice(LABELS),
-                                          "UD", str(number), f"R{number}", "en", "train"))  # fmt: skip
+        instances.append(
+            RelationInstance(
+                " ".join(sentence.words),
+                content[0],
+                content[-1],
+                rng.choice(LABELS),
+                "UD",
+                str(number),
+                f"R{number}",
+                "en",
+                "train",
+            )
+        )
     return instances[:limit]
 
 
@@ -94,9 +122,16 @@ def build_model(config_name: str, tokenizer, seed: int):
     torch.manual_seed(seed)
     sizes = dict(CONFIGS[config_name])
     sizes.setdefault("vocab_size", len(tokenizer))
-    config = MBartConfig(**sizes, max_position_embeddings=1024, num_labels=len(LABELS), pad_token_id=tokenizer.pad_token_id,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         dropout=0.1, attention_dropout=0.1)  # fmt: skip
+    config = MBartConfig(
+        **sizes,
+        max_position_embeddings=1024,
+        num_labels=len(LABELS),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        dropout=0.1,
+        attention_dropout=0.1,
+    )
     return MBartForRelationClassification(config)
 
 
@@ -107,7 +142,9 @@ def batches(features, batch_size: int, grouped: bool, seed: int) -> list[list[in
 
     generator = torch.Generator().manual_seed(seed)
     if grouped:
-        order = list(LengthGroupedSampler(batch_size, lengths=[len(f["input_ids"]) for f in features], generator=generator))
+        order = list(
+            LengthGroupedSampler(batch_size, lengths=[len(f["input_ids"]) for f in features], generator=generator)
+        )
     else:
         order = torch.randperm(len(features), generator=generator).tolist()
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -129,11 +166,20 @@ def run_epoch(model, features, index_batches, pad_id: int, pad_to: tuple[int, in
         rows = [features[k] for k in chunk]
         batch = collate(rows, pad_id)
         if pad_to is not None:  # the split's longest encoder and decoder inputs
-            enc = collate([{"input_ids": r["input_ids"], "decoder_input_ids": r["input_ids"]} for r in rows], pad_id, pad_to[0])
-            dec = collate([{"input_ids": r["decoder_input_ids"], "decoder_input_ids": r["decoder_input_ids"]} for r in rows],
-                          pad_id, pad_to[1])  # fmt: skip
-            batch.update(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                         decoder_input_ids=dec["input_ids"], decoder_attention_mask=dec["attention_mask"])  # fmt: skip
+            enc = collate(
+                [{"input_ids": r["input_ids"], "decoder_input_ids": r["input_ids"]} for r in rows], pad_id, pad_to[0]
+            )
+            dec = collate(
+                [{"input_ids": r["decoder_input_ids"], "decoder_input_ids": r["decoder_input_ids"]} for r in rows],
+                pad_id,
+                pad_to[1],
+            )
+            batch.update(
+                input_ids=enc["input_ids"],
+                attention_mask=enc["attention_mask"],
+                decoder_input_ids=dec["input_ids"],
+                decoder_attention_mask=dec["attention_mask"],
+            )
         real += int(batch["attention_mask"].sum() + batch["decoder_attention_mask"].sum())
         padded += batch["input_ids"].numel() + batch["decoder_input_ids"].numel()
         prepared.append(batch)
@@ -142,7 +188,9 @@ def run_epoch(model, features, index_batches, pad_id: int, pad_to: tuple[int, in
     start = time.perf_counter()
     for batch in prepared:  # collation is timed too: it is part of the data path
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None and device.type == "cuda"):
+        with torch.autocast(
+            device.type, dtype=dtype or torch.float32, enabled=dtype is not None and device.type == "cuda"
+        ):
             loss = model(**batch).loss
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -165,7 +213,9 @@ def main() -> int:
     parser.add_argument("--lang", default="en", help="language of --ace05-dir to read (train split)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=222)
-    parser.add_argument("--repeats", type=int, default=1, help="epochs per path, the fastest is kept (shared CPUs are noisy)")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="epochs per path, the fastest is kept (shared CPUs are noisy)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -175,7 +225,9 @@ def main() -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    device = torch.device(
+        "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
+    )
     gpu = device.type == "cuda"
     config_name = args.config or ("large" if gpu else "small")
     limit = args.instances or (1500 if gpu else 240)
@@ -192,10 +244,14 @@ def main() -> int:
     longest = (max(len(f["input_ids"]) for f in features), max(len(f["decoder_input_ids"]) for f in features))
     model = build_model(config_name, tokenizer, args.seed).to(device)
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    print(f"device {device} ({torch.cuda.get_device_name() if gpu else f'{torch.get_num_threads()} threads'}), "
-          f"config {config_name} ({params:.0f}M parameters), precision {args.precision if gpu else 'fp32'}, "
-          f"template {args.template}, batch {args.batch_size}")  # fmt: skip
-    print(f"data: {len(features)} instances from {source}; split's longest encoder/decoder input {longest[0]}/{longest[1]} tokens")
+    print(
+        f"device {device} ({torch.cuda.get_device_name() if gpu else f'{torch.get_num_threads()} threads'}), "
+        f"config {config_name} ({params:.0f}M parameters), precision {args.precision if gpu else 'fp32'}, "
+        f"template {args.template}, batch {args.batch_size}"
+    )
+    print(
+        f"data: {len(features)} instances from {source}; split's longest encoder/decoder input {longest[0]}/{longest[1]} tokens"
+    )
     paths = [
         ("ours: dynamic padding + length-grouped", True, None),
         ("dynamic padding, random order", False, None),
@@ -203,19 +259,35 @@ def main() -> int:
     ]
     pad = tokenizer.pad_token_id
     # warm-up (kernels, allocator) on a few batches of the padded path, untimed
-    run_epoch(model, features, batches(features, args.batch_size, False, args.seed)[:2], pad, longest, device, args.precision)
+    run_epoch(
+        model, features, batches(features, args.batch_size, False, args.seed)[:2], pad, longest, device, args.precision
+    )
     results = []
     for name, grouped, pad_to in paths:
-        runs = [run_epoch(model, features, batches(features, args.batch_size, grouped, args.seed + repeat),
-                          pad, pad_to, device, args.precision) for repeat in range(args.repeats)]  # fmt: skip
+        runs = [
+            run_epoch(
+                model,
+                features,
+                batches(features, args.batch_size, grouped, args.seed + repeat),
+                pad,
+                pad_to,
+                device,
+                args.precision,
+            )
+            for repeat in range(args.repeats)
+        ]
         seconds = min(r[0] for r in runs)
         real, padded = runs[0][1], runs[0][2]  # the first epoch's batches (later ones reshuffle alike)
         results.append((name, seconds, real, padded))
-    print(f"{'data path':42} {'real tok':>9} {'padded':>9} {'pad/real':>8} {'seconds':>8} {'real tok/s':>10} {'speed-up':>8}")
+    print(
+        f"{'data path':42} {'real tok':>9} {'padded':>9} {'pad/real':>8} {'seconds':>8} {'real tok/s':>10} {'speed-up':>8}"
+    )
     baseline = results[-1][2] / results[-1][1]
     for name, seconds, real, padded in results:
         rate = real / seconds
-        print(f"{name:42} {real:9d} {padded:9d} {padded / real:8.2f} {seconds:8.1f} {rate:10.0f} {rate / baseline:7.2f}x")
+        print(
+            f"{name:42} {real:9d} {padded:9d} {padded / real:8.2f} {seconds:8.1f} {rate:10.0f} {rate / baseline:7.2f}x"
+        )
     return 0
 
 

@@ -38,7 +38,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "xtreme" / "panx" / "dev-de.tsv"
 FALLBACK_DATA = REPO / "resources" / "demo" / "xtreme" / "panx" / "test-de.tsv"
-TOKENIZER_SIZE = dict(vocab_size=4000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=512)
+TOKENIZER_SIZE = dict(
+    vocab_size=4000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=512
+)
 
 
 class PeakMemory:
@@ -111,10 +113,17 @@ def build_model(tokenizer, seed: int):
 
     torch.manual_seed(seed)
     config = XLMRobertaConfig(
-        vocab_size=250002, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-        max_position_embeddings=514, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-    )  # fmt: skip
+        vocab_size=250002,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     return XLMRobertaForMaskedLM(config).eval()
 
 
@@ -137,8 +146,12 @@ def differing(a: list[list[str]], b: list[list[str]]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=100, help="first N sentences of the data file (default 100)")
-    parser.add_argument("--faithful-sentences", type=int, default=None,
-                        help="sentences for the faithful evaluator (default: 5 on CPU, all on GPU)")  # fmt: skip
+    parser.add_argument(
+        "--faithful-sentences",
+        type=int,
+        default=None,
+        help="sentences for the faithful evaluator (default: 5 on CPU, all on GPU)",
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"PAN-X tsv (default {DEFAULT_DATA})")
     parser.add_argument("--devices", default="cpu,cuda", help="comma-separated; cuda is skipped when unavailable")
     parser.add_argument("--fast-batch-size", type=int, default=64)
@@ -170,9 +183,13 @@ def main() -> int:
         started = time.perf_counter()
         tokenizer = build_tokenizer(Path(tmp) / "xlmr")
         model = build_model(tokenizer, args.seed)
-        print(f"setup: tokenizer + XLM-R-base-sized random model ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M "
-              f"parameters) in {time.perf_counter() - started:.1f} s")  # fmt: skip
-    print(f"data: {data}, {len(sentences)} sentences, {prompts} prompts (one per word); torch threads {torch.get_num_threads()}")
+        print(
+            f"setup: tokenizer + XLM-R-base-sized random model ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M "
+            f"parameters) in {time.perf_counter() - started:.1f} s"
+        )
+    print(
+        f"data: {data}, {len(sentences)} sentences, {prompts} prompts (one per word); torch threads {torch.get_num_threads()}"
+    )
 
     failures = 0
     for device in [d.strip() for d in args.devices.split(",") if d.strip()]:
@@ -185,11 +202,21 @@ def main() -> int:
         subset_prompts = sum(len(s.words) for s in subset)
 
         def fast(items):
-            return predict_fast(model, tokenizer, "panx", items, batch_size=args.fast_batch_size, max_length=args.max_length,
-                                chunk_sentences=args.chunk_sentences, bf16=args.bf16)  # fmt: skip
+            return predict_fast(
+                model,
+                tokenizer,
+                "panx",
+                items,
+                batch_size=args.fast_batch_size,
+                max_length=args.max_length,
+                chunk_sentences=args.chunk_sentences,
+                bf16=args.bf16,
+            )
 
         def faithful(items):
-            return predict_faithful(model, tokenizer, "panx", items, batch_size=args.faithful_batch_size, max_length=args.max_length)
+            return predict_faithful(
+                model, tokenizer, "panx", items, batch_size=args.faithful_batch_size, max_length=args.max_length
+            )
 
         warm = [Sentence(("Berlin", "calling"), ("B-LOC", "O"))]
         fast(warm), faithful(warm)  # warm-up (kernels, allocator): two prompts each
@@ -198,7 +225,9 @@ def main() -> int:
         slow, slow_wall, slow_mem = timed(device, lambda: faithful(subset))
         diff = differing(fast_sub.tags, slow.tags) + differing(fast_all.tags[:n_faithful], slow.tags)
         failures += diff > 0
-        print(f"\n== {device} ({torch.cuda.get_device_name() if device == 'cuda' else f'{torch.get_num_threads()} threads'})")
+        print(
+            f"\n== {device} ({torch.cuda.get_device_name() if device == 'cuda' else f'{torch.get_num_threads()} threads'})"
+        )
         print(f"{'evaluator':<28}{'sentences':>10}{'prompts':>9}{'wall s':>9}{'prompts/s':>11}{'peak MiB':>10}")
         rows = [
             ("faithful (pad 128, full V)", n_faithful, subset_prompts, slow_wall, slow_mem),
@@ -208,8 +237,10 @@ def main() -> int:
         for name, n, p, wall, memory in rows:
             print(f"{name:<28}{n:>10}{p:>9}{wall:>9.2f}{p / wall:>11.1f}{memory.peak_mib:>10.0f}")
         print(f"peak memory: {slow_mem.how}")
-        print(f"speed-up, same sentences (wall ratio): {slow_wall / fast_sub_wall:.1f}x; "
-              f"throughput ratio (fast on all / faithful): {(prompts / fast_all_wall) / (subset_prompts / slow_wall):.1f}x")  # fmt: skip
+        print(
+            f"speed-up, same sentences (wall ratio): {slow_wall / fast_sub_wall:.1f}x; "
+            f"throughput ratio (fast on all / faithful): {(prompts / fast_all_wall) / (subset_prompts / slow_wall):.1f}x"
+        )
         print(f"differing predictions (fast vs faithful, {subset_prompts} words): {diff}")
         print(f"fallback counts: fast {fast_all.counts}")
     if failures:

@@ -16,8 +16,10 @@ import sys
 from pathlib import Path
 
 # (language, split) -> (PAN-X file, how many sentences); splits from one file are consecutive and disjoint.
-SEEN = {"en": [("train", "train-en.tsv", 200), ("dev", "dev-en.tsv", 20), ("test", "dev-en.tsv", 30)],
-        "zh": [("train", "dev-zh.tsv", 200), ("dev", "dev-zh.tsv", 20), ("test", "dev-zh.tsv", 30)]}  # fmt: skip
+SEEN = {
+    "en": [("train", "train-en.tsv", 200), ("dev", "dev-en.tsv", 20), ("test", "dev-en.tsv", 30)],
+    "zh": [("train", "dev-zh.tsv", 200), ("dev", "dev-zh.tsv", 20), ("test", "dev-zh.tsv", 30)],
+}
 UNSEEN = ("bn", "de", "es", "fa", "hi", "ko", "nl", "ru", "tr")
 MAX_TOKENS, MAX_CHARACTERS = 15, 30  # PAN-X Chinese tokens are characters: its limit counts them
 

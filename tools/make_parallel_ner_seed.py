@@ -15,13 +15,33 @@ import json
 import sys
 from pathlib import Path
 
-PEOPLE = [("Li Wei", "李伟"), ("Anna Schmidt", "安娜·施密特"), ("Carlos Gomez", "卡洛斯·戈麦斯"),
-          ("Yuki Tanaka", "田中由纪"), ("Omar Haddad", "奥马尔·哈达德"), ("Maria Rossi", "玛丽亚·罗西"),
-          ("Wang Fang", "王芳"), ("John Miller", "约翰·米勒")]  # fmt: skip
-PLACES = [("Beijing", "北京"), ("Berlin", "柏林"), ("Madrid", "马德里"), ("Tokyo", "东京"),
-          ("Cairo", "开罗"), ("Rome", "罗马"), ("Shanghai", "上海"), ("London", "伦敦")]  # fmt: skip
-ORGS = [("the United Nations", "联合国"), ("Peking University", "北京大学"), ("the Red Cross", "红十字会"),
-        ("Tsinghua University", "清华大学"), ("the World Bank", "世界银行")]  # fmt: skip
+PEOPLE = [
+    ("Li Wei", "李伟"),
+    ("Anna Schmidt", "安娜·施密特"),
+    ("Carlos Gomez", "卡洛斯·戈麦斯"),
+    ("Yuki Tanaka", "田中由纪"),
+    ("Omar Haddad", "奥马尔·哈达德"),
+    ("Maria Rossi", "玛丽亚·罗西"),
+    ("Wang Fang", "王芳"),
+    ("John Miller", "约翰·米勒"),
+]
+PLACES = [
+    ("Beijing", "北京"),
+    ("Berlin", "柏林"),
+    ("Madrid", "马德里"),
+    ("Tokyo", "东京"),
+    ("Cairo", "开罗"),
+    ("Rome", "罗马"),
+    ("Shanghai", "上海"),
+    ("London", "伦敦"),
+]
+ORGS = [
+    ("the United Nations", "联合国"),
+    ("Peking University", "北京大学"),
+    ("the Red Cross", "红十字会"),
+    ("Tsinghua University", "清华大学"),
+    ("the World Bank", "世界银行"),
+]
 
 # (English template, Chinese template); {p} person, {l} place, {o} organisation.
 TEMPLATES = [
@@ -37,11 +57,15 @@ COUNT = 40
 def pair(n: int, template: tuple[str, str], person, place, org) -> dict:
     en_template, zh_template = template
     sides = {}
-    for lang, template_text, labels, column in (("en", en_template, ("PER", "LOC", "ORG"), 0),
-                                                ("zh", zh_template, ("人物", "地点", "组织"), 1)):  # fmt: skip
+    for lang, template_text, labels, column in (
+        ("en", en_template, ("PER", "LOC", "ORG"), 0),
+        ("zh", zh_template, ("人物", "地点", "组织"), 1),
+    ):
         values = {"p": person[column], "l": place[column], "o": org[column]}
         # Entities in the order they appear in the sentence.
-        order = sorted((template_text.index("{" + key + "}"), key) for key in values if "{" + key + "}" in template_text)
+        order = sorted(
+            (template_text.index("{" + key + "}"), key) for key in values if "{" + key + "}" in template_text
+        )
         label_of = dict(zip("plo", labels))
         sides[lang] = {
             "sentence": template_text.format(**values),
@@ -53,7 +77,12 @@ def pair(n: int, template: tuple[str, str], person, place, org) -> dict:
 def main(out: str) -> None:
     # Cycling the lists with different steps mixes templates and names without randomness.
     chosen = [
-        (TEMPLATES[n % len(TEMPLATES)], PEOPLE[n % len(PEOPLE)], PLACES[(3 * n + 1) % len(PLACES)], ORGS[(n // 5) % len(ORGS)])
+        (
+            TEMPLATES[n % len(TEMPLATES)],
+            PEOPLE[n % len(PEOPLE)],
+            PLACES[(3 * n + 1) % len(PLACES)],
+            ORGS[(n // 5) % len(ORGS)],
+        )
         for n in range(COUNT)
     ]
     path = Path(out)

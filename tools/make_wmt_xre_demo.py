@@ -105,97 +105,197 @@ PHRASES = {
 # and the Chinese template. Keys name words within the frame; "V" is the root unless stated.
 FRAMES = {
     "live_in": (
-        [("@A", "PER", "V", "nsubj", "A"), ("lives", "live", "VERB", None, "root", "V"), ("in", "in", "ADP", "B", "case", "P"),
-         ("@B", "PLACE", "V", "obl", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("lives", "live", "VERB", None, "root", "V"),
+            ("in", "in", "ADP", "B", "case", "P"),
+            ("@B", "PLACE", "V", "obl", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}住在{B}。",
     ),
     "work_for": (
-        [("@A", "PER", "V", "nsubj", "A"), ("works", "work", "VERB", None, "root", "V"), ("for", "for", "ADP", "B", "case", "P"),
-         ("@B", "ORG", "V", "obl", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("works", "work", "VERB", None, "root", "V"),
+            ("for", "for", "ADP", "B", "case", "P"),
+            ("@B", "ORG", "V", "obl", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}在{B}工作。",
     ),
     "have": (
-        [("@A", "PER", "V", "nsubj", "A"), ("has", "have", "VERB", None, "root", "V"), ("@B", "THING", "V", "obj", "B"),
-         (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("has", "have", "VERB", None, "root", "V"),
+            ("@B", "THING", "V", "obj", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}有{B}。",
     ),
     "visit": (
-        [("@A", "PER", "V", "nsubj", "A"), ("visited", "visit", "VERB", None, "root", "V"), ("@B", "PLACE", "V", "obj", "B"),
-         (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("visited", "visit", "VERB", None, "root", "V"),
+            ("@B", "PLACE", "V", "obj", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}参观了{B}。",
     ),
     "will_visit": (
-        [("@A", "PER", "V", "nsubj", "A"), ("will", "will", "AUX", "V", "aux", "X"), ("visit", "visit", "VERB", None, "root", "V"),
-         ("@B", "ORG", "V", "obj", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("will", "will", "AUX", "V", "aux", "X"),
+            ("visit", "visit", "VERB", None, "root", "V"),
+            ("@B", "ORG", "V", "obj", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}将参观{B}。",
     ),
     "member_of": (
-        [("@A", "PER", "V", "nsubj", "A"), ("is", "be", "AUX", "V", "cop", "C"), ("a", "a", "DET", "V", "det", "D"),
-         ("member", "member", "NOUN", None, "root", "V"), ("of", "of", "ADP", "B", "case", "P"), ("@B", "ORG", "V", "nmod", "B"),
-         (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("is", "be", "AUX", "V", "cop", "C"),
+            ("a", "a", "DET", "V", "det", "D"),
+            ("member", "member", "NOUN", None, "root", "V"),
+            ("of", "of", "ADP", "B", "case", "P"),
+            ("@B", "ORG", "V", "nmod", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}是{B}的成员。",
     ),
     "founded_by": (
-        [("@A", "ORG", "V", "nsubj:pass", "A"), ("was", "be", "AUX", "V", "aux:pass", "X"), ("founded", "found", "VERB", None, "root", "V"),
-         ("by", "by", "ADP", "B", "case", "P"), ("@B", "PER", "V", "obl:agent", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "ORG", "V", "nsubj:pass", "A"),
+            ("was", "be", "AUX", "V", "aux:pass", "X"),
+            ("founded", "found", "VERB", None, "root", "V"),
+            ("by", "by", "ADP", "B", "case", "P"),
+            ("@B", "PER", "V", "obl:agent", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}由{B}创立。",
     ),
     "close_to": (
-        [("@A", "ORG", "V", "nsubj", "A"), ("is", "be", "AUX", "V", "cop", "C"), ("close", "close", "ADJ", None, "root", "V"),
-         ("to", "to", "ADP", "B", "case", "P"), ("@B", "SITE", "V", "obl", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "ORG", "V", "nsubj", "A"),
+            ("is", "be", "AUX", "V", "cop", "C"),
+            ("close", "close", "ADJ", None, "root", "V"),
+            ("to", "to", "ADP", "B", "case", "P"),
+            ("@B", "SITE", "V", "obl", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}离{B}很近。",
     ),
     "sign": (
-        [("@A", "PER", "V", "nsubj", "A"), ("signed", "sign", "VERB", None, "root", "V"), ("@B", "DOC", "V", "obj", "B"),
-         (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("signed", "sign", "VERB", None, "root", "V"),
+            ("@B", "DOC", "V", "obj", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}签署了{B}。",
     ),
     "set_up": (
-        [("@A", "PER", "V", "nsubj", "A"), ("set", "set", "VERB", None, "root", "V"), ("up", "up", "ADP", "V", "compound:prt", "U"),
-         ("@B", "NEWORG", "V", "obj", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("set", "set", "VERB", None, "root", "V"),
+            ("up", "up", "ADP", "V", "compound:prt", "U"),
+            ("@B", "NEWORG", "V", "obj", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}创办了{B}。",
     ),
     # no ?a-?b pattern: a ?c, no ?b, an oblique without preposition
     "gave_to": (
-        [("@A", "PER", "V", "nsubj", "A"), ("gave", "give", "VERB", None, "root", "V"), ("@B", "DOC", "V", "obj", "B"),
-         ("to", "to", "ADP", "C", "case", "P"), ("@C", "PER", "V", "obl", "C"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("gave", "give", "VERB", None, "root", "V"),
+            ("@B", "DOC", "V", "obj", "B"),
+            ("to", "to", "ADP", "C", "case", "P"),
+            ("@C", "PER", "V", "obl", "C"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}把{B}交给了{C}。",
     ),
     "is_doctor": (
-        [("@A", "PER", "V", "nsubj", "A"), ("is", "be", "AUX", "V", "cop", "C"), ("a", "a", "DET", "V", "det", "D"),
-         ("doctor", "doctor", "NOUN", None, "root", "V"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("is", "be", "AUX", "V", "cop", "C"),
+            ("a", "a", "DET", "V", "det", "D"),
+            ("doctor", "doctor", "NOUN", None, "root", "V"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}是一名医生。",
     ),
     "arrived_yesterday": (
-        [("@A", "PER", "V", "nsubj", "A"), ("arrived", "arrive", "VERB", None, "root", "V"), ("in", "in", "ADP", "B", "case", "P"),
-         ("@B", "PLACE", "V", "obl", "B"), ("yesterday", "yesterday", "NOUN", "V", "obl:tmod", "T"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("arrived", "arrive", "VERB", None, "root", "V"),
+            ("in", "in", "ADP", "B", "case", "P"),
+            ("@B", "PLACE", "V", "obl", "B"),
+            ("yesterday", "yesterday", "NOUN", "V", "obl:tmod", "T"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}昨天到达了{B}。",
     ),
     # two instances each: a conjoined object, a conjoined predicate sharing the subject
     "visit_and": (
-        [("@A", "PER", "V", "nsubj", "A"), ("visited", "visit", "VERB", None, "root", "V"), ("@B", "PLACE", "V", "obj", "B"),
-         ("and", "and", "CCONJ", "C", "cc", "K"), ("@C", "PLACE", "B", "conj", "C"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("visited", "visit", "VERB", None, "root", "V"),
+            ("@B", "PLACE", "V", "obj", "B"),
+            ("and", "and", "CCONJ", "C", "cc", "K"),
+            ("@C", "PLACE", "B", "conj", "C"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}参观了{B}和{C}。",
     ),
     "live_and_work": (
-        [("@A", "PER", "V", "nsubj", "A"), ("lives", "live", "VERB", None, "root", "V"), ("in", "in", "ADP", "B", "case", "P"),
-         ("@B", "PLACE", "V", "obl", "B"), ("and", "and", "CCONJ", "W", "cc", "K"), ("works", "work", "VERB", "V", "conj", "W"),
-         ("for", "for", "ADP", "C", "case", "Q"), ("@C", "ORG", "W", "obl", "C"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("lives", "live", "VERB", None, "root", "V"),
+            ("in", "in", "ADP", "B", "case", "P"),
+            ("@B", "PLACE", "V", "obl", "B"),
+            ("and", "and", "CCONJ", "W", "cc", "K"),
+            ("works", "work", "VERB", "V", "conj", "W"),
+            ("for", "for", "ADP", "C", "case", "Q"),
+            ("@C", "ORG", "W", "obl", "C"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}住在{B}，在{C}工作。",
     ),
     "not_have": (
-        [("@A", "PER", "V", "nsubj", "A"), ("does", "do", "AUX", "V", "aux", "X"), ("not", "not", "PART", "V", "advmod", "N"),
-         ("have", "have", "VERB", None, "root", "V"), ("@B", "THING", "V", "obj", "B"), (".", ".", "PUNCT", "V", "punct", "")],
+        [
+            ("@A", "PER", "V", "nsubj", "A"),
+            ("does", "do", "AUX", "V", "aux", "X"),
+            ("not", "not", "PART", "V", "advmod", "N"),
+            ("have", "have", "VERB", None, "root", "V"),
+            ("@B", "THING", "V", "obj", "B"),
+            (".", ".", "PUNCT", "V", "punct", ""),
+        ],
         "{A}没有{B}。",
     ),
-}  # fmt: skip
+}
 
 # (frame, how many sentences); verb forms alternate through PAST for variety
 PLAN = [
-    ("live_in", 10), ("work_for", 10), ("have", 10), ("visit", 7), ("will_visit", 3), ("member_of", 9),
-    ("founded_by", 9), ("close_to", 9), ("sign", 9), ("set_up", 8), ("gave_to", 3), ("is_doctor", 3),
-    ("arrived_yesterday", 3), ("visit_and", 4), ("live_and_work", 4), ("not_have", 2),
-]  # fmt: skip
+    ("live_in", 10),
+    ("work_for", 10),
+    ("have", 10),
+    ("visit", 7),
+    ("will_visit", 3),
+    ("member_of", 9),
+    ("founded_by", 9),
+    ("close_to", 9),
+    ("sign", 9),
+    ("set_up", 8),
+    ("gave_to", 3),
+    ("is_doctor", 3),
+    ("arrived_yesterday", 3),
+    ("visit_and", 4),
+    ("live_and_work", 4),
+    ("not_have", 2),
+]
 PAST = {"lives": ("lived", "{A}曾住在{B}。"), "works": ("worked", "{A}曾在{B}工作。"), "has": ("had", "{A}曾有{B}。")}
 NO_SPACE_BEFORE = {".", ","}
 
@@ -224,8 +324,9 @@ def compose(frame: str, n: int) -> tuple[list[tuple], str]:
         else:
             form, lemma, upos, head_key, deprel, key = word
             if n % 2 == 1 and form in PAST:
-                form, zh_template = PAST[form][0], (
-                    PAST[form][1] if frame in ("live_in", "work_for", "have") else zh_template
+                form, zh_template = (
+                    PAST[form][0],
+                    (PAST[form][1] if frame in ("live_in", "work_for", "have") else zh_template),
                 )
             keys[key] = len(pieces)
             pieces.append([form, lemma, upos, head_key, deprel])

@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake --config")
     plan.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
-    plan.add_argument("--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)")
+    plan.add_argument(
+        "--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)"
+    )
     plan.set_defaults(run=_plan)
 
     # Internal: one worker of a training job run on several GPUs (launched by xlie.pipeline.jobs.train_run).

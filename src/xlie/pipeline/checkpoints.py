@@ -97,7 +97,11 @@ def manifest(options: dict, data: dict, effective_batch_size: int | None = None)
 
 def _differences(old, new, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for key in sorted(set(old) | set(new)) for d in _differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)]
+        return [
+            d
+            for key in sorted(set(old) | set(new))
+            for d in _differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)
+        ]
     return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
 
 
@@ -135,8 +139,10 @@ def locked(checkpoint_dir: str | Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise CheckpointBusy(f"{checkpoint_dir} is being written by another live process (pid {holder}, lock {lock_path}); "
-                                 "two jobs must never train into one checkpoint directory") from None  # fmt: skip
+            raise CheckpointBusy(
+                f"{checkpoint_dir} is being written by another live process (pid {holder}, lock {lock_path}); "
+                "two jobs must never train into one checkpoint directory"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")

@@ -30,7 +30,9 @@ def available_ids() -> list[str]:
     if os.environ.get(IDS_ENV):
         return [i.strip() for i in os.environ[IDS_ENV].split(",") if i.strip()]
     if shutil.which("nvidia-smi"):
-        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True
+        )
         if out.returncode == 0:
             return [line.strip() for line in out.stdout.splitlines() if line.strip()]
     return []
@@ -65,7 +67,9 @@ def acquire(
         log.info("GPU ids none: no GPU found (%s unset, no nvidia-smi)", IDS_ENV)
         return None
     if count > len(ids):
-        raise ValueError(f"a job asks for {count} GPUs but only {len(ids)} exist ({','.join(ids)}); lower its gpu resource")
+        raise ValueError(
+            f"a job asks for {count} GPUs but only {len(ids)} exist ({','.join(ids)}); lower its gpu resource"
+        )
     lock_dir = Path(lock_dir or os.environ.get(LOCK_DIR_ENV, ".snakemake/xlie-gpu-locks"))
     lock_dir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s

@@ -2,8 +2,8 @@
 
 This is the ONE place that turns config into work items. Rules, aggregation and tests all
 read the cell sheet it returns; training runs are the cells without table and target
-(train once, evaluate on every target). A method's variants (Prompt-XRE's templates, the LLM
-study's scoring modes) are rows of one method, each its own run. Zero-shot methods get one run
+(train once, evaluate on every target). A method's variants (e.g. a paper's prompt templates or
+scoring modes) are rows of one method, each its own run. Zero-shot methods get one run
 under the first seed.
 """
 
@@ -39,7 +39,9 @@ def _check_language(code: str, key: str, task=None, config: dict | None = None, 
     if known_names is not None:
         known = known_names(config or {}, role)
         if code not in known:
-            raise ConfigError(f"config key {key}: unknown {role} {code!r} of task {task.name}; known: {' '.join(sorted(known))}")
+            raise ConfigError(
+                f"config key {key}: unknown {role} {code!r} of task {task.name}; known: {' '.join(sorted(known))}"
+            )
         return
     if code not in LANGUAGES:
         raise ConfigError(f"config key {key}: unknown language {code!r}; known: {' '.join(sorted(LANGUAGES))}")
@@ -50,21 +52,29 @@ def table_variants(table_cfg: dict, method: str, spec, key: str) -> list[str]:
     chosen = [str(v) for v in (table_cfg.get("variants") or {}).get(method, spec.variants)]
     unknown = [v for v in chosen if v not in spec.variants]
     if unknown:
-        raise ConfigError(f"config key {key}.variants.{method}: unknown variant(s) {unknown}; {method!r} has: {', '.join(spec.variants)}")
+        raise ConfigError(
+            f"config key {key}.variants.{method}: unknown variant(s) {unknown}; {method!r} has: {', '.join(spec.variants)}"
+        )
     return chosen
 
 
 def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
     if table_cfg["task"] not in known_tasks():
-        raise ConfigError(f"config key {key}.task: unknown task {table_cfg['task']!r}; known: {', '.join(known_tasks())}")
+        raise ConfigError(
+            f"config key {key}.task: unknown task {table_cfg['task']!r}; known: {', '.join(known_tasks())}"
+        )
     for i, target in enumerate(table_cfg["targets"]):
         _check_language(target, f"{key}.targets[{i}]", task_type(table_cfg["task"]), config)
     for i, model in enumerate(table_cfg["models"]):
         if model not in models:
-            raise ConfigError(f"config key {key}.models[{i}]: unknown model {model!r}; defined under models: {', '.join(sorted(models))}")
+            raise ConfigError(
+                f"config key {key}.models[{i}]: unknown model {model!r}; defined under models: {', '.join(sorted(models))}"
+            )
     for i, method in enumerate(table_cfg["methods"]):
         if method not in known_methods():
-            raise ConfigError(f"config key {key}.methods[{i}]: unknown method {method!r}; known: {', '.join(known_methods())}")
+            raise ConfigError(
+                f"config key {key}.methods[{i}]: unknown method {method!r}; known: {', '.join(known_methods())}"
+            )
     for method in table_cfg.get("variants") or {}:
         if method not in table_cfg["methods"]:
             raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
@@ -111,12 +121,18 @@ def build_cells(config: dict) -> pd.DataFrame:
                             for seed in run_seeds:
                                 run = run_id(paper, task.name, model, method, variant, source, seed)
                                 for target in table_cfg["targets"]:
-                                    rows.append((paper, table, task.name, model, method, variant, source, target, seed, run))
+                                    rows.append(
+                                        (paper, table, task.name, model, method, variant, source, target, seed, run)
+                                    )
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     if cells.empty:
         papers = config.get("papers", {})
         disabled = [p for p, c in papers.items() if not c.get("enabled", True)]
-        why = f"disabled: {', '.join(disabled)} (papers.<paper>.enabled: false)" if disabled else "no paper defines a table"
+        why = (
+            f"disabled: {', '.join(disabled)} (papers.<paper>.enabled: false)"
+            if disabled
+            else "no paper defines a table"
+        )
         raise ConfigError(f"config key papers: no enabled paper has any table cell to run; {why}")
     return cells
 

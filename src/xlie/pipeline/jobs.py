@@ -36,7 +36,9 @@ def build_tiny_models(corpus_dir: str, options: dict, out_dirs: dict[str, str]) 
     corpus = sorted(Path(corpus_dir).rglob("*.tsv"))
     if not corpus:
         raise FileNotFoundError(f"config key tiny_models.corpus_dir: no *.tsv files under {corpus_dir}")
-    for family, record in build(corpus, {f: Path(p) for f, p in out_dirs.items()}, options["size"], options["seed"]).items():
+    for family, record in build(
+        corpus, {f: Path(p) for f, p in out_dirs.items()}, options["size"], options["seed"]
+    ).items():
         print(f"built tiny {family}: {record['architecture']}, {record['parameters']:,} parameters")
 
 
@@ -73,9 +75,13 @@ def _method_options(config: dict, run: dict) -> tuple[dict, int | None]:
 
     model = config["models"][run["model"]]
     params, limit = method_params(config, run)
-    options = {"run": run, "method": method_spec(run["method"], model["family"]).name, "params": params,
-               "model": {"path": model["path"], "family": model["family"]},
-               "data": task_type(run["task"]).data_options(config)}  # fmt: skip
+    options = {
+        "run": run,
+        "method": method_spec(run["method"], model["family"]).name,
+        "params": params,
+        "model": {"path": model["path"], "family": model["family"]},
+        "data": task_type(run["task"]).data_options(config),
+    }
     return options, limit
 
 
@@ -98,6 +104,7 @@ def _training_inputs(options: dict, attempt: int):
     record, train, dev, data identities). The same in the launching process and in every worker."""
     from xlie.pipeline.registry import method_spec, params_class
     from xlie.pipeline import training
+
     run = options["run"]
     task = task_type(run["task"])
     spec = method_spec(run["method"], options["model"]["family"])
@@ -129,8 +136,17 @@ def train_worker(spec_path: str) -> None:
     task, spec, _, params, _, train, dev, _ = _training_inputs(options, attempt)
     train_fn, _ = implementation(spec)
     output_dir = Path(job["output_dir"]) if rank == 0 else Path(job["scratch_dir"]) / f"rank{rank}"
-    summary = train_fn(options["model"]["path"], options["run"]["task"], train, dev, output_dir, Path(job["checkpoint_dir"]),
-                       params, int(options["run"]["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+    summary = train_fn(
+        options["model"]["path"],
+        options["run"]["task"],
+        train,
+        dev,
+        output_dir,
+        Path(job["checkpoint_dir"]),
+        params,
+        int(options["run"]["seed"]),
+        **task.method_kwargs(options["data"]),
+    )
     if rank == 0:
         atomic_write_text(job["summary_path"], json.dumps(summary, default=str) + "\n")
 
@@ -146,25 +162,50 @@ def _train_on_processes(processes: int, options: dict, output_dir: str, checkpoi
     from xlie.pipeline.registry import loaded_packages
 
     scratch = Path(tempfile.mkdtemp(prefix=".xlie-workers-", dir=Path(output_dir).parent))
-    job = {"options": options, "attempt": attempt, "output_dir": str(output_dir), "checkpoint_dir": str(checkpoint_dir),
-           "scratch_dir": str(scratch), "summary_path": str(scratch / "summary.json"),
-           "packages": loaded_packages()}  # fmt: skip
+    job = {
+        "options": options,
+        "attempt": attempt,
+        "output_dir": str(output_dir),
+        "checkpoint_dir": str(checkpoint_dir),
+        "scratch_dir": str(scratch),
+        "summary_path": str(scratch / "summary.json"),
+        "packages": loaded_packages(),
+    }
     (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-               "-m", "xlie", "train-worker", str(scratch / "job.json")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        "-m",
+        "xlie",
+        "train-worker",
+        str(scratch / "job.json"),
+    ]
     print(f"training on {processes} processes: {' '.join(command)}", flush=True)
     try:
         subprocess.run(command, check=True)
         return json.loads((scratch / "summary.json").read_text(encoding="utf-8"))
     except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"training on {processes} processes failed (torchrun exit status {error.returncode}); "
-                           "the workers' errors are above in this log") from None  # fmt: skip
+        raise RuntimeError(
+            f"training on {processes} processes failed (torchrun exit status {error.returncode}); "
+            "the workers' errors are above in this log"
+        ) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_checkpoints: bool, context: dict,
-              attempt: int = 1, processes: int = 1) -> None:  # fmt: skip
+def train_run(
+    options: dict,
+    output_dir: str,
+    checkpoint_dir: str,
+    *,
+    keep_checkpoints: bool,
+    context: dict,
+    attempt: int = 1,
+    processes: int = 1,
+) -> None:
     """Fine-tune one training run (any trainable method, any task type) and record its provenance.
 
     ``options`` (:func:`train_options`) is all the job computes from; ``context`` (config hash,
@@ -178,24 +219,39 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
     from xlie.pipeline import checkpoints
     from xlie.pipeline.registry import implementation
     from xlie.pipeline import training
+
     started = time.monotonic()
     run = options["run"]
     task, spec, params_cls, params, batch, train, dev, data = _training_inputs(options, attempt)
     train_fn, _ = implementation(spec)
     if attempt > 1:
-        print(f"attempt {attempt} (after running out of memory): "
-              + (training.describe_batch(batch) if batch else "this method has no batch_size to lower"))  # fmt: skip
+        print(
+            f"attempt {attempt} (after running out of memory): "
+            + (training.describe_batch(batch) if batch else "this method has no batch_size to lower")
+        )
     model_path = options["model"]["path"]
-    expected = checkpoints.manifest(options, {**data, "base_model": provenance.model_fingerprint(model_path)},
-                                    effective_batch_size=batch["effective_batch_size"] if batch else None)  # fmt: skip
+    expected = checkpoints.manifest(
+        options,
+        {**data, "base_model": provenance.model_fingerprint(model_path)},
+        effective_batch_size=batch["effective_batch_size"] if batch else None,
+    )
     with checkpoints.training_checkpoints(checkpoint_dir, expected, keep=keep_checkpoints):
         try:
             training.inject_out_of_memory(attempt)
             if processes > 1:
                 summary = _train_on_processes(processes, options, output_dir, checkpoint_dir, attempt)
             else:
-                summary = train_fn(model_path, run["task"], train, dev, Path(output_dir), Path(checkpoint_dir),
-                                   params, int(run["seed"]), **task.method_kwargs(options["data"]))  # fmt: skip
+                summary = train_fn(
+                    model_path,
+                    run["task"],
+                    train,
+                    dev,
+                    Path(output_dir),
+                    Path(checkpoint_dir),
+                    params,
+                    int(run["seed"]),
+                    **task.method_kwargs(options["data"]),
+                )
         except Exception as error:
             if not training.is_out_of_memory(error):
                 raise
@@ -207,12 +263,21 @@ def train_run(options: dict, output_dir: str, checkpoint_dir: str, *, keep_check
     provenance.write_json(
         Path(output_dir) / "xlie_provenance.json",
         provenance.record(
-            **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data,
-            model={"base": provenance.model_identity(model_path), "run": run, "method": spec.name,
-                   "params": options["params"], "batch": batch, "processes": processes},
+            **context,
+            seed=int(run["seed"]),
+            wall_time_s=time.monotonic() - started,
+            data=data,
+            model={
+                "base": provenance.model_identity(model_path),
+                "run": run,
+                "method": spec.name,
+                "params": options["params"],
+                "batch": batch,
+                "processes": processes,
+            },
             options=options,
         ),
-    )  # fmt: skip
+    )
     print(f"best dev: {summary.get('best_dev')}")
 
 
@@ -257,16 +322,22 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
             "majority_baseline": task.majority_baseline(train, gold),
             "counts": {**task.counts(examples), **prediction.counts},
             "provenance": provenance.record(
-                **context, seed=int(run["seed"]), wall_time_s=time.monotonic() - started, data=data_id,
-                model={**provenance.model_identity(model_dir), "method": spec.name, "params": params}, options=options,
+                **context,
+                seed=int(run["seed"]),
+                wall_time_s=time.monotonic() - started,
+                data=data_id,
+                model={**provenance.model_identity(model_dir), "method": spec.name, "params": params},
+                options=options,
             ),
-        }  # fmt: skip
+        }
         if selection is not None:
             payload["dev_selection"] = selection
         provenance.write_json(cell_dir / "metrics.json", payload)
         s = payload["scores"]
-        print(f"{target}: {s['primary_name']}={s['primary']:.4f} (majority baseline "
-              f"{payload['majority_baseline']['primary']:.4f}), counts {payload['counts']}")  # fmt: skip
+        print(
+            f"{target}: {s['primary_name']}={s['primary']:.4f} (majority baseline "
+            f"{payload['majority_baseline']['primary']:.4f}), counts {payload['counts']}"
+        )
 
 
 def save_resolved_config(config: dict, out_yaml: str) -> None:

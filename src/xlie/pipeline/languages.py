@@ -1,9 +1,9 @@
 """Languages the workflow knows: ISO 639-1 code -> English name, family, hub names.
 
 Families are the top-level family of each language in Glottolog 5.0
-(Hammarström, Forkel, Haspelmath & Bank, https://glottolog.org, CC BY 4.0); ToPro
-groups languages by typological distance to English, which we approximate by
-family (Indo-European vs. the rest) and say so in every table that uses it.
+(Hammarström, Forkel, Haspelmath & Bank, https://glottolog.org, CC BY 4.0). A paper that
+groups languages by typological distance to English (e.g. in its gain plot) can approximate it by
+family (Indo-European vs. the rest), saying so where it is used.
 """
 
 from __future__ import annotations
@@ -71,8 +71,7 @@ zh Chinese Sino-Tibetan
 """
 
 LANGUAGES: dict[str, Language] = {
-    code: Language(code, name, family)
-    for code, name, family in (line.split() for line in _TABLE.strip().splitlines())
+    code: Language(code, name, family) for code, name, family in (line.split() for line in _TABLE.strip().splitlines())
 }
 
 

@@ -30,7 +30,11 @@ def job_cost(config: dict, run: dict, kind: str, targets: int) -> float | None:
     model = config["models"][run["model"]]
     entry = costs.get("models", {}).get(run["model"], {}).get(run["method"])
     if entry is None:  # a tiny model is never its family's size
-        entry = costs.get("tiny") if model.get("tiny", False) else costs.get("families", {}).get(model["family"], {}).get(run["method"])
+        entry = (
+            costs.get("tiny")
+            if model.get("tiny", False)
+            else costs.get("families", {}).get(model["family"], {}).get(run["method"])
+        )
     if entry is None:
         return None
     values = {**entry, **entry.get("by_task", {}).get(run["task"], {})}
@@ -51,13 +55,22 @@ def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "resu
             cost = job_cost(config, run, kind, len(run["targets"]))
             bound = resources["runtime"] / 60 * resources["gpu"]
             output = Path(results_dir) / "runs" / run["run"] / ("model" if kind == "train" else "eval")
-            rows.append({
-                "rule": RULES[kind], **{k: run[k] for k in ("paper", "task", "model", "method", "variant", "source", "seed")},
-                "targets": len(run["targets"]), "done": output.exists(), "gpu": resources["gpu"], "mem_mb": resources["mem_mb"],
-                "runtime_h": resources["runtime"] / 60, "gpu_hours": bound if cost is None else cost,
-                "basis": "runtime" if cost is None else "cost_model",
-                "over_runtime": cost is not None and resources["gpu"] > 0 and cost / resources["gpu"] > resources["runtime"] / 60,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "rule": RULES[kind],
+                    **{k: run[k] for k in ("paper", "task", "model", "method", "variant", "source", "seed")},
+                    "targets": len(run["targets"]),
+                    "done": output.exists(),
+                    "gpu": resources["gpu"],
+                    "mem_mb": resources["mem_mb"],
+                    "runtime_h": resources["runtime"] / 60,
+                    "gpu_hours": bound if cost is None else cost,
+                    "basis": "runtime" if cost is None else "cost_model",
+                    "over_runtime": cost is not None
+                    and resources["gpu"] > 0
+                    and cost / resources["gpu"] > resources["runtime"] / 60,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -66,10 +79,16 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
     jobs = jobs.assign(remaining=jobs["gpu_hours"].where(~jobs["done"], 0.0))
     grouped = jobs.groupby(GROUP, sort=False)
     return grouped.agg(
-        jobs=("rule", "size"), done=("done", "sum"), gpu=("gpu", "max"), mem_mb=("mem_mb", "max"),
-        runtime_h=("runtime_h", "max"), gpu_hours=("gpu_hours", "sum"), remaining_gpu_hours=("remaining", "sum"),
-        basis=("basis", lambda b: "/".join(sorted(set(b)))), over_runtime=("over_runtime", "sum"),
-    ).reset_index()  # fmt: skip
+        jobs=("rule", "size"),
+        done=("done", "sum"),
+        gpu=("gpu", "max"),
+        mem_mb=("mem_mb", "max"),
+        runtime_h=("runtime_h", "max"),
+        gpu_hours=("gpu_hours", "sum"),
+        remaining_gpu_hours=("remaining", "sum"),
+        basis=("basis", lambda b: "/".join(sorted(set(b)))),
+        over_runtime=("over_runtime", "sum"),
+    ).reset_index()
 
 
 def render(summary: pd.DataFrame, preset: str) -> str:
@@ -79,18 +98,28 @@ def render(summary: pd.DataFrame, preset: str) -> str:
         shown[column] = shown[column].map(lambda v: f"{v:,.1f}")
     lines = [f"Plan of preset {preset!r}: GPU jobs (nothing runs)", shown.to_string(index=False), ""]
     for rule, part in summary.groupby("rule", sort=False):
-        lines.append(f"{rule}: {part['jobs'].sum()} jobs ({part['done'].sum()} with outputs present), "
-                     f"{part['gpu_hours'].sum():,.1f} GPU-hours, {part['remaining_gpu_hours'].sum():,.1f} still to spend")  # fmt: skip
-    lines.append(f"total: {summary['jobs'].sum()} GPU jobs, {summary['gpu_hours'].sum():,.1f} GPU-hours, "
-                 f"{summary['remaining_gpu_hours'].sum():,.1f} still to spend")  # fmt: skip
-    lines.append("GPU-hours: cost_model's rough per-job figures (basis cost_model), else the requested runtime x GPUs "
-                 "(basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key resources).")  # fmt: skip
+        lines.append(
+            f"{rule}: {part['jobs'].sum()} jobs ({part['done'].sum()} with outputs present), "
+            f"{part['gpu_hours'].sum():,.1f} GPU-hours, {part['remaining_gpu_hours'].sum():,.1f} still to spend"
+        )
+    lines.append(
+        f"total: {summary['jobs'].sum()} GPU jobs, {summary['gpu_hours'].sum():,.1f} GPU-hours, "
+        f"{summary['remaining_gpu_hours'].sum():,.1f} still to spend"
+    )
+    lines.append(
+        "GPU-hours: cost_model's rough per-job figures (basis cost_model), else the requested runtime x GPUs "
+        "(basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key resources)."
+    )
     if summary["over_runtime"].any():
         over = summary[summary["over_runtime"] > 0]
         names = ", ".join(f"{r.rule} {r.paper}/{r.task}/{r.model}/{r.method}" for r in over.itertuples())
-        lines.append(f"Estimated longer than the runtime they ask for: {names}. Training resumes from its checkpoints on "
-                     "a retry; raise resources (runtime_train / runtime_eval) to run them in one go.")  # fmt: skip
-    lines.append("CPU rules (data, tables, plots) are not costed; `snakemake -n --quiet rules` counts every rule's jobs.")
+        lines.append(
+            f"Estimated longer than the runtime they ask for: {names}. Training resumes from its checkpoints on "
+            "a retry; raise resources (runtime_train / runtime_eval) to run them in one go."
+        )
+    lines.append(
+        "CPU rules (data, tables, plots) are not costed; `snakemake -n --quiet rules` counts every rule's jobs."
+    )
     return "\n".join(lines)
 
 

@@ -103,8 +103,17 @@ def run_context(config: dict) -> dict:
     return {"config_sha256": config_hash(config), "preset": config["preset"], "demo": config["demo"]}
 
 
-def record(*, config_sha256: str, preset: str, demo: bool, seed: int, wall_time_s: float, data: dict, model: dict,
-           options: dict | None = None) -> dict:  # fmt: skip
+def record(
+    *,
+    config_sha256: str,
+    preset: str,
+    demo: bool,
+    seed: int,
+    wall_time_s: float,
+    data: dict,
+    model: dict,
+    options: dict | None = None,
+) -> dict:
     """``options``: the job's resolved options (its Snakemake params), when it has them."""
     return {
         "config_sha256": config_sha256,

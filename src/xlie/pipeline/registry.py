@@ -18,10 +18,25 @@ from dataclasses import dataclass, fields
 FAMILY_KIND = {"bert": "encoder", "xlmr": "encoder", "mt5": "seq2seq", "mbart": "seq2seq", "causal": "causal"}
 
 TASK_INTERFACE = (
-    "name", "kind", "description", "baseline_name", "baseline_how", "data_options", "input_files", "eval_split",
-    "load", "gold", "predicted", "score", "majority_baseline", "counts", "write_predictions", "read_predictions",
-    "example_scorer", "method_kwargs",
-)  # fmt: skip
+    "name",
+    "kind",
+    "description",
+    "baseline_name",
+    "baseline_how",
+    "data_options",
+    "input_files",
+    "eval_split",
+    "load",
+    "gold",
+    "predicted",
+    "score",
+    "majority_baseline",
+    "counts",
+    "write_predictions",
+    "read_predictions",
+    "example_scorer",
+    "method_kwargs",
+)
 METHOD_INTERFACE = ("train", "load_predictor")
 HOOK_KINDS = {
     # (config, paper, table config) -> [{"function": "module:attr", "options": {config values it reads}}]:
@@ -210,7 +225,9 @@ def method_train_inputs(spec: MethodSpec, config: dict, run: dict) -> list[str]:
 def implementation(spec: MethodSpec):
     """(train, load_predictor) of a method; imported lazily (torch-heavy modules)."""
     module = importlib.import_module(spec.module)
-    _check_interface(module, ("load_predictor",) if spec.zero_shot else METHOD_INTERFACE, f"method module {spec.module}")
+    _check_interface(
+        module, ("load_predictor",) if spec.zero_shot else METHOD_INTERFACE, f"method module {spec.module}"
+    )
     return (None if spec.zero_shot else module.train), module.load_predictor
 
 

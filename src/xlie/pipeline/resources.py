@@ -5,7 +5,7 @@ cannot tell the jobs apart. Each job's ``gpu``, ``mem_mb``, ``cpus_per_task`` an
 (minutes) come from the config key ``resources`` (schema defaults: base-size models on one GPU):
 the model family's values (``resources.tiny`` for a locally built tiny model), replaced key by key
 by ``models.<name>.resources``, the runtime multiplied by ``resources.methods.<method>.runtime_factor``
-(ToPro trains and scores one prompt per word) and ``resources.tasks.<task>.runtime_factor`` (a far
+(e.g. a method that scores one prompt per word) and ``resources.tasks.<task>.runtime_factor`` (a far
 larger dataset), and ``mem_mb`` multiplied by
 ``resources.retry_mem_factor`` per failed attempt (Snakemake's ``attempt``). Profiles then only name
 partitions and accounts. Pure functions of the resolved config: the workflow's resource functions

@@ -99,14 +99,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8", newline: str | None = None) -> Iterator[IO]:
+def atomic_write(
+    path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8", newline: str | None = None
+) -> Iterator[IO]:
     """``open(path, mode)`` through :func:`atomic_path`: the file appears complete or not at all.
     ``mode`` is ``"w"`` or ``"wb"``; the file gets the usual permissions (umask applies)."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write writes a whole file: mode 'w' or 'wb', not {mode!r}")
     with atomic_path(path) as tmp:
         binary = mode == "wb"
-        with open(tmp, "xb" if binary else "x", encoding=None if binary else encoding, newline=None if binary else newline) as handle:
+        with open(
+            tmp, "xb" if binary else "x", encoding=None if binary else encoding, newline=None if binary else newline
+        ) as handle:
             yield handle
 
 

@@ -1,4 +1,4 @@
-"""Task types: what a config ``task`` (panx, udpos, ace05, wmt_xre, ...) means to the pipeline.
+"""Task types: what a config ``task`` (e.g. a dataset of a paper) means to the pipeline.
 
 A task type is ONE registered object that knows everything task-specific the run rules and the
 scoring need, so that the grid, the rules and ``xlie.pipeline.jobs`` stay task-general:
@@ -16,13 +16,15 @@ scoring need, so that the grid, the rules and ``xlie.pipeline.jobs`` stay task-g
 - ``method_kwargs(data)``: task facts a method needs besides the examples (a label list read
   from data, for instance).
 
-Adding a paper with a new kind of task means adding a module here and registering its tasks;
-nothing else in the pipeline changes (papers' code never imports another paper's).
+A paper's task types live in its own package and are registered there
+(``xlie.pipeline.registry.register_task``); nothing in the pipeline changes for a new one, and a
+paper's code never imports another paper's.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
+
 
 class TaskType(Protocol):
     name: str

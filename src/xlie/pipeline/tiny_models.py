@@ -105,7 +105,9 @@ def train_tokenizer(lines: Iterable[str], vocab_size: int) -> SentencePieceUnigr
     lines = list(lines)
     # A unigram vocabulary must hold every character of the corpus (plus specials and the
     # word-boundary marker); say so by config key instead of the trainer's bare exception.
-    needed = len({c for line in lines for c in line if not c.isspace()}) + len(SPECIAL_TOKENS) + len(MBART_LANG_CODES) + 1
+    needed = (
+        len({c for line in lines for c in line if not c.isspace()}) + len(SPECIAL_TOKENS) + len(MBART_LANG_CODES) + 1
+    )
     if vocab_size < needed:
         raise ValueError(
             f"config key tiny_models.vocab_size: {vocab_size} is too small for the demo corpus, "
@@ -151,7 +153,9 @@ def wrap_tokenizer(base: SentencePieceUnigramTokenizer, family: str, max_length:
         model_max_length=max_length,
         padding_side="left" if family == "causal" else "right",
         # BERT pairs carry segment ids (as the real mBERT tokenizer returns them); others do not.
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"] if family == "bert" else ["input_ids", "attention_mask"],
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"]
+        if family == "bert"
+        else ["input_ids", "attention_mask"],
     )
     return tokenizer
 
@@ -159,25 +163,25 @@ def wrap_tokenizer(base: SentencePieceUnigramTokenizer, family: str, max_length:
 def _config(family: str, vocab_size: int, size: dict, ids: dict[str, int]):
     hidden, layers, heads = size["hidden_size"], size["num_layers"], size["num_heads"]
     ffn, positions = size["intermediate_size"], size["max_positions"]
-    common = dict(vocab_size=vocab_size, pad_token_id=ids["<pad>"], bos_token_id=ids["<s>"], eos_token_id=ids["</s>"])
+    pad, bos, eos = ids["<pad>"], ids["<s>"], ids["</s>"]
+    common = dict(vocab_size=vocab_size, pad_token_id=pad, bos_token_id=bos, eos_token_id=eos)
+    # BERT, XLM-R and Llama name the sizes alike.
+    bert_sizes = dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=ffn)
     if family == "bert":
-        return BertConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                          intermediate_size=ffn, max_position_embeddings=positions, **common)  # fmt: skip
-    if family == "xlmr":
-        # RoBERTa offsets positions by padding_idx + 1.
-        return XLMRobertaConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                                intermediate_size=ffn, max_position_embeddings=positions + 2, **common)  # fmt: skip
-    if family == "mt5":
-        return MT5Config(d_model=hidden, d_kv=hidden // heads, d_ff=ffn, num_layers=layers, num_decoder_layers=layers,
-                         num_heads=heads, decoder_start_token_id=ids["<pad>"], tie_word_embeddings=False, **common)  # fmt: skip
-    if family == "mbart":
-        return MBartConfig(d_model=hidden, encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=heads,
-                           decoder_attention_heads=heads, encoder_ffn_dim=ffn, decoder_ffn_dim=ffn,
-                           max_position_embeddings=positions, decoder_start_token_id=ids["</s>"], **common)  # fmt: skip
+        return BertConfig(**bert_sizes, max_position_embeddings=positions, **common)
+    if family == "xlmr":  # RoBERTa offsets positions by padding_idx + 1
+        return XLMRobertaConfig(**bert_sizes, max_position_embeddings=positions + 2, **common)
     if family == "causal":
-        return LlamaConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                           num_key_value_heads=heads, intermediate_size=ffn, max_position_embeddings=positions * 4,
-                           **common)  # fmt: skip
+        return LlamaConfig(**bert_sizes, num_key_value_heads=heads, max_position_embeddings=positions * 4, **common)
+    if family == "mt5":
+        sizes = dict(d_model=hidden, d_kv=hidden // heads, d_ff=ffn, num_heads=heads, num_decoder_layers=layers)
+        return MT5Config(**sizes, num_layers=layers, decoder_start_token_id=pad, tie_word_embeddings=False, **common)
+    if family == "mbart":  # the encoder's sizes and the decoder's alike
+        side = dict(layers=layers, attention_heads=heads, ffn_dim=ffn)
+        sizes = {f"{part}_{key}": value for part in ("encoder", "decoder") for key, value in side.items()}
+        return MBartConfig(
+            d_model=hidden, **sizes, max_position_embeddings=positions, decoder_start_token_id=eos, **common
+        )
     raise KeyError(f"unknown model family {family!r}; known: {FAMILIES}")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
 
@@ -41,6 +43,22 @@ BAR_IN = 0.09  # width of one bar
 MARGIN_IN = 1.6  # axis labels and padding
 DEMO_NOTE = "DEMO: tiny random-init models"
 HATCH = "////"
+
+
+@dataclass(frozen=True)
+class PlotSettings:
+    """What a table's figure says around its data, and where it goes: the table it draws (``paper``,
+    ``table``), its title (with the demo note when ``demo``), display names, the metric's axis label
+    (default: the primary metric's name), and its PNG and PDF paths."""
+
+    paper: str
+    table: str
+    title: str
+    out_png: str | Path
+    out_pdf: str | Path
+    demo: bool = False
+    display: dict | None = None
+    metric_label: str | None = None
 
 
 def series_colours(methods: list, models: list[str]) -> dict[tuple, tuple]:
@@ -106,15 +124,8 @@ def _save(fig, out_png, out_pdf) -> None:
 
 def plot_per_language(
     metrics: pd.DataFrame,
+    settings: PlotSettings,
     *,
-    paper: str,
-    table: str,
-    title: str,
-    out_png,
-    out_pdf,
-    demo: bool = False,
-    display: dict | None = None,
-    metric_label: str | None = None,
     model_order: list[str] | None = None,
     method_order: list[str] | None = None,
     flagged: dict[tuple[str, str, str, str, str], str] | None = None,
@@ -126,7 +137,7 @@ def plot_per_language(
     one bar per (method, variant, model); seed mean (%) +- seed std, the task's floor baseline
     (``baseline_label``) as a black tick across each column's bars. ``flagged``: (method, variant,
     model, source, target) cells to hatch."""
-    summ = cell_summary(metrics, paper, table)
+    summ = cell_summary(metrics, settings.paper, settings.table)
     summ["col"] = column_keys(layout, summ)
     targets = column_order(layout, summ["col"])  # the table's column order
     models = list(dict.fromkeys([*(model_order or []), *summ["model"]]))
@@ -149,7 +160,7 @@ def plot_per_language(
     }
     fig, axes, per_panel, width = stacked_panels(len(targets), len(series))
     bar = 0.8 / len(series)
-    metric = metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
+    metric = settings.metric_label or str(metrics.loc[metrics["primary"].astype(bool), "metric"].iloc[0])
     flagged = flagged or {}
     try:
         for p, ax in enumerate(axes):
@@ -168,7 +179,7 @@ def plot_per_language(
                     color=colours[((method, variant), model)],
                     edgecolor="white",
                     linewidth=0.3,
-                    label=row_label(display, method, model, variant),
+                    label=row_label(settings.display, method, model, variant),
                 )
                 for rect, col in zip(bars, chunk):
                     if (method, variant, model, col) in cells and (
@@ -191,7 +202,10 @@ def plot_per_language(
         shown = set(
             zip(summ["method"], summ["variant"], summ["model"], summ["source"].astype(str), summ["target"].astype(str))
         )
-        finish_figure(fig, axes, xlabel, title, demo, width, out_png, out_pdf, bool(set(flagged) & shown))
+        hatched = bool(set(flagged) & shown)
+        finish_figure(
+            fig, axes, xlabel, settings.title, settings.demo, width, settings.out_png, settings.out_pdf, hatched
+        )
     finally:
         plt.close(fig)
 
@@ -201,16 +215,9 @@ HEATMAP_CMAP = "cividis"  # perceptually uniform and readable with colour-vision
 
 def plot_variant_heatmap(
     metrics: pd.DataFrame,
+    settings: PlotSettings,
     *,
-    paper: str,
-    table: str,
     method: str,
-    title: str,
-    out_png,
-    out_pdf,
-    demo: bool = False,
-    display: dict | None = None,
-    metric_label: str | None = None,
     layout: Layout = Layout(columns="pair"),
     variant_order: list[str] | None = None,
     model_order: list[str] | None = None,
@@ -220,6 +227,7 @@ def plot_variant_heatmap(
     pairs), cells = mean test score (%) over seeds, each annotated; one panel per model, one colour
     scale for all. Flagged cells carry the table's marks after the number. Returns the plotted
     means (model, variant, column, mean)."""
+    paper, table, display = settings.paper, settings.table, settings.display
     summ = cell_summary(metrics, paper, table)
     summ = summ[(summ["method"] == method) & ~summ["variant"].isin(SELECTION_VARIANTS)].copy()
     if summ.empty:
@@ -276,12 +284,12 @@ def plot_variant_heatmap(
             if len(models) > 1:
                 ax.set_title(((display or {}).get("models") or {}).get(model, model), fontsize="small")
             fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02, fraction=0.04).set_label(
-                textwrap.fill(metric_label or "score (%)", 28), fontsize="small"
+                textwrap.fill(settings.metric_label or "score (%)", 28), fontsize="small"
             )
         axes[-1, 0].set_xlabel(axis_label(layout))
-        fig.suptitle(_title(title, demo, width), fontsize="medium")
+        fig.suptitle(_title(settings.title, settings.demo, width), fontsize="medium")
         fig.set_layout_engine("constrained")
-        _save(fig, out_png, out_pdf)
+        _save(fig, settings.out_png, settings.out_pdf)
     finally:
         plt.close(fig)
     return pd.DataFrame(plotted, columns=["model", "variant", "column", "mean"])

@@ -105,8 +105,12 @@ def build_parallel_ner_step(
     chosen = with_entities[:max_samples] if max_samples is not None else with_entities
     with atomic_write(source_out_path) as handle:
         for s in chosen:
-            handle.write(json.dumps({"id": s.id, "sentence": s.sentence, "entities": [list(e) for e in s.entities]},
-                                    ensure_ascii=False) + "\n")  # fmt: skip
+            handle.write(
+                json.dumps(
+                    {"id": s.id, "sentence": s.sentence, "entities": [list(e) for e in s.entities]}, ensure_ascii=False
+                )
+                + "\n"
+            )
     if backend is None:
         translator = {k: v for k, v in translator.items() if v is not None}  # null: the backend's default
         cache = translator_cache_path(cache_dir, direction, translator) if cache_dir else None

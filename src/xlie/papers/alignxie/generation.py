@@ -206,10 +206,17 @@ class VLLMGenerator:
             self.lora_request = LoRARequest("adapter", 1, str(lora))
         else:
             self.lora_request = None
-        self.engine = LLM(model=str(model), dtype="bfloat16" if bf16 else "float32", seed=0,
-                          trust_remote_code=trust_remote_code, **engine_options)  # fmt: skip
+        self.engine = LLM(
+            model=str(model),
+            dtype="bfloat16" if bf16 else "float32",
+            seed=0,
+            trust_remote_code=trust_remote_code,
+            **engine_options,
+        )
         # vLLM drops the stop string from the text, like cut_at_stop.
-        self.sampling = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=[self.stop] if self.stop else None)
+        self.sampling = SamplingParams(
+            temperature=0.0, max_tokens=max_new_tokens, stop=[self.stop] if self.stop else None
+        )
 
     def generate(self, prompts: Sequence[str], desc: str | None = None) -> Generations:
         rows, cut = [], 0

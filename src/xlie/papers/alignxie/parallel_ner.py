@@ -34,9 +34,22 @@ from typing import Callable, Iterable, Protocol, Sequence
 from xlie.papers.alignxie.scorer import InputFileError, read_jsonl
 from xlie.pipeline.runtime import atomic_write
 
-LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "de": "German", "es": "Spanish", "fr": "French", "ru": "Russian",
-                  "ar": "Arabic", "hi": "Hindi", "ko": "Korean", "nl": "Dutch", "tr": "Turkish", "fa": "Persian",
-                  "bn": "Bengali", "ja": "Japanese"}  # fmt: skip
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese",
+    "de": "German",
+    "es": "Spanish",
+    "fr": "French",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "ko": "Korean",
+    "nl": "Dutch",
+    "tr": "Turkish",
+    "fa": "Persian",
+    "bn": "Bengali",
+    "ja": "Japanese",
+}
 
 
 class ParallelNerError(ValueError):
@@ -83,7 +96,9 @@ def read_ner_jsonl(path: str | Path) -> list[NerSample]:
     return samples
 
 
-def write_parallel_jsonl(samples: Iterable[ParallelSample], path: str | Path, source_lang: str, target_lang: str) -> None:
+def write_parallel_jsonl(
+    samples: Iterable[ParallelSample], path: str | Path, source_lang: str, target_lang: str
+) -> None:
     """One line per kept pair: ``{"id", "stage", <src>: {sentence, entities}, <tgt>: {sentence, entities}}``."""
     with atomic_write(path) as handle:
         for s in samples:
@@ -113,9 +128,17 @@ def read_parallel_jsonl(path: str | Path) -> list[tuple[int, ParallelSample, str
         for lang in languages:
             side = record[lang]
             entities = side.get("entities") if isinstance(side, dict) else None
-            if not isinstance(side, dict) or not isinstance(side.get("sentence"), str) or not isinstance(entities, list):
-                raise InputFileError(f"{where}: '{lang}' must be {{\"sentence\": str, \"entities\": [[label, span], ...]}}")
-            if any(not isinstance(e, list) or len(e) != 2 or not all(isinstance(x, str) and x for x in e) for e in entities):
+            if (
+                not isinstance(side, dict)
+                or not isinstance(side.get("sentence"), str)
+                or not isinstance(entities, list)
+            ):
+                raise InputFileError(
+                    f'{where}: \'{lang}\' must be {{"sentence": str, "entities": [[label, span], ...]}}'
+                )
+            if any(
+                not isinstance(e, list) or len(e) != 2 or not all(isinstance(x, str) and x for x in e) for e in entities
+            ):
                 raise InputFileError(f"{where}: '{lang}' entities must be [label, span] string pairs")
             sides.append(NerSample(str(record["id"]), side["sentence"], tuple(map(tuple, entities))))
         pairs.append((number, ParallelSample(sides[0], sides[1], stage), languages[0], languages[1]))
@@ -133,9 +156,7 @@ class Translator(Protocol):
     ) -> list[tuple[str, list[str]] | None]:
         """(sentence, spans) -> (translated sentence, translated spans in the same order)."""
 
-    def translate_spans(
-        self, items: Sequence[tuple[str, str]], source_lang: str, target_lang: str
-    ) -> list[str | None]:
+    def translate_spans(self, items: Sequence[tuple[str, str]], source_lang: str, target_lang: str) -> list[str | None]:
         """(span, its translated sentence as context) -> the span's translation."""
 
     def rewrite(self, items: Sequence[tuple[str, Sequence[str]]], language: str) -> list[str | None]:
@@ -194,9 +215,11 @@ class PromptTranslator:
     def translate_with_spans(self, items, source_lang, target_lang):
         prompts = [
             self.prompts["translate_with_spans"].format(
-                source=_language(source_lang), target=_language(target_lang), sentence=sentence,
+                source=_language(source_lang),
+                target=_language(target_lang),
+                sentence=sentence,
                 spans=json.dumps(list(spans), ensure_ascii=False),
-            )  # fmt: skip
+            )
             for sentence, spans in items
         ]
         results = []
@@ -237,8 +260,15 @@ class HFCompletion:
     batched greedy generation (xlie.papers.alignxie.generation). A tokenizer with a chat template gets
     the prompt as one user turn (instruction-tuned models), others get it raw."""
 
-    def __init__(self, model: str | Path, *, batch_size: int = 8, max_new_tokens: int = 256,
-                 chat_template: bool = True, **options):  # fmt: skip
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        batch_size: int = 8,
+        max_new_tokens: int = 256,
+        chat_template: bool = True,
+        **options,
+    ):
         from xlie.papers.alignxie.generation import HFGenerator
 
         self.generator = HFGenerator(model, batch_size=batch_size, max_new_tokens=max_new_tokens, stop=None, **options)
@@ -248,8 +278,12 @@ class HFCompletion:
     def __call__(self, prompts: Sequence[str]) -> list[str]:
         if self.chat:
             tokenizer = self.generator.tokenizer
-            prompts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                     add_generation_prompt=True) for p in prompts]  # fmt: skip
+            prompts = [
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+                )
+                for p in prompts
+            ]
         return self.generator.generate(prompts).texts
 
 
@@ -261,9 +295,19 @@ class OpenAIChatCompletion:
     retried ``max_retries`` times with exponential backoff, then raise naming the endpoint.
     """
 
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", *, timeout: float = 60.0,
-                 max_retries: int = 3, backoff: float = 1.0, concurrency: int = 4, max_tokens: int = 512,
-                 system_prompt: str = ""):  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 1.0,
+        concurrency: int = 4,
+        max_tokens: int = 512,
+        system_prompt: str = "",
+    ):
         if not base_url.startswith(("http://", "https://")):
             raise ParallelNerError(f"parallel_ner translator base_url {base_url!r}: expected an http(s) URL")
         self.url = base_url.rstrip("/") + "/chat/completions"
@@ -283,8 +327,9 @@ class OpenAIChatCompletion:
         messages = ([{"role": "system", "content": self.system_prompt}] if self.system_prompt else []) + [
             {"role": "user", "content": prompt}
         ]
-        body = json.dumps({"model": self.model, "messages": messages, "temperature": 0,
-                           "max_tokens": self.max_tokens}).encode()  # fmt: skip
+        body = json.dumps(
+            {"model": self.model, "messages": messages, "temperature": 0, "max_tokens": self.max_tokens}
+        ).encode()
         for attempt in range(self.max_retries + 1):
             request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
             try:
@@ -295,7 +340,9 @@ class OpenAIChatCompletion:
                 retry = err.code == 429 or err.code >= 500
                 if not retry or attempt == self.max_retries:
                     detail = err.read().decode("utf-8", "replace")[:300]
-                    raise ParallelNerError(f"{self.url}: HTTP {err.code} after {attempt + 1} attempt(s): {detail}") from None
+                    raise ParallelNerError(
+                        f"{self.url}: HTTP {err.code} after {attempt + 1} attempt(s): {detail}"
+                    ) from None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
                 if attempt == self.max_retries:
                     raise ParallelNerError(f"{self.url}: {err} after {attempt + 1} attempt(s)") from None
@@ -305,7 +352,9 @@ class OpenAIChatCompletion:
         try:
             content = payload["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise ParallelNerError(f"{self.url}: no choices[0].message.content in the reply {str(payload)[:300]}") from None
+            raise ParallelNerError(
+                f"{self.url}: no choices[0].message.content in the reply {str(payload)[:300]}"
+            ) from None
         return content if isinstance(content, str) else ""
 
     def __call__(self, prompts: Sequence[str]) -> list[str]:
@@ -444,7 +493,9 @@ def build_parallel_ner(
     rewrite_todo = sorted({i for i, _ in candidates})
     stats.add("3_rewrite", "samples_to_rewrite", len(rewrite_todo))
     wanted = {i: [s if s is not None else candidates[(i, k)] for k, s in enumerate(state[i][1])] for i in rewrite_todo}
-    rewritten = translator.rewrite([(state[i][0], [s for s in wanted[i] if s.strip()]) for i in rewrite_todo], target_lang)
+    rewritten = translator.rewrite(
+        [(state[i][0], [s for s in wanted[i] if s.strip()]) for i in rewrite_todo], target_lang
+    )
     kept_after_3 = set()
     for i, sentence in zip(rewrite_todo, rewritten, strict=True):
         if sentence and all(s.strip() and s in sentence for s in wanted[i]):
@@ -459,7 +510,9 @@ def build_parallel_ner(
         stage = 1 if i in kept_after_1 else 2 if i in kept_after_2 else 3 if i in kept_after_3 else 0
         if stage:
             sentence, spans = state[i]
-            target = NerSample(sample.id, sentence, tuple((label, span) for (label, _), span in zip(sample.entities, spans)))
+            target = NerSample(
+                sample.id, sentence, tuple((label, span) for (label, _), span in zip(sample.entities, spans))
+            )
             pairs.append(ParallelSample(sample, target, stage))
     stats.add("output", "samples_kept", len(pairs))
     stats.add("output", "samples_dropped", len(samples) - len(pairs))
@@ -470,12 +523,23 @@ def build_parallel_ner(
 
 TRANSLATOR_KEYS = {
     "hf": {"kind", "model", "batch_size", "max_new_tokens", "chat_template", "bf16", "trust_remote_code"},
-    "openai": {"kind", "base_url", "model", "api_key_env", "timeout", "max_retries", "concurrency", "max_tokens",
-               "system_prompt"},  # fmt: skip
+    "openai": {
+        "kind",
+        "base_url",
+        "model",
+        "api_key_env",
+        "timeout",
+        "max_retries",
+        "concurrency",
+        "max_tokens",
+        "system_prompt",
+    },
 }
 
 
-def translator_from_config(config: dict, cache_path: str | Path | None = None, prompts: dict | None = None) -> PromptTranslator:
+def translator_from_config(
+    config: dict, cache_path: str | Path | None = None, prompts: dict | None = None
+) -> PromptTranslator:
     """``{"kind": "hf", "model": ...}`` or ``{"kind": "openai", "base_url": ..., "model": ..., "api_key_env": ...}``
     (the other keys: the backend's options). Replies are cached in ``cache_path`` when given."""
     kind = config.get("kind")
@@ -483,8 +547,10 @@ def translator_from_config(config: dict, cache_path: str | Path | None = None, p
         raise ParallelNerError(f"parallel_ner translator.kind: {kind!r} is not one of {sorted(TRANSLATOR_KEYS)}")
     unknown = set(config) - TRANSLATOR_KEYS[kind]
     if unknown:
-        raise ParallelNerError(f"parallel_ner translator ({kind}): unknown key(s) {sorted(unknown)}; "
-                               f"known: {sorted(TRANSLATOR_KEYS[kind])}")  # fmt: skip
+        raise ParallelNerError(
+            f"parallel_ner translator ({kind}): unknown key(s) {sorted(unknown)}; "
+            f"known: {sorted(TRANSLATOR_KEYS[kind])}"
+        )
     missing = [key for key in ("model", "base_url") if key not in config and key in TRANSLATOR_KEYS[kind]]
     if missing:
         raise ParallelNerError(f"parallel_ner translator ({kind}): missing key(s) {missing}")

@@ -45,7 +45,7 @@ def parallel_stats_path(direction: str) -> str:
 
 
 def split_direction(direction: str) -> tuple[str, str]:
-    """"en-zh" -> ("en", "zh"); a ValueError naming the config key otherwise."""
+    """ "en-zh" -> ("en", "zh"); a ValueError naming the config key otherwise."""
     parts = direction.split("-")
     if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
         raise ValueError(f"data.parallel_ner.sources: {direction!r} is not a direction '<src>-<tgt>' (e.g. 'en-zh')")

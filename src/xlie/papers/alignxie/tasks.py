@@ -132,8 +132,11 @@ def _scores(gold: list[GoldItem], records: list[list]) -> dict:
         raise ValueError(f"one set mixes IE tasks {tasks}: a set has one task (score them as separate sets)")
     scorer = Scorer(tasks[0] if tasks else "ner")
     for item, predicted in zip(gold, records):
-        scorer.add(list(item.records), predicted if isinstance(predicted, ParseResult) else ParseResult(list(predicted)),
-                   item.sentence)  # fmt: skip
+        scorer.add(
+            list(item.records),
+            predicted if isinstance(predicted, ParseResult) else ParseResult(list(predicted)),
+            item.sentence,
+        )
     result = scorer.result()
     scores = {k: result[k] for k in ("f1", "precision", "recall")}
     return {**scores, "primary": scores["f1"], "primary_name": "f1"}
@@ -162,13 +165,20 @@ class CodeIETask:
     kind: str = "codeie"
     primary_metric: str = "f1"
     baseline_name: str = "Training lexicon"
-    baseline_how: str = "every training entity span or event trigger found in the sentence, with its most frequent class"
+    baseline_how: str = (
+        "every training entity span or event trigger found in the sentence, with its most frequent class"
+    )
 
     # ------------------------------------------------------------------ where the data is
     def data_options(self, config: dict) -> dict:
         codeie = config["data"]["codeie"]
-        return {"sets_dir": SETS_DIR, "schema": codeie["schema"], "benchmarks": codeie.get("benchmarks", {}),
-                "mixtures": codeie.get("mixtures", {}), "alignment_data": TIP_PATH}  # fmt: skip
+        return {
+            "sets_dir": SETS_DIR,
+            "schema": codeie["schema"],
+            "benchmarks": codeie.get("benchmarks", {}),
+            "mixtures": codeie.get("mixtures", {}),
+            "alignment_data": TIP_PATH,
+        }
 
     def _files(self, data: dict, split: str, name: str) -> list[tuple[Path, str]]:
         """(file, schema) pairs of a set, or of every set of a mixture (train/dev only)."""
@@ -203,9 +213,15 @@ class CodeIETask:
         wanted = (data["benchmarks"].get(lang) or {}).get("task")
         wrong = sorted({e.task for e in examples} - {wanted}) if wanted else []
         if wrong:
-            raise ValueError(f"{files[0][0]}: holds {wrong} examples, but data.codeie.benchmarks.{lang}.task is {wanted!r}")
-        identity = {"source": "local", "files": {str(p): file_sha256(p) for p, _ in files},
-                    "schema": sorted({s for _, s in files}), "instances": len(examples)}  # fmt: skip
+            raise ValueError(
+                f"{files[0][0]}: holds {wrong} examples, but data.codeie.benchmarks.{lang}.task is {wanted!r}"
+            )
+        identity = {
+            "source": "local",
+            "files": {str(p): file_sha256(p) for p, _ in files},
+            "schema": sorted({s for _, s in files}),
+            "instances": len(examples),
+        }
         return examples, identity
 
     def method_kwargs(self, data: dict) -> dict:
@@ -233,8 +249,13 @@ class CodeIETask:
         a valid ``--predictions`` file of ``python -m xlie score-ie`` (the set's JSONL is its ``--gold``)."""
         with atomic_write(path) as handle:
             for example, text in zip(examples, predicted, strict=True):
-                record = {"id": example.id, "task": example.task, "sentence": example.sentence,
-                          "gold": example.output, "output": text}  # fmt: skip
+                record = {
+                    "id": example.id,
+                    "task": example.task,
+                    "sentence": example.sentence,
+                    "gold": example.output,
+                    "output": text,
+                }
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def read_predictions(self, path):
@@ -242,7 +263,11 @@ class CodeIETask:
 
         gold, predicted = [], []
         for number, record in read_jsonl(Path(path), ("id", "task", "sentence", "gold", "output")):
-            gold.append(GoldItem(record["task"], record["sentence"], gold_records(record["gold"], record["task"], f"{path}:{number}")))
+            gold.append(
+                GoldItem(
+                    record["task"], record["sentence"], gold_records(record["gold"], record["task"], f"{path}:{number}")
+                )
+            )
             predicted.append(record["output"])
         return gold, predicted
 

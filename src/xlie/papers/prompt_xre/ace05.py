@@ -76,10 +76,16 @@ LABELS = (
 # Instances kept by the authors (train, dev, test) as their code logs them; Table II of the
 # paper prints 2067 for Arabic train, a transposition of 2607.
 PAPER_KEPT = {
-    ("en", "train"): 6653, ("en", "dev"): 822, ("en", "test"): 849,
-    ("zh", "train"): 7124, ("zh", "dev"): 911, ("zh", "test"): 779,
-    ("ar", "train"): 2607, ("ar", "dev"): 304, ("ar", "test"): 305,
-}  # fmt: skip
+    ("en", "train"): 6653,
+    ("en", "dev"): 822,
+    ("en", "test"): 849,
+    ("zh", "train"): 7124,
+    ("zh", "dev"): 911,
+    ("zh", "test"): 779,
+    ("ar", "train"): 2607,
+    ("ar", "dev"): 304,
+    ("ar", "test"): 305,
+}
 
 DROP_REASONS = (
     "unreadable_file",  # counts FILES: malformed JSON/CoNLL-U, or no .conllu beside the .v2.json
@@ -348,12 +354,16 @@ def read_instances(path: str | Path, labels: Iterable[str] | None = None) -> lis
             try:
                 instance = RelationInstance(**json.loads(line))
             except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
-                raise ValueError(f"{path}:{lineno}: not a relation instance (malformed JSON at column {error.colno}: {error.msg})") from None
+                raise ValueError(
+                    f"{path}:{lineno}: not a relation instance (malformed JSON at column {error.colno}: {error.msg})"
+                ) from None
             except TypeError as error:
                 raise ValueError(f"{path}:{lineno}: not a relation instance ({error})") from None
             if allowed is not None and instance.label not in allowed:
-                raise ValueError(f"{path}:{lineno}: label {instance.label!r} is not one of the {len(allowed)} relation "
-                                 f"labels ({', '.join(allowed)})")  # fmt: skip
+                raise ValueError(
+                    f"{path}:{lineno}: label {instance.label!r} is not one of the {len(allowed)} relation "
+                    f"labels ({', '.join(allowed)})"
+                )
             instances.append(instance)
     return instances
 
@@ -443,7 +453,11 @@ def ingest(
             write_instances(instances, instances_path(out_dir, lang, split))
             reports.extend(split_reports)
     stats = stats_table(reports, synthetic=is_synthetic(root))
-    for name, table in (("stats", stats), ("problems", problems_table(reports)), ("paper_comparison", compare_with_paper(stats))):
+    for name, table in (
+        ("stats", stats),
+        ("problems", problems_table(reports)),
+        ("paper_comparison", compare_with_paper(stats)),
+    ):
         with atomic_path(out_dir / f"{name}.tsv") as tmp:
             table.to_csv(tmp, sep="\t", index=False)
     return stats

@@ -228,10 +228,20 @@ class SpacyParser:
         parsed = []
         for text, doc in zip(texts, self.nlp.pipe(texts)):
             words = tuple(
-                Word(t.i + 1, t.text, t.lemma_, t.pos_, t.tag_, "_", 0 if t.head.i == t.i else t.head.i + 1,
-                     "root" if t.head.i == t.i else t.dep_, "_", "_")
+                Word(
+                    t.i + 1,
+                    t.text,
+                    t.lemma_,
+                    t.pos_,
+                    t.tag_,
+                    "_",
+                    0 if t.head.i == t.i else t.head.i + 1,
+                    "root" if t.head.i == t.i else t.dep_,
+                    "_",
+                    "_",
+                )
                 for t in doc
-            )  # fmt: skip
+            )
             parsed.append(ConlluSentence(0, {"text": text}, words))
         return parsed
 
@@ -460,7 +470,9 @@ def write_dataset(dataset: WmtXreDataset, out_dir: str | Path) -> None:
         with atomic_write(out_dir / f"{name}.jsonl") as handle:
             for instance in instances:
                 handle.write(json.dumps(asdict(instance), ensure_ascii=False) + "\n")
-    atomic_write_text(out_dir / "labels.tsv", "label\tcount\n" + "".join(f"{label}\t{count}\n" for label, count in dataset.labels))
+    atomic_write_text(
+        out_dir / "labels.tsv", "label\tcount\n" + "".join(f"{label}\t{count}\n" for label, count in dataset.labels)
+    )
     atomic_write_text(out_dir / "stats.json", json.dumps(dataset.stats, indent=2) + "\n")
 
 
@@ -475,7 +487,9 @@ def read_xre_split(path: str | Path) -> list[XreInstance]:
             try:
                 instances.append(XreInstance(**json.loads(line)))
             except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
-                raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance (malformed JSON at column {error.colno}: {error.msg})") from None
+                raise ValueError(
+                    f"{path}:{lineno}: not a WMT17-EnZh XRE instance (malformed JSON at column {error.colno}: {error.msg})"
+                ) from None
             except TypeError as error:
                 raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance ({error})") from None
     return instances
@@ -540,8 +554,10 @@ def describe_stats(dataset: WmtXreDataset) -> str:
     stats = dataset.stats
     lines = ["WMT17-EnZh XRE construction:"]
     lines += [f"  {name:<36}{value:>10}" for name, value in stats.items()]
-    lines.append(f"  kept labels (most frequent first): {', '.join(f'{label} {count}' for label, count in dataset.labels[:10])}"
-                 + (" ..." if len(dataset.labels) > 10 else ""))  # fmt: skip
+    lines.append(
+        f"  kept labels (most frequent first): {', '.join(f'{label} {count}' for label, count in dataset.labels[:10])}"
+        + (" ..." if len(dataset.labels) > 10 else "")
+    )
     lines.append("  paper: 106 labels, train/valid/test 888k/21.2k/31.8k instances")
     return "\n".join(lines)
 

@@ -11,9 +11,24 @@ PANX = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 
 # The 17 Universal POS tags of Universal Dependencies v2.
 UDPOS = (
-    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
-    "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X",
-)  # fmt: skip
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+)
 
 LABEL_SETS: dict[str, tuple[str, ...]] = {"panx": PANX, "udpos": UDPOS}
 
@@ -24,6 +39,7 @@ def label_set(task: str) -> tuple[str, ...]:
         return LABEL_SETS[task]
     except KeyError:
         raise KeyError(f"unknown task {task!r}; known tasks: {sorted(LABEL_SETS)}") from None
+
 
 # What a word gets when a method produced nothing usable for it (cut off by max_length,
 # unparseable generation): the "outside" class. Every such word is counted, never silent.

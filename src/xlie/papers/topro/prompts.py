@@ -30,10 +30,16 @@ VANILLA_SEQ2SEQ_SEPARATOR = " $$ "
 # words listed first (the authors' "Pattern" variants; B lists the verbalizer words).
 LLM = {
     ("panx", "a"): "{sentence} The named entity of {word} is a kind of:",
-    ("panx", "b"): "Named entity type: {label_words}\nSentence: {sentence}\nNamed entity type of the word {word} in the sentence is",
+    (
+        "panx",
+        "b",
+    ): "Named entity type: {label_words}\nSentence: {sentence}\nNamed entity type of the word {word} in the sentence is",
     ("udpos", "a"): "Sentence: {sentence}\n The pos tag of the word {word} in the sentence is a kind of",
-    ("udpos", "b"): "Pos tag: {label_words}\nSentence: {sentence}\n The pos tag of the word {word} in the sentence is a kind of",
-}  # fmt: skip
+    (
+        "udpos",
+        "b",
+    ): "Pos tag: {label_words}\nSentence: {sentence}\n The pos tag of the word {word} in the sentence is a kind of",
+}
 
 
 def topro_encoder_prompt(task: str, word: str, mask: str) -> str:
@@ -59,7 +65,7 @@ def tokenizer_texts() -> list[str]:
     texts += [t.format(word="", mask="") for t in TOPRO_ENCODER.values()]
     texts += [t.format(word="") for t in TOPRO_SEQ2SEQ.values()]
     texts += [t.format(sentence="", word="", label_words="") for t in LLM.values()]
-    words = [w.strip(".:,\"") for text in texts for w in text.split()]
+    words = [w.strip('.:,"') for text in texts for w in text.split()]
     # Tag strings and the "$$" separator are mT5 targets (ToPro-mT5, Vanilla-mT5): whole
     # pieces keep label scoring short, as in a real vocabulary.
     labels = {label for labels in LABEL_SETS.values() for label in labels} | {"$$"}

@@ -37,7 +37,9 @@ LLM_COLUMNS = ["row", "model", "mode", "pattern", "target", "value", "metric"]
 # panx_mbert42, xlmr1218, mbert (a UDPOS mean row: no seed, no task prefix)
 _PT_ROW = re.compile(r"^(?P<panx>panx_)?(?P<model>mbert|xlmr)(?P<seed>\d+)?$")
 # bigscience/bloomz-7b1-LR1e-5-epoch-MaxLen-Pattern3-seed42-direct
-_LLM_ROW = re.compile(r"^(?:[^/]+/)?(?P<model>.+?)-LR.*?-Pattern(?P<pattern>\d+)(?:-seed(?P<seed>\d+))?(?P<direct>-direct)?$")
+_LLM_ROW = re.compile(
+    r"^(?:[^/]+/)?(?P<model>.+?)-LR.*?-Pattern(?P<pattern>\d+)(?:-seed(?P<seed>\d+))?(?P<direct>-direct)?$"
+)
 
 
 class ReferenceFormatError(ValueError):
@@ -103,7 +105,9 @@ def _keep_last(candidates: list[tuple[int, str, list[float], dict]], path: Path,
     for candidate in candidates:
         lineno, name = candidate[0], candidate[1]
         if name in last:
-            dropped.append(f"{_where(path, last[name][0], name)}: duplicate row name, superseded by line {lineno} (the last usable row is kept)")
+            dropped.append(
+                f"{_where(path, last[name][0], name)}: duplicate row name, superseded by line {lineno} (the last usable row is kept)"
+            )
         last[name] = candidate
     return sorted(last.values(), key=lambda c: c[0])
 
@@ -139,7 +143,9 @@ def load_pt_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, l
         if is_panx != (task == "panx"):
             continue  # the other task's row
         if seed is None:
-            dropped.append(f"{_where(path, lineno, name)}: UDPOS mean row, skipped (means are recomputed from the per-seed rows; see load_pt_mean_rows)")
+            dropped.append(
+                f"{_where(path, lineno, name)}: UDPOS mean row, skipped (means are recomputed from the per-seed rows; see load_pt_mean_rows)"
+            )
             continue
         values = _row_values(path, (lineno, name, fields), len(languages), mismatch, dropped)
         if values is not None:
@@ -157,7 +163,9 @@ def load_pt_mean_rows(directory: str | Path) -> tuple[pd.DataFrame, list[str]]:
     for lineno, name, is_panx, model, seed, fields in parsed:
         if is_panx or seed is not None:
             continue
-        values = _row_values(path, (lineno, name, fields), len(languages), f" but udpos has {len(languages)} languages", dropped)
+        values = _row_values(
+            path, (lineno, name, fields), len(languages), f" but udpos has {len(languages)} languages", dropped
+        )
         if values is not None:
             candidates.append((lineno, name, values, {"model": model}))
     records = _per_language(candidates, path, dropped, languages)
@@ -185,12 +193,18 @@ def load_llm_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, 
     for lineno, name, fields in _read_rows(path):
         match = _LLM_ROW.match(name)
         if match is None:
-            dropped.append(f"{_where(path, lineno, name)}: unrecognised row name (expected <org>/<model>-LR...-Pattern<n>-seed<s>[-direct])")
+            dropped.append(
+                f"{_where(path, lineno, name)}: unrecognised row name (expected <org>/<model>-LR...-Pattern<n>-seed<s>[-direct])"
+            )
             continue
         values = _row_values(path, (lineno, name, fields), len(languages) + 1, mismatch, dropped)
         if values is None:
             continue
-        info = {"model": match["model"], "mode": "generate" if match["direct"] else "logits", "pattern": int(match["pattern"])}
+        info = {
+            "model": match["model"],
+            "mode": "generate" if match["direct"] else "logits",
+            "pattern": int(match["pattern"]),
+        }
         candidates.append((lineno, name, values, info))
     records = []
     for _, name, values, info in _keep_last(candidates, path, dropped):

@@ -122,7 +122,9 @@ def read_conllu(path: str | Path, lang: str) -> list[Sentence]:
             elif not line.startswith("#"):
                 cols = line.split("\t")
                 if len(cols) != 10:
-                    raise DataFormatError(f"{path}:{lineno}: expected 10 tab-separated CoNLL-U columns, found {len(cols)}")
+                    raise DataFormatError(
+                        f"{path}:{lineno}: expected 10 tab-separated CoNLL-U columns, found {len(cols)}"
+                    )
                 rows.append((lineno, cols))
     flush()
     return sentences

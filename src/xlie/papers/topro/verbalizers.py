@@ -6,16 +6,34 @@ from xlie.papers.topro.labels import label_set
 
 VERBALIZERS: dict[str, dict[str, str]] = {
     "panx": {
-        "B-LOC": "location", "B-ORG": "organisation", "B-PER": "person",
-        "I-LOC": "place", "I-ORG": "body", "I-PER": "name", "O": "other",
+        "B-LOC": "location",
+        "B-ORG": "organisation",
+        "B-PER": "person",
+        "I-LOC": "place",
+        "I-ORG": "body",
+        "I-PER": "name",
+        "O": "other",
     },
     "udpos": {
-        "ADJ": "modification", "ADP": "position", "ADV": "verbal", "AUX": "auxiliar",
-        "CCONJ": "link", "DET": "determine", "INTJ": "mode", "NOUN": "thing", "NUM": "number",
-        "PART": "functional", "PRON": "reference", "PROPN": "name", "PUNCT": "punct",
-        "SCONJ": "condition", "SYM": "symbol", "VERB": "verb", "X": "other",
+        "ADJ": "modification",
+        "ADP": "position",
+        "ADV": "verbal",
+        "AUX": "auxiliar",
+        "CCONJ": "link",
+        "DET": "determine",
+        "INTJ": "mode",
+        "NOUN": "thing",
+        "NUM": "number",
+        "PART": "functional",
+        "PRON": "reference",
+        "PROPN": "name",
+        "PUNCT": "punct",
+        "SCONJ": "condition",
+        "SYM": "symbol",
+        "VERB": "verb",
+        "X": "other",
     },
-}  # fmt: skip
+}
 
 
 def verbalizer(task: str) -> dict[str, str]:
@@ -29,18 +47,44 @@ def verbalizer(task: str) -> dict[str, str]:
 # Their PAN-X words are ToPro's for both models.
 AUTHORS_LLM_UDPOS: dict[str, dict[str, str]] = {
     "seq2seq": {
-        "ADJ": "modifica", "ADP": "position", "ADV": "condition", "AUX": "auxili", "CCONJ": "coord",
-        "DET": "determin", "INTJ": "inter", "NOUN": "no", "NUM": "number", "PART": "parti",
-        "PRON": "prono", "PROPN": "name", "PUNCT": "punct", "SCONJ": "depend", "SYM": "symbol",
-        "VERB": "verb", "X": "other",
+        "ADJ": "modifica",
+        "ADP": "position",
+        "ADV": "condition",
+        "AUX": "auxili",
+        "CCONJ": "coord",
+        "DET": "determin",
+        "INTJ": "inter",
+        "NOUN": "no",
+        "NUM": "number",
+        "PART": "parti",
+        "PRON": "prono",
+        "PROPN": "name",
+        "PUNCT": "punct",
+        "SCONJ": "depend",
+        "SYM": "symbol",
+        "VERB": "verb",
+        "X": "other",
     },
     "causal": {
-        "ADJ": "adjective", "ADP": "position", "ADV": "adverb", "AUX": "auxiliary", "CCONJ": "coordin",
-        "DET": "determin", "INTJ": "inter", "NOUN": "noun", "NUM": "numeral", "PART": "particle",
-        "PRON": "pronoun", "PROPN": "name", "PUNCT": "pun", "SCONJ": "subordin", "SYM": "symbol",
-        "VERB": "verb", "X": "other",
+        "ADJ": "adjective",
+        "ADP": "position",
+        "ADV": "adverb",
+        "AUX": "auxiliary",
+        "CCONJ": "coordin",
+        "DET": "determin",
+        "INTJ": "inter",
+        "NOUN": "noun",
+        "NUM": "numeral",
+        "PART": "particle",
+        "PRON": "pronoun",
+        "PROPN": "name",
+        "PUNCT": "pun",
+        "SCONJ": "subordin",
+        "SYM": "symbol",
+        "VERB": "verb",
+        "X": "other",
     },
-}  # fmt: skip
+}
 LLM_VERBALIZER_STYLES = ("topro", "authors")
 
 

@@ -40,7 +40,7 @@ def _utf8_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         raise DataFormatError(
-            f"{path}:{line}: not UTF-8 at byte offset {error.start} ({raw[error.start:error.start + 4]!r}: {error.reason}); "
+            f"{path}:{line}: not UTF-8 at byte offset {error.start} ({raw[error.start : error.start + 4]!r}: {error.reason}); "
             "XTREME files are UTF-8, re-encode this one (e.g. iconv -t UTF-8)"
         ) from None
 
@@ -65,14 +65,11 @@ def read_xtreme_tsv(path: str | Path, labels: Iterable[str]) -> list[Sentence]:
         columns = line.split("\t")
         if len(columns) != 2:
             raise DataFormatError(
-                f"{path}:{lineno}: expected 2 tab-separated columns (word<TAB>tag), "
-                f"found {len(columns)}: {line[:80]!r}"
+                f"{path}:{lineno}: expected 2 tab-separated columns (word<TAB>tag), found {len(columns)}: {line[:80]!r}"
             )
         word, tag = columns
         if tag not in allowed:
-            raise DataFormatError(
-                f"{path}:{lineno}: tag {tag!r} is not in the label set {sorted(allowed)}"
-            )
+            raise DataFormatError(f"{path}:{lineno}: tag {tag!r} is not in the label set {sorted(allowed)}")
         if not word.strip():
             raise DataFormatError(f"{path}:{lineno}: empty word before tag {tag!r}")
         words.append(word)
@@ -108,9 +105,7 @@ def _load_hub(task: str, split: str, lang: str, labels: tuple[str, ...]) -> tupl
     if unknown:
         raise DataFormatError(f"{HUB_DATASET}/{config}: tags {unknown} are not in the label set {list(labels)}")
     sentences = [
-        Sentence(tuple(row["tokens"]), tuple(names[i] for i in row[tag_column]))
-        for row in dataset
-        if row["tokens"]
+        Sentence(tuple(row["tokens"]), tuple(names[i] for i in row[tag_column])) for row in dataset if row["tokens"]
     ]
     identity = {
         "source": "hub",
@@ -122,14 +117,18 @@ def _load_hub(task: str, split: str, lang: str, labels: tuple[str, ...]) -> tupl
     return sentences, identity
 
 
-def load_xtreme(task: str, split: str, lang: str, source: str, data_dir: str | Path | None) -> tuple[list[Sentence], dict]:
+def load_xtreme(
+    task: str, split: str, lang: str, source: str, data_dir: str | Path | None
+) -> tuple[list[Sentence], dict]:
     """Sentences of (task, split, lang) and an identity record saying exactly where they came from.
 
     ``source``: 'local' (``<data_dir>/<task>/<split>-<lang>.tsv``), 'hub' (google/xtreme) or
     'auto' (the local file when it exists, else the hub)."""
     labels = label_set(task)
     if source not in ("local", "hub", "auto"):
-        raise ValueError(f"data source must be 'local' or 'hub' (or 'auto': local when present, else hub), got {source!r}")
+        raise ValueError(
+            f"data source must be 'local' or 'hub' (or 'auto': local when present, else hub), got {source!r}"
+        )
     path = local_path(data_dir, task, split, lang) if data_dir is not None else None
     if source == "hub" or (source == "auto" and not (path and path.is_file())):
         if lang in LOCAL_ONLY.get(task, ()):

@@ -2,6 +2,7 @@
 translated-instance alignment phase on ParallelNER; MultiCoNER and NER/RE/ED/EAE benchmarks.
 Registers its task type and method (xlie.pipeline.registry)."""
 
+from xlie.papers.alignxie.params import ALIGNMENTS
 from xlie.pipeline.registry import MethodSpec, register_method, register_task
 
 register_task("codeie", "xlie.papers.alignxie.tasks:CODEIE")
@@ -18,7 +19,7 @@ register_method(
         frozenset({"causal"}),
         frozenset({"codeie"}),
         variant_param="alignment",
-        variants=("tip", "none"),
+        variants=ALIGNMENTS,
         train_inputs="xlie.papers.alignxie.paths:alignment_inputs",
     ),
 )

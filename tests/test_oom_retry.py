@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xlie.pipeline import jobs as steps
+from xlie.pipeline import jobs
 from xlie.papers.topro.methods import prefix_tuning
 from xlie.papers.topro.methods import token_classification
 from xlie.pipeline.training import INJECT_OOM_ENV, TrainingOutOfMemory, batch_for_attempt, is_out_of_memory
@@ -90,7 +90,7 @@ def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_
     monkeypatch.setenv(INJECT_OOM_ENV, "1")
 
     with pytest.raises(TrainingOutOfMemory):
-        steps.train_run(
+        jobs.train_run(
             options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=1
         )
     log = capsys.readouterr().out
@@ -99,7 +99,7 @@ def test_an_injected_oom_fails_attempt_one_and_attempt_two_trains_with_half_the_
         "Snakemake's next attempt (profiles set retries) trains with per-device batch 2, grad_accum 2 (effective batch 4)"
     ) in log
 
-    steps.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=2)
+    jobs.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=2)
     assert (
         "attempt 2 (after running out of memory): per-device batch 2, grad_accum 2 (effective batch 4)"
         in capsys.readouterr().out
@@ -153,7 +153,7 @@ def test_a_retry_resumes_checkpoints_of_the_larger_per_device_batch(tiny_models,
     }
     output_dir, checkpoint_dir = tmp_path / "model", tmp_path / "checkpoints"
     context = {"config_sha256": "0" * 64, "preset": "demo", "demo": True}
-    steps.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=True, context=context, attempt=1)
+    jobs.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=True, context=context, attempt=1)
     # What attempt 1 leaves when it runs out of memory after its first checkpoint: that checkpoint, an unfinished manifest.
     saved = sorted(checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     for later in saved[1:]:
@@ -163,7 +163,7 @@ def test_a_retry_resumes_checkpoints_of_the_larger_per_device_batch(tiny_models,
     shutil.rmtree(output_dir)
     capsys.readouterr()
 
-    steps.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=2)
+    jobs.train_run(options, str(output_dir), str(checkpoint_dir), keep_checkpoints=False, context=context, attempt=2)
     log = capsys.readouterr().out
     assert f"checkpoints: resuming from {saved[0]}" in log
     summary = json.loads((output_dir / "xlie_training.json").read_text())

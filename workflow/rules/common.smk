@@ -4,11 +4,15 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from xlie.pipeline import jobs as steps
+from xlie.pipeline import jobs
 from xlie.pipeline.config import check_model_paths, config_schema, resolve, schema_file
 from xlie.pipeline.grid import RUN_COLUMNS, RUN_PATH, build_cells, training_runs
-from xlie.pipeline.registry import load_papers, method_spec, method_train_inputs
-from xlie.pipeline.registry import task_type
+from xlie.pipeline.registry import (
+    load_papers,
+    method_spec,
+    method_train_inputs,
+    task_type,
+)
 from xlie.pipeline.resources import job_resources
 from xlie.report import compose
 
@@ -84,11 +88,11 @@ def run_targets(wildcards):
 
 def train_options(wildcards):
     """Everything a training job reads from the config (its params): a change reruns it."""
-    return steps.train_options(config, run_dict(wildcards))
+    return jobs.train_options(config, run_dict(wildcards))
 
 
 def eval_options(wildcards):
-    return steps.eval_options(config, run_dict(wildcards), run_targets(wildcards))
+    return jobs.eval_options(config, run_dict(wildcards), run_targets(wildcards))
 
 
 def run_spec(wildcards):

@@ -1,4 +1,4 @@
-"""Synthetic cell outputs (models, predictions.tsv, metrics.json) for a workflow's whole grid.
+"""Synthetic cell outputs (models, predictions, metrics.json) for a workflow's whole grid.
 
 Lets tests and table work exercise the aggregation rules without training anything: each
 cell's predictions are the gold tags with a seeded share of words replaced, scored with the
@@ -57,7 +57,8 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
                 for s in sentences
             ]
             cell_dir = root / "eval" / target
-            task_type(run.task).write_predictions(cell_dir / "predictions.tsv", sentences, predicted)
+            task = task_type(run.task)
+            task.write_predictions(cell_dir / task.predictions_file, sentences, predicted)
             gold = [s.tags for s in sentences]
             words = sum(len(g) for g in gold)
             counts = {"sentences": len(sentences), "words": words, "truncated_prompts": 0}
@@ -66,7 +67,7 @@ def write_fake_runs(workdir: Path, config_overrides: dict | None = None) -> int:
             payload = {
                 "cell": {"run": run.run, "target": target},
                 "scores": metrics.score(run.task, gold, predicted),
-                "majority_baseline": metrics.majority_baseline(run.task, [s.tags for s in train], gold),
+                "floor_baseline": metrics.majority_baseline(run.task, [s.tags for s in train], gold),
                 "counts": counts,
                 "provenance": {"config_sha256": config_hash(config), "demo": True, "fake": True},
             }

@@ -67,7 +67,7 @@ def _frame(targets=SEEN + UNSEEN, task="panx") -> pd.DataFrame:
                         metric="micro_f1",
                         value=(score(variant, target) + 0.1 * (seed - 2)) / 100,
                         primary=True,
-                        majority_baseline=float("nan"),
+                        floor_baseline=float("nan"),
                     )
                 )
     return pd.DataFrame(rows)
@@ -228,9 +228,7 @@ def test_render_table_step_latex_and_html(tmp_path):
     _frame().to_csv(csv, index=False)
     out = tmp_path / "t.tex"
     options = table_options(config, "alignxie", "multiconer")
-    render_table(
-        options, str(csv), paper="alignxie", table="multiconer", out_tex=str(out), out_html=str(tmp_path / "t.html")
-    )
+    render_table(options, str(csv), paper="alignxie", table="multiconer", tex=str(out), html=str(tmp_path / "t.html"))
     tex, html = out.read_text(), (tmp_path / "t.html").read_text()
     assert r"AlignXIE (reported) +30.16\% (39.53/30.37 $-$ 1; the paper states +30.17\%" in tex
     assert "AlignXIE (reported) +30.16% (39.53/30.37 \u2212 1; the paper states +30.17%" in html

@@ -87,9 +87,10 @@ def test_scores_lexicon_floor_and_predictions_roundtrip(codeie_data, tmp_path):
     for hostile in ['__import__("os").system("echo pwned")', "results = [Person(open('/etc/passwd').read())]"]:
         assert task.score(gold, [hostile])["f1"] == 0.0  # parsed as data, rejected, never run
     train, _ = task.load(codeie_data, "train", "enzh")
-    floor = task.majority_baseline(train, gold)  # "Obama" and "Paris" are training spans
+    floor = task.floor_baseline(train, gold)  # "Obama" and "Paris" are training spans
     assert floor["f1"] == 1.0 and floor["label"] == "Training lexicon"
-    path = tmp_path / "predictions.tsv"
+    assert task.predictions_file == "predictions.jsonl"  # JSON lines, not a TSV
+    path = tmp_path / task.predictions_file
     task.write_predictions(path, test, ['results = [Person("Obama")]'])
     gold_back, predicted_back = task.read_predictions(path)
     assert task.score(gold_back, predicted_back)["f1"] == pytest.approx(2 / 3)

@@ -213,7 +213,7 @@ def test_reference_rows_reach_the_table_through_its_options(tmp_path):
     assert [r["options"]["dir"] for r in options["references"]] == [str(tmp_path)]
     assert "references" not in table_options(config, "topro", "plain")  # no reference: params as before
     assert "references" not in table_options(config, "topro", "t", references=False)  # plots read none
-    frame = pd.DataFrame({"primary": [True], "majority_baseline": [float("nan")], "task": ["udpos"]})
+    frame = pd.DataFrame({"primary": [True], "floor_baseline": [float("nan")], "task": ["udpos"]})
     rows, sentences = secondary_rows(options, frame)
     assert set(rows["row"]) == {"PT (ToPro repo) / mBERT"} and sentences == []
     assert rows.loc[rows["target"] == "en", "value"].item() == pytest.approx(50.0)  # mean of the two seeds

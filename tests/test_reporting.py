@@ -27,7 +27,7 @@ def _cell(run, target, tmp_path, scores, counts, baseline=0.2):
         json.dumps(
             {
                 "scores": scores,
-                "majority_baseline": {"accuracy": baseline, "f1": 0.0},
+                "floor_baseline": {"accuracy": baseline, "f1": 0.0},
                 "counts": counts,
                 "provenance": {"config_sha256": "abc"},
             }

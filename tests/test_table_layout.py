@@ -43,7 +43,7 @@ def grid_metrics():
                             metric="accuracy",
                             value=_value(method, source, target, seed),
                             primary=True,
-                            majority_baseline=0.3,
+                            floor_baseline=0.3,
                         )
                     )
     return pd.DataFrame(rows)
@@ -188,7 +188,7 @@ def test_paper_scale_table_stays_readable(tmp_path):
                             metric="f1",
                             value=0.5 + 0.01 * i + 0.02 * j + 0.004 * k + seed % 7 / 1000,
                             primary=True,
-                            majority_baseline=0.0,
+                            floor_baseline=0.0,
                         )
                     )
     metrics = pd.DataFrame(rows)
@@ -232,7 +232,7 @@ def test_paper_scale_plot_is_faceted(tmp_path):
     """48 languages x 6 rows: stacked panels, each figure at most 10 inches wide."""
     from PIL import Image
 
-    from xlie.report.plots import MAX_WIDTH_IN, panels_for, plot_per_language
+    from xlie.report.plots import MAX_WIDTH_IN, PlotSettings, panels_for, plot_per_language
 
     targets = [f"l{i:02d}" for i in range(48)]
     rows = [
@@ -248,7 +248,7 @@ def test_paper_scale_plot_is_faceted(tmp_path):
             metric="f1",
             value=0.5 + 0.001 * i,
             primary=True,
-            majority_baseline=0.1,
+            floor_baseline=0.1,
         )
         for model in ("mbert", "xlmr")
         for method in ("vanilla", "topro", "pt")
@@ -256,9 +256,7 @@ def test_paper_scale_plot_is_faceted(tmp_path):
         for s in (1, 2)
     ]
     png = tmp_path / "p.png"
-    plot_per_language(
-        pd.DataFrame(rows), paper="p", table="t", title="Paper scale", out_png=png, out_pdf=tmp_path / "p.pdf"
-    )
+    plot_per_language(pd.DataFrame(rows), PlotSettings("p", "t", "Paper scale", png, tmp_path / "p.pdf"))
     assert panels_for(48, 6) > 1
     width_px, _ = Image.open(png).size
     assert width_px <= (MAX_WIDTH_IN + 0.5) * 150  # dpi 150; tight bbox may add a margin

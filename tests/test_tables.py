@@ -7,7 +7,7 @@ import pytest
 
 from xlie.report.grid import build_grid, cell_summary
 from xlie.report.notes import reference_note
-from xlie.report.plots import plot_per_language
+from xlie.report.plots import PlotSettings, plot_per_language
 from xlie.report.render import DEMO_PREFIX, caption_with_notes, latex_escape, render_grid_latex, write_latex_document
 
 METHOD = "a_b%&c"
@@ -182,11 +182,11 @@ def test_pdflatex_compiles(metrics, tmp_path):
 
 def test_plot_per_language(metrics, tmp_path):
     png, pdf = tmp_path / "plots" / "p1_t1.png", tmp_path / "plots" / "p1_t1.pdf"
-    plot_per_language(metrics, paper="p1", table="t1", title="P1 t1", out_png=png, out_pdf=pdf, demo=True)
+    plot_per_language(metrics, PlotSettings("p1", "t1", "P1 t1", png, pdf, demo=True))
     assert png.stat().st_size > 0 and pdf.stat().st_size > 0
     # Single seed (no error bars) and a missing cell must also plot.
     one = metrics[(metrics["seed"] == 1) & ~((metrics["model"] == "xlmr") & (metrics["target"] == "de"))]
-    plot_per_language(one, paper="p1", table="t1", title="one seed", out_png=png, out_pdf=pdf)
+    plot_per_language(one, PlotSettings("p1", "t1", "one seed", png, pdf))
     assert png.stat().st_size > 0 and pdf.stat().st_size > 0
 
 
@@ -208,12 +208,13 @@ def test_a_paper_adds_a_plot_through_its_hook(tmp_path):
                 cell = dict(paper="topro", table="both", task="panx", model="mbert", method=method, source="en")
                 rows.append({**cell, "target": target, "seed": seed, "metric": "f1", "value": value, "primary": True})
     csv = tmp_path / "m.csv"
-    pd.DataFrame(rows).assign(majority_baseline=0.1).to_csv(csv, index=False)
-    out = {f"out_{ext}": tmp_path / "plots" / f"topro_both_gain.{ext}" for ext in ("png", "pdf", "csv")}
+    pd.DataFrame(rows).assign(floor_baseline=0.1).to_csv(csv, index=False)
+    stem = tmp_path / "plots" / "topro_both_gain"
+    out = {"png": stem.with_suffix(".png"), "pdf": stem.with_suffix(".pdf"), "data": stem.with_suffix(".csv")}
     options = table_options(config, "topro", "both", references=False)
     plot_extra(options, plots[("topro", "both", "gain")], str(csv), paper="topro", table="both", **out)
-    assert out["out_png"].stat().st_size > 0 and out["out_pdf"].stat().st_size > 0
-    gains = pd.read_csv(out["out_csv"])
+    assert out["png"].stat().st_size > 0 and out["pdf"].stat().st_size > 0
+    gains = pd.read_csv(out["data"])
     assert gains["gain"].round(6).tolist() == [10.0] * 3 and list(gains["group"]) == ["Indo-European"] * 2 + [
         "other families"
     ]

@@ -90,7 +90,7 @@ def _frame(table="t", seeds=(1,), task="ace05", variants=VARIANTS) -> pd.DataFra
                             "metric": "accuracy",
                             "value": value,
                             "primary": True,
-                            "majority_baseline": 0.2,
+                            "floor_baseline": 0.2,
                             "dev_score": DEV[(variant, source)],
                             "dev_metric": "accuracy",
                         }
@@ -101,7 +101,7 @@ def _frame(table="t", seeds=(1,), task="ace05", variants=VARIANTS) -> pd.DataFra
                             "metric": "macro_f1",
                             "value": 0.1,
                             "primary": False,
-                            "majority_baseline": 0.0,
+                            "floor_baseline": 0.0,
                             "dev_score": DEV[(variant, source)],
                             "dev_metric": "accuracy",
                         }
@@ -124,9 +124,7 @@ def _topro_frame() -> pd.DataFrame:
                     target=target,
                     seed=seed,
                 )
-                rows.append(
-                    {**base, "metric": "f1", "value": v + 0.01 * seed, "primary": True, "majority_baseline": 0.1}
-                )
+                rows.append({**base, "metric": "f1", "value": v + 0.01 * seed, "primary": True, "floor_baseline": 0.1})
     return pd.DataFrame(rows)
 
 
@@ -298,7 +296,7 @@ def test_collect_and_merge_carry_variant_and_dev_score(tmp_path):
         path.parent.mkdir(parents=True)
         payload = {
             "scores": {"accuracy": 0.5, "primary": 0.5, "primary_name": "accuracy"},
-            "majority_baseline": {"accuracy": 0.1},
+            "floor_baseline": {"accuracy": 0.1},
             "counts": {"instances": 10},
             **({"dev_selection": dev} if dev else {}),
         }
@@ -329,7 +327,7 @@ def test_collect_and_merge_carry_variant_and_dev_score(tmp_path):
 
 def test_flags_seeds_and_verdicts_carry_the_variant():
     frame = _frame(seeds=(1, 2, 3))
-    frame.loc[frame["variant"] == "none", "majority_baseline"] = 0.9  # the baseline row does not beat it
+    frame.loc[frame["variant"] == "none", "floor_baseline"] = 0.9  # the baseline row does not beat it
     flags = cell_flags(frame, {})
     marked = flags[flags["marks"] != ""]
     assert set(marked["variant"]) == {"none"} and len(marked) == 9
@@ -353,14 +351,10 @@ def test_heatmap_of_the_templates(tmp_path):
     frame = _frame()
     means = plots.plot_variant_heatmap(
         frame,
-        paper="prompt_xre",
-        table="t",
+        plots.PlotSettings(
+            "prompt_xre", "t", "Table V", tmp_path / "h.png", tmp_path / "h.pdf", demo=True, display=DISPLAY
+        ),
         method="prompt",
-        title="Table V",
-        demo=True,
-        out_png=tmp_path / "h.png",
-        out_pdf=tmp_path / "h.pdf",
-        display=DISPLAY,
         layout=Layout(columns="pair"),
         variant_order=["none", "3", "1", "2"],
         flagged={("prompt", "none", "mbart", "en", "en"): "\u2021"},
@@ -389,7 +383,7 @@ def test_render_the_four_prompt_xre_tables(tmp_path):
         out = tmp_path / f"{name}.tex"
         options = table_options(config, "prompt_xre", name)
         render_table(
-            options, str(csv), paper="prompt_xre", table=name, out_tex=str(out), out_html=str(tmp_path / f"{name}.html")
+            options, str(csv), paper="prompt_xre", table=name, tex=str(out), html=str(tmp_path / f"{name}.html")
         )
         text = out.read_text()
         assert text.startswith(r"\begin{table") and "DEMO" in text
@@ -401,8 +395,8 @@ def test_render_the_four_prompt_xre_tables(tmp_path):
                 str(csv),
                 paper="prompt_xre",
                 table=name,
-                out_png=str(tmp_path / "h.png"),
-                out_pdf=str(tmp_path / "h.pdf"),
+                png=str(tmp_path / "h.png"),
+                pdf=str(tmp_path / "h.pdf"),
             )
     mono = (tmp_path / "ace05_monolingual.tex").read_text()
     assert "accuracy (= micro-F1, the paper" in mono and "XLM-R-ETM-EMP" in mono
@@ -416,8 +410,8 @@ def test_render_the_four_prompt_xre_tables(tmp_path):
         str(tmp_path / "ace05_crosslingual.csv"),
         paper="prompt_xre",
         table="ace05_crosslingual",
-        out_png=str(plot),
-        out_pdf=str(tmp_path / "p.pdf"),
+        png=str(plot),
+        pdf=str(tmp_path / "p.pdf"),
     )
     assert plot.stat().st_size > 0
 

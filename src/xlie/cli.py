@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         "score-ie",
         help="score code-style IE predictions (KnowCoder/AlignXIE format) against gold",
         description="Micro P/R/F1 on strings of code-style IE outputs, parsed without executing them. "
-        "GOLD lines: {id, sentence, output}; PRED lines: {id, output}. A gold id with no prediction "
+        "GOLD lines: {id, sentence, output}; PRED lines: {id, output}, e.g. a code-style IE cell's "
+        "predictions.jsonl (with its set's JSONL as GOLD). A gold id with no prediction "
         "counts as an empty prediction. Prints one JSON object; exit status 2 for a malformed file.",
     )
     score.add_argument("--task", required=True, choices=["ner", "re", "ed", "eae"])

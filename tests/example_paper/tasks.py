@@ -25,6 +25,7 @@ class TopicTask:
     primary_metric: str = "accuracy"
     baseline_name: str = "Majority label"
     baseline_how: str = "every sentence given the most frequent training label"
+    predictions_file: str = "predictions.jsonl"
 
     def data_options(self, config: dict) -> dict:
         return {"dir": config["data"]["example"]["dir"]}
@@ -55,7 +56,7 @@ class TopicTask:
         accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
         return {"accuracy": accuracy, "primary": accuracy, "primary_name": "accuracy"}
 
-    def majority_baseline(self, train, gold) -> dict:
+    def floor_baseline(self, train, gold) -> dict:
         label = Counter(self.gold(train)).most_common(1)[0][0]
         return {**self.score(gold, [label] * len(gold)), "label": label}
 

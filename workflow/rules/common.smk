@@ -295,7 +295,7 @@ def get_final_output():
 
 
 def print_summary():
-    """After a run: each table's source-language score beside the majority-label baseline."""
+    """After a run: each table's source-language score beside the task's floor baseline."""
     import pandas as pd
 
     path = Path("results/metrics.csv")
@@ -304,7 +304,7 @@ def print_summary():
     metrics = pd.read_csv(path)
     rows = metrics[metrics["primary"] & (metrics["target"] == metrics["source"])]
     print(
-        "\nSource-language scores (dev-selected models) vs. the majority-label baseline:"
+        "\nSource-language scores (dev-selected models) vs. the task's floor baseline:"
     )
     for row in rows.itertuples():
         method = (
@@ -312,7 +312,7 @@ def print_summary():
         )
         print(
             f"  {row.paper}/{row.table} {method}/{row.model} seed {row.seed} "
-            f"[{row.target}]: {row.metric} {row.value:.3f} (majority baseline {row.majority_baseline:.3f})"
+            f"[{row.target}]: {row.metric} {row.value:.3f} (floor baseline {row.floor_baseline:.3f})"
         )
     if config["demo"]:
         print(

@@ -16,6 +16,6 @@ if TINY_FAMILIES:
             "../../envs/xlie.yaml"
         params:
             families=TINY_FAMILIES,
-            options=steps.tiny_model_options(config),
+            options=jobs.tiny_model_options(config),
         script:
             "../scripts/build_tiny_models.py"

@@ -9,9 +9,7 @@ with log_to(snakemake.log[0]):
         snakemake.params.table,
         snakemake.params.plot,
         snakemake.input.metrics,
-        paper=snakemake.wildcards.paper,
+        paper=snakemake.wildcards.paper,  # its suffix chose params.plot
         table=snakemake.wildcards.table,
-        out_png=snakemake.output.png,
-        out_pdf=snakemake.output.pdf,
-        out_csv=snakemake.output.data,
+        **snakemake.output,
     )

@@ -5,11 +5,4 @@ from xlie.report.jobs import plot_table
 
 script_start(snakemake)
 with log_to(snakemake.log[0]):
-    plot_table(
-        snakemake.params.table,
-        snakemake.input.metrics,
-        paper=snakemake.wildcards.paper,
-        table=snakemake.wildcards.table,
-        out_png=snakemake.output.png,
-        out_pdf=snakemake.output.pdf,
-    )
+    plot_table(snakemake.params.table, snakemake.input.metrics, **snakemake.wildcards, **snakemake.output)

@@ -5,11 +5,4 @@ from xlie.report.jobs import plot_heatmap
 
 script_start(snakemake)
 with log_to(snakemake.log[0]):
-    plot_heatmap(
-        snakemake.params.table,
-        snakemake.input.metrics,
-        paper=snakemake.wildcards.paper,
-        table=snakemake.wildcards.table,
-        out_png=snakemake.output.png,
-        out_pdf=snakemake.output.pdf,
-    )
+    plot_heatmap(snakemake.params.table, snakemake.input.metrics, **snakemake.wildcards, **snakemake.output)

@@ -5,11 +5,4 @@ from xlie.report.jobs import render_table
 
 script_start(snakemake)
 with log_to(snakemake.log[0]):
-    render_table(
-        snakemake.params.table,
-        snakemake.input.metrics,
-        paper=snakemake.wildcards.paper,
-        table=snakemake.wildcards.table,
-        out_tex=snakemake.output.tex,
-        out_html=snakemake.output.html,
-    )
+    render_table(snakemake.params.table, snakemake.input.metrics, **snakemake.wildcards, **snakemake.output)

@@ -315,11 +315,11 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
         predicted = task.predicted(prediction)
         gold = task.gold(examples)
         cell_dir = Path(out_dir) / target
-        task.write_predictions(cell_dir / "predictions.tsv", examples, predicted)
+        task.write_predictions(cell_dir / task.predictions_file, examples, predicted)
         payload = {
             "cell": {**run, "target": target},
             "scores": task.score(gold, predicted),
-            "majority_baseline": task.majority_baseline(train, gold),
+            "floor_baseline": task.floor_baseline(train, gold),
             "counts": {**task.counts(examples), **prediction.counts},
             "provenance": provenance.record(
                 **context,
@@ -335,8 +335,8 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
         provenance.write_json(cell_dir / "metrics.json", payload)
         s = payload["scores"]
         print(
-            f"{target}: {s['primary_name']}={s['primary']:.4f} (majority baseline "
-            f"{payload['majority_baseline']['primary']:.4f}), counts {payload['counts']}"
+            f"{target}: {s['primary_name']}={s['primary']:.4f} ({task.baseline_name.lower()} baseline "
+            f"{payload['floor_baseline']['primary']:.4f}), counts {payload['counts']}"
         )
 
 

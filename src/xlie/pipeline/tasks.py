@@ -9,10 +9,12 @@ scoring need, so that the grid, the rules and ``xlie.pipeline.jobs`` stay task-g
 - ``input_files(config, split, langs)``: the local files a job reads (declared as rule inputs);
 - ``eval_split(config)``; ``load(data, split, lang) -> (examples, identity)``;
 - ``gold(examples)``, ``predicted(prediction)``, ``score(gold, predicted)`` (``primary`` and
-  ``primary_name`` included), ``majority_baseline(train, gold)`` (the floor a score must beat,
-  named ``baseline_name`` and described by ``baseline_how``), ``counts(examples)``;
-- ``write_predictions(path, examples, predicted)`` / ``read_predictions(path)`` and
-  ``example_scorer(metric)`` (per-example statistics for the bootstrap of the verdict tables);
+  ``primary_name`` included), ``floor_baseline(train, gold)`` (the floor a score must beat, e.g.
+  a majority label; named ``baseline_name`` and described by ``baseline_how``), ``counts(examples)``;
+- ``predictions_file``: the file name of a cell's predictions beside its metrics.json
+  (``predictions.tsv``, ``predictions.jsonl``), written by ``write_predictions(path, examples,
+  predicted)`` and read back by ``read_predictions(path)``;
+- ``example_scorer(metric)`` (per-example statistics for the bootstrap of the verdict tables);
 - ``method_kwargs(data)``: task facts a method needs besides the examples (a label list read
   from data, for instance).
 
@@ -32,6 +34,7 @@ class TaskType(Protocol):
     description: str
     baseline_name: str  # the floor every score must beat, as tables name it ("Majority label")
     baseline_how: str  # what that baseline predicts
+    predictions_file: str  # a cell's predictions, beside its metrics.json (e.g. "predictions.jsonl")
 
     def data_options(self, config: dict) -> dict: ...
     def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]: ...
@@ -40,7 +43,7 @@ class TaskType(Protocol):
     def gold(self, examples: list) -> list: ...
     def predicted(self, prediction) -> list: ...
     def score(self, gold: list, predicted: list) -> dict: ...
-    def majority_baseline(self, train: list, gold: list) -> dict: ...
+    def floor_baseline(self, train: list, gold: list) -> dict: ...
     def counts(self, examples: list) -> dict: ...
     def write_predictions(self, path, examples: list, predicted: list) -> None: ...
     def read_predictions(self, path) -> tuple[list, list]: ...

@@ -52,7 +52,7 @@ def collect_table_metrics(cells: list[dict], runs_root: str, metric: str | None,
                     "value": value,
                     "primary": name == shown,
                     "task_primary": name == scores["primary_name"],
-                    "majority_baseline": payload.get("majority_baseline", {}).get(name),
+                    "floor_baseline": payload.get("floor_baseline", {}).get(name),
                     "dev_score": dev_score,
                     "dev_metric": dev_metric,
                     "config_sha256": payload.get("provenance", {}).get("config_sha256"),
@@ -76,7 +76,7 @@ def merge_metrics(table_csvs: list[str], out_csv: str) -> pd.DataFrame:
     merged = frame.drop_duplicates(keys).set_index(keys)
     merged["table"] = tables_of
     merged = merged.reset_index().drop(columns=["primary"]).rename(columns={"task_primary": "primary"})
-    front = ["paper", "table", *CELL_KEYS[1:], "metric", "value", "primary", "majority_baseline"]
+    front = ["paper", "table", *CELL_KEYS[1:], "metric", "value", "primary", "floor_baseline"]
     merged = merged[front + [c for c in merged.columns if c not in front]]
     with atomic_path(out_csv) as tmp:
         merged.to_csv(tmp, index=False)

@@ -45,19 +45,25 @@ def scorer_for(task: str, metric: str) -> verdict.ExampleScorer | None:
     return task_type(task).example_scorer(metric)
 
 
+def _predictions_path(metrics_json: str, task) -> Path:
+    """A cell's predictions file: its task type's ``predictions_file`` beside its metrics.json."""
+    return Path(metrics_json).with_name(task.predictions_file)
+
+
 def _systems(shown: pd.DataFrame, scorer: verdict.ExampleScorer | None, cache: dict) -> list[np.ndarray] | None:
     """Per-example statistics of every seed of one cell, from the saved predictions (None if absent)."""
     from xlie.pipeline.registry import task_type
 
     if scorer is None or "metrics_json" not in shown:
         return None
+    task = task_type(shown["task"].iloc[0])
     systems = []
     for path in shown["metrics_json"]:
-        pred_path = Path(path).with_name("predictions.tsv")
+        pred_path = _predictions_path(path, task)
         if not pred_path.is_file():
             return None
         if pred_path not in cache:
-            gold, pred = task_type(shown["task"].iloc[0]).read_predictions(pred_path)
+            gold, pred = task.read_predictions(pred_path)
             cache[pred_path] = verdict.example_stats(scorer, gold, pred)
         systems.append(cache[pred_path])
     return systems

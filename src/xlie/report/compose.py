@@ -101,10 +101,10 @@ def baseline_description(tasks: set[str]) -> tuple[str, str]:
 
 
 def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
-    """The task's floor per target (majority label, or what its task type names) as a reference row."""
+    """The task's floor baseline per target (e.g. the majority label, as its task type names it) as a reference row."""
     primary = frame[frame["primary"].astype(bool)]
     # Per (source, target): the floor is computed from the training (source) language's data.
-    per_cell = primary.groupby(["source", "target"], sort=False)["majority_baseline"].mean() * 100
+    per_cell = primary.groupby(["source", "target"], sort=False)["floor_baseline"].mean() * 100
     name, how = baseline_description(set(primary["task"]))
     return pd.DataFrame(
         {
@@ -120,7 +120,7 @@ def baseline_reference(frame: pd.DataFrame) -> pd.DataFrame:
 def secondary_rows(options: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str]]:
     """The italic rows under ours: the task's floor baseline, then the reference rows papers add to
     this table (``options["references"]``). Returns (rows or None, their caption sentences)."""
-    parts = [baseline_reference(frame)] if frame["majority_baseline"].notna().any() else []
+    parts = [baseline_reference(frame)] if frame["floor_baseline"].notna().any() else []
     sentences = []
     for reference in options.get("references", []):
         rows, sentence = resolve(reference["function"])(reference["options"], frame)

@@ -40,7 +40,7 @@ def cell_flags(frame: pd.DataFrame, reporting: dict) -> pd.DataFrame:
     shares["worst_count"] = shares[share_cols].idxmax(axis=1) if share_cols else ""
     per_cell = shares.groupby(ROW_CELL, sort=False).agg(share=("worst_share", "mean"), count=("worst_count", "first"))
     shown = frame[frame["primary"].astype(bool)]
-    scores = shown.groupby(ROW_CELL, sort=False).agg(value=("value", "mean"), baseline=("majority_baseline", "mean"))
+    scores = shown.groupby(ROW_CELL, sort=False).agg(value=("value", "mean"), baseline=("floor_baseline", "mean"))
     out = per_cell.join(scores).reset_index()
     threshold = reporting.get("flag_share", 0.05)
     out["degenerate"] = out["share"].fillna(0) > threshold

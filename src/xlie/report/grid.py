@@ -76,8 +76,8 @@ def cell_summary(metrics: pd.DataFrame, paper: str, table: str) -> pd.DataFrame:
     sel = _primary_rows(metrics, paper, table)
     scaled = sel.assign(value=sel["value"].astype(float) * 100)
     aggs = {"mean": ("value", "mean"), "std": ("value", lambda v: v.std(ddof=1)), "n": ("value", "count")}
-    if "majority_baseline" in scaled:
-        scaled["baseline"] = scaled["majority_baseline"].astype(float) * 100
+    if "floor_baseline" in scaled:
+        scaled["baseline"] = scaled["floor_baseline"].astype(float) * 100
         aggs["baseline"] = ("baseline", "mean")
     if "dev_score" in scaled:
         scaled["dev_score"] = scaled["dev_score"].astype(float)

@@ -2,12 +2,15 @@
 HTML), diagnostics and plots.
 
 Each Snakemake script unpacks its ``snakemake`` object and calls one of these with the job's params
-(``compose.table_options``), so every job can be run and tested without Snakemake.
+(``compose.table_options``), so every job can be run and tested without Snakemake. A table's jobs take
+the table's wildcards (``paper``, ``table``) and their output files by the names their rules give them
+(workflow/rules/aggregate.smk), so a script passes ``**snakemake.wildcards, **snakemake.output``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -16,6 +19,9 @@ from xlie.report import collect, compose, notes
 from xlie.report.flags import diagnostics_grids, flagged_cells
 from xlie.report.model import Layout, select_pairs, with_variant
 from xlie.report.render import caption_with_notes, html_page, render_grid_html, render_grid_latex
+
+if TYPE_CHECKING:  # the plots import matplotlib: only the plot jobs load them
+    from xlie.report.plots import PlotSettings
 
 
 def collect_table_metrics(cells: list[dict], runs_root: str, *, metric: str | None, out_csv: str) -> None:
@@ -30,16 +36,16 @@ def collect_metrics(table_csvs: list[str], out_csv: str) -> None:
     print(f"{len(frame)} rows, {frame.groupby(collect.CELL_KEYS).ngroups} distinct cells")
 
 
-def render_table(options: dict, metrics_csv: str, *, paper: str, table: str, out_tex: str, out_html: str) -> None:
+def render_table(options: dict, metrics_csv: str, *, paper: str, table: str, tex: str, html: str) -> None:
     """One table (and its verdict and paired-test companions) in LaTeX and HTML; the verdict's rows
     beside the LaTeX (``<table>.verdict.csv``) when the table has one."""
     composed = compose.compose_table(options, metrics_csv, paper=paper, table=table)
     if composed.verdicts is not None:
-        atomic_write_text(Path(out_tex).with_suffix(".verdict.csv"), composed.verdicts.to_csv(index=False))
-    tex = [render_grid_latex(f.grid, caption=f.caption, label=f.label, layout=f.layout) for f in composed.floats]
-    html = [render_grid_html(f.grid, caption=f.caption, layout=f.layout) for f in composed.floats]
-    atomic_write_text(out_tex, "\n\n".join(tex) + "\n")
-    atomic_write_text(out_html, html_page(f"{paper} {table}", html))
+        atomic_write_text(Path(tex).with_suffix(".verdict.csv"), composed.verdicts.to_csv(index=False))
+    latex = [render_grid_latex(f.grid, caption=f.caption, label=f.label, layout=f.layout) for f in composed.floats]
+    pages = [render_grid_html(f.grid, caption=f.caption, layout=f.layout) for f in composed.floats]
+    atomic_write_text(tex, "\n\n".join(latex) + "\n")
+    atomic_write_text(html, html_page(f"{paper} {table}", pages))
 
 
 def render_diagnostics(options: dict, metrics_csvs: list[str], *, paper: str, out_tex: str, out_html: str) -> None:
@@ -56,23 +62,34 @@ def render_diagnostics(options: dict, metrics_csvs: list[str], *, paper: str, ou
     atomic_write_text(out_html, html_page(f"{paper} diagnostics", html))
 
 
-def plot_table(options: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
+def _plot_settings(
+    options: dict, frame: pd.DataFrame, paper: str, table: str, png: str, pdf: str, title_prefix: str = ""
+) -> PlotSettings:
+    """A table plot's settings: its title is the table's short title after ``title_prefix``."""
+    from xlie.report.plots import PlotSettings
+
+    return PlotSettings(
+        paper,
+        table,
+        title_prefix + compose.short_title(options, paper, table),
+        png,
+        pdf,
+        demo=options["demo"],
+        display=options.get("display", {}),
+        metric_label=compose.metric_label(options, compose.metric_shown(frame)),
+    )
+
+
+def plot_table(options: dict, metrics_csv: str, *, paper: str, table: str, png: str, pdf: str) -> None:
     """A table's headline metric per column, one bar per row, the task's floor baseline drawn."""
     from xlie.report.plots import plot_per_language
 
     table_cfg = options["table"]
     frame, _, _ = compose.table_rows(options, metrics_csv)
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
     plot_per_language(
         frame,
-        paper=paper,
-        table=table,
-        title=compose.short_title(options, paper, table),
-        out_png=out_png,
-        out_pdf=out_pdf,
-        demo=options["demo"],
-        display=options.get("display", {}),
-        metric_label=compose.metric_label(options, compose.metric_shown(frame)),
+        _plot_settings(options, frame, paper, table, png, pdf),
         model_order=table_cfg["models"],
         method_order=table_cfg["methods"],
         flagged=flagged_cells(frame, options.get("reporting", {})),
@@ -82,7 +99,7 @@ def plot_table(options: dict, metrics_csv: str, *, paper: str, table: str, out_p
     )
 
 
-def plot_heatmap(options: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str) -> None:
+def plot_heatmap(options: dict, metrics_csv: str, *, paper: str, table: str, png: str, pdf: str) -> None:
     """A table's method variants x its columns, mean test score per cell (``heatmap: true``)."""
     from xlie.report.plots import plot_variant_heatmap
 
@@ -94,19 +111,11 @@ def plot_heatmap(options: dict, metrics_csv: str, *, paper: str, table: str, out
         )
     method = next(iter(table_cfg["variants"]))
     frame = select_pairs(with_variant(pd.read_csv(metrics_csv)), table_cfg.get("pairs", "all"))
-    display = options.get("display", {})
-    method_name = display.get("methods", {}).get(method, method)
+    method_name = options.get("display", {}).get("methods", {}).get(method, method)
     means = plot_variant_heatmap(
         frame,
-        paper=paper,
-        table=table,
+        _plot_settings(options, frame, paper, table, png, pdf, title_prefix=f"{method_name} variants: "),
         method=method,
-        title=f"{method_name} variants: {compose.short_title(options, paper, table)}",
-        out_png=out_png,
-        out_pdf=out_pdf,
-        demo=options["demo"],
-        display=display,
-        metric_label=compose.metric_label(options, compose.metric_shown(frame)),
         layout=Layout.from_config(table_cfg.get("layout")),
         variant_order=table_cfg["variants"][method],
         model_order=table_cfg["models"],
@@ -116,13 +125,11 @@ def plot_heatmap(options: dict, metrics_csv: str, *, paper: str, table: str, out
 
 
 def plot_extra(
-    options: dict, plot: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str, out_csv: str
+    options: dict, plot: dict, metrics_csv: str, *, paper: str, table: str, png: str, pdf: str, data: str
 ) -> None:
     """A plot a paper asks for (registry hook ``table_plots``): its ``function`` ("module:attr") makes
-    the figure and the CSV of what it plots."""
+    the figure (``png``, ``pdf``) and the CSV of what it plots (``data``)."""
     from xlie.pipeline.registry import resolve
 
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    resolve(plot["function"])(
-        options, metrics_csv, paper=paper, table=table, out_png=out_png, out_pdf=out_pdf, out_csv=out_csv
-    )
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    resolve(plot["function"])(options, metrics_csv, paper=paper, table=table, out_png=png, out_pdf=pdf, out_csv=data)

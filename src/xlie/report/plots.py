@@ -254,7 +254,7 @@ def plot_variant_heatmap(
                 index=variants, columns=cols
             )
             image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
-            # The tables' own marks (dagger: fallbacks above the threshold; double dagger: not above the majority label).
+            # The tables' own marks (dagger: fallbacks above the threshold; double dagger: not above the floor baseline).
             marks = {
                 (str(v), c): flagged[(method, str(v), model, str(s), str(t))]
                 for v, c, s, t in zip(part["variant"], part["col"], part["source"], part["target"])

@@ -168,6 +168,7 @@ class CodeIETask:
     baseline_how: str = (
         "every training entity span or event trigger found in the sentence, with its most frequent class"
     )
+    predictions_file: str = "predictions.jsonl"  # one JSON line per sentence (write_predictions)
 
     # ------------------------------------------------------------------ where the data is
     def data_options(self, config: dict) -> dict:
@@ -237,7 +238,7 @@ class CodeIETask:
     def score(self, gold, predicted) -> dict:
         return _scores(list(gold), _parse_all(list(gold), list(predicted)))
 
-    def majority_baseline(self, train, gold) -> dict:
+    def floor_baseline(self, train, gold) -> dict:
         lexicon = _lexicon(train)
         return {**_scores(list(gold), [_lexicon_output(lexicon, g) for g in gold]), "label": self.baseline_name}
 

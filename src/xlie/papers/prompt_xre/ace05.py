@@ -343,6 +343,17 @@ def write_instances(instances: Iterable[RelationInstance], path: str | Path) -> 
     return count
 
 
+def parse_json_line(line: str, record_class: type, where: str, what: str):
+    """``record_class(**fields)`` of one JSON-lines line; a line that is not one fails naming ``where``
+    (``file:line``) and ``what`` it should be."""
+    try:
+        return record_class(**json.loads(line))
+    except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
+        raise ValueError(f"{where}: not {what} (malformed JSON at column {error.colno}: {error.msg})") from None
+    except TypeError as error:
+        raise ValueError(f"{where}: not {what} ({error})") from None
+
+
 def read_instances(path: str | Path, labels: Iterable[str] | None = None) -> list[RelationInstance]:
     """Read a file :func:`write_instances` wrote; a bad line, or a label outside ``labels`` (when
     given), fails naming ``file:line``."""
@@ -351,14 +362,7 @@ def read_instances(path: str | Path, labels: Iterable[str] | None = None) -> lis
     instances = []
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
-            try:
-                instance = RelationInstance(**json.loads(line))
-            except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
-                raise ValueError(
-                    f"{path}:{lineno}: not a relation instance (malformed JSON at column {error.colno}: {error.msg})"
-                ) from None
-            except TypeError as error:
-                raise ValueError(f"{path}:{lineno}: not a relation instance ({error})") from None
+            instance = parse_json_line(line, RelationInstance, f"{path}:{lineno}", "a relation instance")
             if allowed is not None and instance.label not in allowed:
                 raise ValueError(
                     f"{path}:{lineno}: label {instance.label!r} is not one of the {len(allowed)} relation "

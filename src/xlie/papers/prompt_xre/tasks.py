@@ -1,9 +1,9 @@
 """Relation classification of a given entity pair (Prompt-XRE): ACE05 (18 labels) and WMT17-EnZh XRE.
 
 The metric is accuracy over instances; the Prompt-XRE paper calls it micro-F1, which over a
-closed label set without a "no relation" class is the same number. The majority baseline tags
-every instance with the most frequent training label. Predictions are written as JSON lines
-(id, gold, predicted) so that the verdict tables can bootstrap over instances.
+closed label set without a "no relation" class is the same number. The floor baseline tags every
+instance with the most frequent training label. Predictions are written as JSON lines (id, gold,
+predicted) to ``predictions.jsonl``, so that the verdict tables can bootstrap over instances.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ class RelationTask:
     description: str
     kind: str = "relation"
     primary_metric: str = "accuracy"
-    baseline_name: str = "Majority label"  # the floor a score must beat (majority_baseline)
+    baseline_name: str = "Majority label"  # the floor a score must beat (floor_baseline)
     baseline_how: str = "every instance given the most frequent training label"
+    predictions_file: str = "predictions.jsonl"  # one JSON line per instance (write_predictions)
 
     def eval_split(self, config: dict) -> str:
         return "test"
@@ -62,7 +63,7 @@ class RelationTask:
     def score(self, gold, predicted) -> dict:
         return _scores(list(gold), list(predicted))
 
-    def majority_baseline(self, train, gold) -> dict:
+    def floor_baseline(self, train, gold) -> dict:
         label = Counter(self.gold(train)).most_common(1)[0][0]
         return {**self.score(gold, [label] * len(gold)), "label": label}
 

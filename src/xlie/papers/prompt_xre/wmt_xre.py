@@ -64,7 +64,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
-from xlie.papers.prompt_xre.ace05 import RelationInstance
+from xlie.papers.prompt_xre.ace05 import RelationInstance, parse_json_line
 from xlie.papers.prompt_xre.conllu import ConlluSentence, Word, read_conllu
 from xlie.pipeline.runtime import atomic_write, atomic_write_text
 
@@ -482,16 +482,8 @@ def read_xre_split(path: str | Path) -> list[XreInstance]:
     instances = []
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                instances.append(XreInstance(**json.loads(line)))
-            except json.JSONDecodeError as error:  # its "line 1" is the line's, not the file's
-                raise ValueError(
-                    f"{path}:{lineno}: not a WMT17-EnZh XRE instance (malformed JSON at column {error.colno}: {error.msg})"
-                ) from None
-            except TypeError as error:
-                raise ValueError(f"{path}:{lineno}: not a WMT17-EnZh XRE instance ({error})") from None
+            if line.strip():
+                instances.append(parse_json_line(line, XreInstance, f"{path}:{lineno}", "a WMT17-EnZh XRE instance"))
     return instances
 
 

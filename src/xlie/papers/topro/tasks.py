@@ -13,8 +13,9 @@ class TaggingTask:
     name: str
     description: str
     kind: str = "tagging"
-    baseline_name: str = "Majority label"  # the floor a score must beat (majority_baseline)
+    baseline_name: str = "Majority label"  # the floor a score must beat (floor_baseline)
     baseline_how: str = "every word tagged with the most frequent training tag"
+    predictions_file: str = "predictions.tsv"  # word<TAB>gold<TAB>predicted (write_predictions)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -66,7 +67,7 @@ class TaggingTask:
     def score(self, gold, predicted) -> dict:
         return metrics.score(self.name, gold, predicted)
 
-    def majority_baseline(self, train, gold) -> dict:
+    def floor_baseline(self, train, gold) -> dict:
         return metrics.majority_baseline(self.name, self.gold(train), gold)
 
     def counts(self, examples) -> dict:

@@ -19,6 +19,22 @@ DEMO = REPO / "resources" / "demo" / "xtreme"
 SIZE = dict(vocab_size=2000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=128)
 
 
+@pytest.fixture(autouse=True)
+def registry_state():
+    """Papers a test registers (a package of its own, made in tmp_path) stay in that test: a later
+    test's worker processes must not try to load them."""
+    from xlie.pipeline import registry
+
+    registry._load_builtin()  # once per process (cached): the built-in papers are part of the snapshot
+    saved = {name: getattr(registry, name).copy() for name in ("_TASKS", "_LOADED_TASKS", "_METHODS", "_PACKAGES")}
+    hooks = {kind: list(paths) for kind, paths in registry._HOOKS.items()}
+    yield
+    for name, value in saved.items():
+        setattr(registry, name, value)
+    registry._HOOKS.clear()
+    registry._HOOKS.update(hooks)
+
+
 @pytest.fixture(scope="session")
 def offline_env():
     with pytest.MonkeyPatch.context() as mp:

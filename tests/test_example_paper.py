@@ -39,6 +39,7 @@ def test_the_example_paper_runs_end_to_end(workdir, example_env):
     )
     assert cell["scores"]["primary_name"] == "accuracy" and cell["provenance"]["model"]["method"] == "lexicon"
     table = (results / "tables/example_topics.tex").read_text(encoding="utf-8")
-    assert "Example paper: topic classification" in table and "lexicon" in table.lower()
+    assert "Example paper: topic classification" in table and "lexicon / mBERT" in table
+    assert "Metric: accuracy over sentences" in table
     assert (results / "plots/example_topics.png").stat().st_size > 0
-    assert "example_topics" in (results / "tables/tables.tex").read_text(encoding="utf-8")
+    assert "\\label{tab:example-topics}" in (results / "tables/tables.tex").read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ from xlie.pipeline.config import resolve
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-JOB = "import json, sys; from xlie import steps; steps.train_run(json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], keep_checkpoints=False, context=json.load(open(sys.argv[4])))"
+JOB = "import json, sys; from xlie.pipeline import jobs; jobs.train_run(json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], keep_checkpoints=False, context=json.load(open(sys.argv[4])))"
 # Volatile entries of a dev evaluation (timings), left out of the comparison.
 VOLATILE = ("runtime", "samples_per_second", "steps_per_second")
 

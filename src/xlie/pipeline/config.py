@@ -141,11 +141,12 @@ def config_schema(config: dict, schema_path: str | Path) -> dict:
 
 @contextlib.contextmanager
 def schema_file(schema: dict) -> Iterator[str]:
-    """``schema`` written to a temporary YAML file, for an API that reads a schema from a path."""
-    handle, path = tempfile.mkstemp(prefix="xlie-config-schema-", suffix=".yaml")
+    """``schema`` written to a temporary file, for an API that reads a schema from a path (as JSON, which
+    YAML readers read too: several times faster to write than YAML)."""
+    handle, path = tempfile.mkstemp(prefix="xlie-config-schema-", suffix=".json")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            yaml.safe_dump(schema, out, sort_keys=False, allow_unicode=True)
+            json.dump(schema, out, ensure_ascii=False)
         yield path
     finally:
         os.unlink(path)

@@ -9,6 +9,7 @@ named by the config key ``papers.<name>.package`` and loaded with :func:`load_pa
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -140,7 +141,9 @@ def register_hook(kind: str, path: str) -> None:
 
 
 # ---- discovery ------------------------------------------------------------------------------
+@functools.cache
 def _load_builtin() -> None:
+    """Import the papers under xlie.papers once (every look-up calls this; the DAG makes hundreds)."""
     import xlie.papers
 
     for module in pkgutil.iter_modules(xlie.papers.__path__):

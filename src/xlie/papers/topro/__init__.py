@@ -37,4 +37,4 @@ register_method("llm", "seq2seq", _spec("llm_zero_shot", {"mt5"}, **_LLM))
 
 register_hook("tokenizer_texts", "xlie.papers.topro.prompts:tokenizer_texts")
 register_hook("reference_rows", "xlie.papers.topro.references:reference_rows")
-register_hook("table_plots", "xlie.papers.topro.plots:table_plots")
+register_hook("table_plots", "xlie.papers.topro.plot_hooks:table_plots")

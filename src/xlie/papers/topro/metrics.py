@@ -13,9 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
-from seqeval.metrics import f1_score, precision_score, recall_score
-from seqeval.scheme import IOB2
-
 Tags = Sequence[Sequence[str]]
 
 # The headline metric of each task, as the papers report it.
@@ -33,6 +30,11 @@ def _check_shapes(gold: Tags, pred: Tags) -> None:
 def entity_scores(gold: Tags, pred: Tags, strict: bool = False) -> dict[str, float]:
     """Entity-level micro P/R/F1 with seqeval: its default (conlleval-style) mode, the authors'
     definition, or with ``strict`` strict IOB2 (see the module doc)."""
+    # Imported here: seqeval pulls in scikit-learn (~2 s), and the workflow reads this module's task
+    # facts every time it builds the DAG, i.e. in every job.
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
     _check_shapes(gold, pred)
     gold, pred = [list(s) for s in gold], [list(s) for s in pred]
     kwargs = dict(mode="strict", scheme=IOB2, zero_division=0) if strict else dict(zero_division=0)

@@ -7,26 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xlie.papers.topro.plot_hooks import BASELINE, METHOD
 from xlie.pipeline.runtime import atomic_path
 from xlie.report.compose import family_groups, short_title
 from xlie.report.flags import flagged_cells
 from xlie.report.grid import cell_summary
 from xlie.report.plots import HATCH, finish_figure, plt, series_colours, stacked_panels
-
-METHOD, BASELINE = "topro", "vanilla"
-GAIN_CAPTION = (
-    "ToPro's gain over Vanilla (ToPro minus Vanilla, x100, seed means) per target language, one bar per "
-    "model; languages are ordered and shaded by group (Indo-European vs. other families, after Glottolog), "
-    "our stand-in for the paper's typological distance to English. The gains are also in the ``_gain.csv`` "
-    "beside the plot."
-)
-
-
-def table_plots(paper: str, table: dict) -> list[dict]:
-    """The registry hook ``table_plots``: the gain plot for a table with both ToPro and Vanilla rows."""
-    if not {METHOD, BASELINE} <= set(table["methods"]):
-        return []
-    return [{"suffix": "gain", "function": "xlie.papers.topro.plots:plot_gain", "caption": GAIN_CAPTION}]
 
 
 def plot_gain(options: dict, metrics_csv: str, *, paper: str, table: str, out_png: str, out_pdf: str, out_csv: str):

@@ -8,6 +8,8 @@ source-language dev set. Sentences longer than the window are split into chunks 
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 from pathlib import Path
 from typing import Sequence
@@ -133,6 +135,7 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
         "window_chunks": {"train": len(train_chunks), "dev": len(dev_chunks)},
         "truncated_words": {"train": train_truncated, "dev": dev_truncated},
         "dev_history": dev_history,
+        "params": dataclasses.asdict(hp),  # every option, defaults included: what this run trained with
     }
     return write_training_summary(output_dir, summary)
 

@@ -49,7 +49,7 @@ def test_params_defaults_and_strictness(module):
     )  # YAML reads 3e-5 as str
     with pytest.raises(TypeError, match="lerning_rate"):
         module.Params.from_dict({"lerning_rate": 1e-3})
-    with pytest.raises(TypeError, match="expected a number"):
+    with pytest.raises(TypeError, match="expected float"):
         module.Params.from_dict({"learning_rate": "fast"})
 
 

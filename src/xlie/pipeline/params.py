@@ -10,6 +10,7 @@ its fields without importing a model library. ``from_dict`` reads a config block
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -55,30 +56,70 @@ class TrainingParams(MethodParams):
 
 def strict_from_dict(cls, values: dict | None):
     """``cls(**values)`` for a method's Params dataclass that refuses unknown keys (TypeError naming
-    them and the known ones). Float fields also accept ints and numeric strings (PyYAML reads
-    ``3e-5`` as a string)."""
+    them and the known ones); values are read as their fields' types by :func:`read_as`, as the
+    workflow's config already was (a direct caller may pass ``"3e-5"``)."""
     values = dict(values or {})
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise TypeError(f"{cls.__module__}.{cls.__qualname__}: unknown parameter(s) {unknown}; known: {sorted(known)}")
     for name, value in values.items():
-        values[name] = _coerce(cls, name, str(known[name].type), value)
+        try:
+            values[name] = read_as(str(known[name].type), value)
+        except ValueError as error:
+            raise TypeError(f"{cls.__qualname__}.{name}: {error}") from None
     return cls(**values)
 
 
-def _coerce(cls, name: str, annotation: str, value):
-    """Command-line values arrive as strings (``--config``): read them as the field's type."""
-    if isinstance(value, str) and "None" in annotation and value in ("null", "None"):
-        return None
-    try:
-        if annotation.startswith("float") and isinstance(value, (int, str)) and not isinstance(value, bool):
-            return float(value)
-        if annotation.startswith("int") and isinstance(value, str):
-            return int(value)
-        if annotation.startswith("bool") and isinstance(value, str):
-            return {"true": True, "false": False}[value.lower()]
-    except (ValueError, KeyError):
-        expected = "a number" if annotation.startswith("float") else annotation
-        raise TypeError(f"{cls.__qualname__}.{name}: expected {expected}, got {value!r}") from None
-    return value
+_NO_MATCH = object()
+_SCALARS = ("None", "str", "bool", "int", "float")
+_LIST = re.compile(r"list\[(\w+)\]")  # list[str]: a list of one scalar type
+
+
+def _number(option: str, value):
+    """``value`` as an int or (``option`` float) a number; an int stays an int where a float is
+    expected, as YAML reads ``3``."""
+    if isinstance(value, bool):
+        return _NO_MATCH
+    if isinstance(value, int) or (isinstance(value, float) and option == "float"):
+        return value
+    for parse in (int, float) if option == "float" else (int,):
+        try:
+            return parse(value.strip()) if isinstance(value, str) else _NO_MATCH
+        except ValueError:
+            continue
+    return _NO_MATCH
+
+
+def _as_option(option: str, value):
+    """``value`` as one alternative of an annotation (``int``, ``None``, ``list[str]``, ...), else _NO_MATCH."""
+    word = value.strip().lower() if isinstance(value, str) else None
+    if option == "None":
+        return None if value is None or word in ("null", "none", "~") else _NO_MATCH
+    if option == "str":  # YAML reads a template id 7 as an int
+        return value if isinstance(value, str) else str(value) if type(value) is int else _NO_MATCH
+    if option == "bool":
+        return value if isinstance(value, bool) else (word == "true" if word in ("true", "false") else _NO_MATCH)
+    if option in ("int", "float"):
+        return _number(option, value)
+    items = _LIST.fullmatch(option)
+    if items and isinstance(value, list):
+        typed = [_as_option(items.group(1), item) for item in value]
+        return _NO_MATCH if any(item is _NO_MATCH for item in typed) else typed
+    return _NO_MATCH
+
+
+def read_as(annotation: str, value):
+    """``value`` as the annotated type (``int``, ``float | None``, ``list[str] | str``, ...): the one
+    reader of option values, for the config's training blocks and for ``from_dict``. A ValueError
+    when it is none of them; other annotations are not checked."""
+    options = [option.strip() for option in annotation.split("|")]
+    if not all(option in _SCALARS or _LIST.fullmatch(option) for option in options):
+        return value
+    if isinstance(value, str) and "str" in options:
+        return value
+    for option in options:
+        typed = _as_option(option, value)
+        if typed is not _NO_MATCH:
+            return typed
+    raise ValueError(f"expected {annotation}, got {value!r}")

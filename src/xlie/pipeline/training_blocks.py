@@ -10,63 +10,11 @@ string, while a job's params must not depend on how a value was spelt. Errors na
 
 from __future__ import annotations
 
-import re
-
 from xlie.pipeline.config import ConfigError, did_you_mean
+from xlie.pipeline.params import read_as
 
 # A training block's keys that the workflow handles itself (the rest goes to the method).
 WORKFLOW_FIELDS = {"max_train_sentences": "int | None"}
-_NO_MATCH = object()
-_SCALARS = ("None", "str", "bool", "int", "float")
-_LIST = re.compile(r"list\[(\w+)\]")  # list[str]: a list of one scalar type
-
-
-def _number(option: str, value):
-    """``value`` as an int or (``option`` float) a number; an int stays an int where a float is
-    expected, as YAML reads ``3``."""
-    if isinstance(value, bool):
-        return _NO_MATCH
-    if isinstance(value, int) or (isinstance(value, float) and option == "float"):
-        return value
-    for parse in (int, float) if option == "float" else (int,):
-        try:
-            return parse(value.strip()) if isinstance(value, str) else _NO_MATCH
-        except ValueError:
-            continue
-    return _NO_MATCH
-
-
-def _as_option(option: str, value):
-    """``value`` as one alternative of an annotation (``int``, ``None``, ``list[str]``, ...), else _NO_MATCH."""
-    word = value.strip().lower() if isinstance(value, str) else None
-    if option == "None":
-        return None if value is None or word in ("null", "none", "~") else _NO_MATCH
-    if option == "str":
-        return value if isinstance(value, str) else _NO_MATCH
-    if option == "bool":
-        return value if isinstance(value, bool) else (word == "true" if word in ("true", "false") else _NO_MATCH)
-    if option in ("int", "float"):
-        return _number(option, value)
-    items = _LIST.fullmatch(option)
-    if items and isinstance(value, list):
-        typed = [_as_option(items.group(1), item) for item in value]
-        return _NO_MATCH if any(item is _NO_MATCH for item in typed) else typed
-    return _NO_MATCH
-
-
-def read_as(annotation: str, value, key: str):
-    """``value`` as the annotated type (``int``, ``float | None``, ``list[str] | str``, ...); a
-    ConfigError naming ``key`` when it is none of them. Other annotations are not checked."""
-    options = [option.strip() for option in annotation.split("|")]
-    if not all(option in _SCALARS or _LIST.fullmatch(option) for option in options):
-        return value
-    if isinstance(value, str) and "str" in options:
-        return value
-    for option in options:
-        typed = _as_option(option, value)
-        if typed is not _NO_MATCH:
-            return typed
-    raise ConfigError(f"config key {key}: expected {annotation}, got {value!r}")
 
 
 def _typed_entries(entries: dict, fields: dict[str, str], key: str, block: str) -> dict:
@@ -79,7 +27,10 @@ def _typed_entries(entries: dict, fields: dict[str, str], key: str, block: str) 
             raise ConfigError(
                 f"config key {key}.{name}: not a parameter of {block}{hint}; known: {', '.join(sorted(fields))}"
             )
-        typed[name] = read_as(annotation, value, f"{key}.{name}")
+        try:
+            typed[name] = read_as(annotation, value)
+        except ValueError as error:
+            raise ConfigError(f"config key {key}.{name}: {error}") from None
     return typed
 
 

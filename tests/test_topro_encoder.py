@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, AutoTokenizer
+from transformers import AutoModelForMaskedLM, AutoTokenizer, BertTokenizerFast
 
 from xlie.papers.topro import metrics
 from xlie.papers.topro.xtreme import Sentence, read_xtreme_tsv
@@ -57,7 +57,7 @@ def test_one_prompt_per_word(panx_data):
 def test_verbalizer_ids_are_the_words_after_a_space(tiny_models, family):
     _, tokenizer, path = load(tiny_models, family)
     for task in ("panx", "udpos"):
-        ids, first_piece = te.verbalizer_ids(tokenizer, task, "strict", path)
+        ids, first_piece = te.verbalizer_ids(tokenizer, task, "strict", path, lookup="in_context")
         assert first_piece == []
         words = [VERBALIZERS[task][label] for label in (PANX if task == "panx" else UDPOS)]
         assert tokenizer.convert_ids_to_tokens(ids) == [f"\u2581{w}" for w in words]
@@ -67,19 +67,47 @@ def test_strict_verbalizer_names_word_label_and_model(tiny_models, monkeypatch):
     _, tokenizer, path = load(tiny_models, "xlmr")
     monkeypatch.setitem(VERBALIZERS["panx"], "B-LOC", MULTI_PIECE)
     with pytest.raises(ValueError) as error:
-        te.verbalizer_ids(tokenizer, "panx", "strict", path)
+        te.verbalizer_ids(tokenizer, "panx", "strict", path, lookup="in_context")
     message = str(error.value)
     assert MULTI_PIECE in message and "'B-LOC'" in message and str(path) in message
+
+
+def test_vocabulary_entry_lookup_is_the_authors_convert_tokens_to_ids():
+    """The authors' lookup: the bare word's vocabulary entry (WordPiece ``location``, XLM-R's piece
+    ``location``, not ``▁location``); a word with no entry fails naming word and model."""
+    words = sorted({w for task in VERBALIZERS for w in VERBALIZERS[task].values()})
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, "##s"])}
+    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=False)
+    for task in ("panx", "udpos"):
+        ids, first_piece = te.verbalizer_ids(tokenizer, task, "strict", "tiny-bert", lookup="vocabulary_entry")
+        labels = PANX if task == "panx" else UDPOS
+        assert ids == [vocab[VERBALIZERS[task][label]] for label in labels] and first_piece == []
+    del vocab["person"]
+    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=False)
+    with pytest.raises(ValueError, match="'person' of label 'B-PER'.*tiny-bert.*in_context"):
+        te.verbalizer_ids(tokenizer, "panx", "strict", "tiny-bert", lookup="vocabulary_entry")
+
+
+def test_vocabulary_entry_is_not_the_piece_after_a_space(tiny_models):
+    """The demo's SentencePiece vocabulary holds ``▁person`` but not the bare ``person``."""
+    _, tokenizer, path = load(tiny_models, "xlmr")
+    assert tokenizer.convert_tokens_to_ids("\u2581person") != tokenizer.unk_token_id
+    with pytest.raises(ValueError, match=f"'person' of label 'B-PER'.*not an entry of the vocabulary of {path}"):
+        te.verbalizer_ids(tokenizer, "panx", "strict", path, lookup="vocabulary_entry")
+    with pytest.raises(ValueError, match="verbalizer_lookup"):
+        te.Params.from_dict({"verbalizer_lookup": "bare"})
 
 
 def test_first_piece_fallback_is_recorded(tiny_models, monkeypatch, panx_data):
     _, tokenizer, path = load(tiny_models, "xlmr")
     monkeypatch.setitem(VERBALIZERS["panx"], "B-LOC", MULTI_PIECE)
-    ids, first_piece = te.verbalizer_ids(tokenizer, "panx", "first_piece", path)
+    ids, first_piece = te.verbalizer_ids(tokenizer, "panx", "first_piece", path, lookup="in_context")
     assert first_piece == ["B-LOC"]
     pieces = tokenizer(f"of: {MULTI_PIECE}", add_special_tokens=False)["input_ids"][2:]  # after "▁of", ":"
     assert len(pieces) > 1 and ids[PANX.index("B-LOC")] == pieces[0]
-    predict = te.load_predictor(str(path), "panx", {"verbalizer_policy": "first_piece"})
+    predict = te.load_predictor(
+        str(path), "panx", {"verbalizer_policy": "first_piece", "verbalizer_lookup": "in_context"}
+    )
     prediction = predict(panx_data[1][:3])
     assert prediction.counts["verbalizer_first_piece_labels"] == 1
 
@@ -89,7 +117,7 @@ def test_two_labels_on_one_token_is_an_error(tiny_models, monkeypatch):
     monkeypatch.setitem(VERBALIZERS["panx"], "B-LOC", VERBALIZERS["panx"]["B-PER"])
     for policy in te.VERBALIZER_POLICIES:
         with pytest.raises(ValueError, match="'B-LOC'") as error:
-            te.verbalizer_ids(tokenizer, "panx", policy, path)
+            te.verbalizer_ids(tokenizer, "panx", policy, path, lookup="in_context")
         assert "'B-PER'" in str(error.value)
 
 
@@ -109,7 +137,7 @@ def test_truncation_cuts_the_sentence_never_the_template(tiny_models, family):
     long_word = Sentence(("Berlin", "x" * 600, "."), ("B-LOC", "O", "O"))
     two_masks = Sentence(("I", tokenizer.mask_token, "you"), ("O", "O", "O"))  # the data holds the mask string
     sentences = [sentence, long_word, Sentence((), ()), two_masks]
-    prediction = te.predict_fast(model, tokenizer, "panx", sentences, batch_size=32)
+    prediction = te.predict_fast(model, tokenizer, "panx", sentences, batch_size=32, verbalizer_lookup="in_context")
     assert [len(t) for t in prediction.tags] == [300, 3, 0, 3]
     assert prediction.tags[1][1] == FALLBACK_LABEL["panx"] and prediction.tags[3] == [FALLBACK_LABEL["panx"]] * 3
     assert prediction.counts["template_too_long"] == 1
@@ -121,7 +149,7 @@ def test_truncation_cuts_the_sentence_never_the_template(tiny_models, family):
 @pytest.mark.parametrize("family", ["bert", "xlmr"])
 def test_head_on_mask_rows_equals_full_mlm_logits(tiny_models, family, udpos_data):
     model, tokenizer, path = load(tiny_models, family)
-    ids, _ = te.verbalizer_ids(tokenizer, "udpos", "strict", path)
+    ids, _ = te.verbalizer_ids(tokenizer, "udpos", "strict", path, lookup="in_context")
     prompts = te.build_prompts("udpos", udpos_data[1][:2], tokenizer.mask_token)
     batch = tokenizer([p[2] for p in prompts], [p[3] for p in prompts], padding=True, return_tensors="pt")
     with torch.inference_mode():
@@ -146,8 +174,10 @@ def test_fast_and_faithful_evaluators_agree(tiny_models, family):
     model, tokenizer, _ = load(tiny_models, family)
     sentences = read_xtreme_tsv(DEMO / "panx" / "dev-en.tsv", PANX)[:30]
     sentences.append(Sentence(("Paris", "y" * 600, "!"), ("B-LOC", "O", "O")))
-    fast = te.predict_fast(model, tokenizer, "panx", sentences, batch_size=16, chunk_sentences=7)
-    faithful = te.predict_faithful(model, tokenizer, "panx", sentences, batch_size=8)
+    fast = te.predict_fast(
+        model, tokenizer, "panx", sentences, batch_size=16, chunk_sentences=7, verbalizer_lookup="in_context"
+    )
+    faithful = te.predict_faithful(model, tokenizer, "panx", sentences, batch_size=8, verbalizer_lookup="in_context")
     assert fast.tags == faithful.tags
     assert fast.counts == faithful.counts and fast.counts["template_too_long"] == 1
     assert len({tag for tags in fast.tags for tag in tags}) > 1  # a real comparison, not one constant label
@@ -156,7 +186,14 @@ def test_fast_and_faithful_evaluators_agree(tiny_models, family):
 def test_training_learns_and_resumes(tiny_models, panx_data, tmp_path):
     path = tiny_models[0]["xlmr"]
     train, dev = panx_data
-    params = {"learning_rate": 3e-3, "epochs": 1, "batch_size": 16, "grad_accum": 1, "logging_steps": 4}
+    params = {
+        "learning_rate": 3e-3,
+        "epochs": 1,
+        "batch_size": 16,
+        "grad_accum": 1,
+        "logging_steps": 4,
+        "verbalizer_lookup": "in_context",
+    }
     first = te.train(str(path), "panx", train, dev, tmp_path / "out1", tmp_path / "ckpt", params, seed=1)
     steps = first["global_steps"]
     assert first["resumed_from"] is None and steps > 0

@@ -16,6 +16,10 @@ from xlie.pipeline.params import MethodParams, TrainingParams
 # How a verbalizer word that the vocabulary splits into several tokens is scored: fail, or score
 # its first piece and record the label.
 VERBALIZER_POLICIES = ("strict", "first_piece")
+# How a verbalizer word becomes a token id on the encoders: the authors look the bare word up as a
+# vocabulary entry (boleima/ToPro processors/utils.py, ``convert_tokens_to_ids(word)``; XLM-R's bare
+# piece ``location``); ``in_context`` tokenizes it where the template puts it (``▁location``).
+VERBALIZER_LOOKUPS = ("vocabulary_entry", "in_context")
 LLM_MODES = ("logits", "generate")
 LLM_PROMPT_VARIANTS = ("a", "b")
 
@@ -67,11 +71,12 @@ class ToProEncoderParams(EncoderParams):
     epochs: int = 5
     grad_accum: int = 4  # micro-batches per optimiser step
     eval_chunk_sentences: int = 256  # sentences tokenized together by the fast evaluator
-    verbalizer_policy: str = "strict"  # or "first_piece"
+    verbalizer_policy: str = "strict"  # or "first_piece" (in_context lookup only)
+    verbalizer_lookup: str = "vocabulary_entry"  # or "in_context"
     logging_steps: int = 50
 
     def __post_init__(self) -> None:
-        self.check_choices(verbalizer_policy=VERBALIZER_POLICIES)
+        self.check_choices(verbalizer_policy=VERBALIZER_POLICIES, verbalizer_lookup=VERBALIZER_LOOKUPS)
         self.check_positive_ints("batch_size", "grad_accum", "epochs", "max_length", "logging_steps")
         self.check_positive_ints("eval_batch_size", "eval_chunk_sentences")
         if not self.learning_rate > 0:

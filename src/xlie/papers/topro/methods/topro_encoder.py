@@ -15,11 +15,13 @@ Decisions (documented, tested):
   the word gets ``FALLBACK_LABEL[task]`` and is counted (``template_too_long``). A prompt without
   exactly one mask token (the data itself holds the mask string) likewise (``mask_count_not_one``).
   Prompts whose sentence was cut are scored and counted (``truncated_prompts``).
-* Verbalizer ids are the ids of each word as it appears in the template position, after a space
-  (SentencePiece ``▁word``, WordPiece ``word``). ``verbalizer_policy="strict"`` (default) fails
-  when a word is not exactly one token; ``"first_piece"`` uses the first piece and records the
-  labels concerned (summary and ``verbalizer_first_piece_labels`` count). Two labels on one id is
-  always an error.
+* Verbalizer ids: ``verbalizer_lookup="vocabulary_entry"`` (default, the authors') looks each word up
+  as one vocabulary entry (``convert_tokens_to_ids``: XLM-R's bare ``location``, WordPiece ``location``);
+  a word with no entry fails naming word and model. ``"in_context"`` takes the ids of the word where the
+  template puts it, after a space (SentencePiece ``▁location``); there ``verbalizer_policy="strict"``
+  (default) fails when a word is not exactly one token and ``"first_piece"`` uses the first piece and
+  records the labels concerned (summary and ``verbalizer_first_piece_labels`` count). Two labels on one
+  id is always an error.
 * The MLM head runs only on the mask rows (``class_logits``: encoder hidden states, gather the
   mask position, head, verbalizer columns); the same function gives the training loss and the
   evaluator's scores.
@@ -56,7 +58,7 @@ from xlie.papers.topro import metrics
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
-from xlie.papers.topro.params import VERBALIZER_POLICIES, ToProEncoderParams as Params
+from xlie.papers.topro.params import VERBALIZER_LOOKUPS, VERBALIZER_POLICIES, ToProEncoderParams as Params
 from xlie.pipeline.training import autocast, start_training, training_arguments, write_training_summary
 from xlie.pipeline.methods import Prediction, load_for_inference
 from xlie.papers.topro.prompts import TOPRO_ENCODER, topro_encoder_prompt
@@ -76,30 +78,26 @@ COUNT_KEYS = (
 
 
 def verbalizer_ids(
-    tokenizer, task: str, policy: str = "strict", model_path: str | Path = "?"
+    tokenizer, task: str, policy: str, model_path: str | Path, *, lookup: str
 ) -> tuple[list[int], list[str]]:
     """Token id of each label's verbalizer word (label-set order) and the labels that needed the
-    first-piece fallback. The word is tokenized where the template puts it: after the template text
-    before the mask and a space."""
+    first-piece fallback. ``lookup="vocabulary_entry"`` (the authors'): the bare word as one vocabulary
+    entry, which must exist and be no special token. ``"in_context"``: the word tokenized where the
+    template puts it, after the template text before the mask and a space; ``policy`` says what a
+    word of several pieces does."""
     if policy not in VERBALIZER_POLICIES:
         raise ValueError(f"verbalizer_policy must be one of {VERBALIZER_POLICIES}, got {policy!r}")
-    prefix = TOPRO_ENCODER[task].split("{mask}")[0].format(word="X").rstrip()
-    prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+    if lookup not in VERBALIZER_LOOKUPS:
+        raise ValueError(f"verbalizer_lookup must be one of {VERBALIZER_LOOKUPS}, got {lookup!r}")
     ids: list[int] = []
     first_piece: list[str] = []
     owner: dict[int, str] = {}
     for label, word in verbalizer(task).items():
-        in_context = tokenizer(f"{prefix} {word}", add_special_tokens=False)["input_ids"]
-        if in_context[: len(prefix_ids)] == prefix_ids:
-            pieces = in_context[len(prefix_ids) :]
-        else:  # the word merged with the template text: fall back to the word on its own
-            pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+        if lookup == "vocabulary_entry":
+            pieces = [_vocabulary_entry(tokenizer, task, label, word, model_path)]
+        else:
+            pieces = _pieces_in_context(tokenizer, task, label, word, model_path)
         tokens = tokenizer.convert_ids_to_tokens(pieces)
-        if not pieces or pieces[0] == tokenizer.unk_token_id:
-            raise ValueError(
-                f"verbalizer word {word!r} of label {label!r} ({task}) has no usable token in the vocabulary "
-                f"of {model_path} (tokens {tokens})"
-            )
         if len(pieces) != 1:
             if policy == "strict":
                 raise ValueError(
@@ -117,6 +115,33 @@ def verbalizer_ids(
         owner[pieces[0]] = label
         ids.append(int(pieces[0]))
     return ids, first_piece
+
+
+def _vocabulary_entry(tokenizer, task: str, label: str, word: str, model_path) -> int:
+    token_id = tokenizer.convert_tokens_to_ids(word)
+    if token_id is None or token_id == tokenizer.unk_token_id or token_id in tokenizer.all_special_ids:
+        raise ValueError(
+            f"verbalizer word {word!r} of label {label!r} ({task}) is not an entry of the vocabulary of "
+            f"{model_path} (verbalizer_lookup='vocabulary_entry', the authors' convert_tokens_to_ids); use "
+            f"topro_encoder verbalizer_lookup='in_context' to tokenize it after the template text"
+        )
+    return int(token_id)
+
+
+def _pieces_in_context(tokenizer, task: str, label: str, word: str, model_path) -> list[int]:
+    prefix = TOPRO_ENCODER[task].split("{mask}")[0].format(word="X").rstrip()
+    prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+    in_context = tokenizer(f"{prefix} {word}", add_special_tokens=False)["input_ids"]
+    if in_context[: len(prefix_ids)] == prefix_ids:
+        pieces = in_context[len(prefix_ids) :]
+    else:  # the word merged with the template text: fall back to the word on its own
+        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+    if not pieces or pieces[0] == tokenizer.unk_token_id:
+        raise ValueError(
+            f"verbalizer word {word!r} of label {label!r} ({task}) has no usable token in the vocabulary "
+            f"of {model_path} (tokens {tokenizer.convert_ids_to_tokens(pieces)})"
+        )
+    return pieces
 
 
 # ---------------------------------------------------------------- prompts
@@ -285,7 +310,8 @@ def predict_fast(
     max_length: int = 128,
     chunk_sentences: int = 256,
     bf16: bool = False,
-    verbalizer_policy: str = "strict",
+    verbalizer_policy: str = Params.verbalizer_policy,
+    verbalizer_lookup: str = Params.verbalizer_lookup,
     label_token_ids: Sequence[int] | None = None,
     desc: str = "predict",
 ) -> Prediction:
@@ -293,7 +319,7 @@ def predict_fast(
     first_piece: list[str] = []
     if label_token_ids is None:
         label_token_ids, first_piece = verbalizer_ids(
-            tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?")
+            tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?"), lookup=verbalizer_lookup
         )
     device = next(model.parameters()).device
     verbal = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
@@ -359,14 +385,15 @@ def predict_faithful(
     sentences: Sequence[Sentence],
     batch_size: int,
     max_length: int = 128,
-    verbalizer_policy: str = "strict",
+    verbalizer_policy: str = Params.verbalizer_policy,
+    verbalizer_lookup: str = Params.verbalizer_lookup,
     desc: str = "predict (faithful)",
 ) -> Prediction:
     """The authors' evaluator, kept as the reference: prompts in file order, fixed batches of
     ``batch_size``, every prompt padded to ``max_length``, the full-vocabulary MLM logits at every
     position, then the mask position and the verbalizer ids. Same input ids as ``predict_fast``."""
     label_token_ids, first_piece = verbalizer_ids(
-        tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?")
+        tokenizer, task, verbalizer_policy, getattr(tokenizer, "name_or_path", "?"), lookup=verbalizer_lookup
     )
     device = next(model.parameters()).device
     labels = label_set(task)
@@ -536,7 +563,9 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.mask_token is None:
         raise ValueError(f"tokenizer of {model_path} has no mask token; ToPro encoders need a masked-LM model")
-    label_token_ids, first_piece = verbalizer_ids(tokenizer, task, hp.verbalizer_policy, model_path)
+    label_token_ids, first_piece = verbalizer_ids(
+        tokenizer, task, hp.verbalizer_policy, model_path, lookup=hp.verbalizer_lookup
+    )
     model = AutoModelForMaskedLM.from_pretrained(model_path)
     train_set, train_counts = PromptDataset.from_sentences(
         tokenizer, task, train, hp.max_length, hp.eval_chunk_sentences
@@ -589,6 +618,7 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
         },
         "verbalizer": {
             "policy": hp.verbalizer_policy,
+            "lookup": hp.verbalizer_lookup,
             "token_ids": dict(zip(label_set(task), label_token_ids)),
             "tokens": dict(zip(label_set(task), tokens)),
             "first_piece_labels": first_piece,
@@ -607,14 +637,17 @@ def load_predictor(model_dir: str, task: str, params: dict):
     """Load once; the returned function tags any list of sentences with the fast evaluator."""
     hp = Params.from_dict(params)
     model, tokenizer = load_topro(model_dir)
-    label_token_ids, first_piece = verbalizer_ids(tokenizer, task, hp.verbalizer_policy, model_dir)
+    label_token_ids, first_piece = verbalizer_ids(
+        tokenizer, task, hp.verbalizer_policy, model_dir, lookup=hp.verbalizer_lookup
+    )
     summary_path = Path(model_dir) / "xlie_training.json"
     if summary_path.is_file():
         trained = json.loads(summary_path.read_text(encoding="utf-8")).get("verbalizer", {}).get("token_ids")
         if trained is not None and list(trained.values()) != label_token_ids:
             raise ValueError(
                 f"{model_dir} was trained with verbalizer token ids {trained} but verbalizer_policy="
-                f"{hp.verbalizer_policy!r} gives {dict(zip(label_set(task), label_token_ids))}"
+                f"{hp.verbalizer_policy!r} and verbalizer_lookup={hp.verbalizer_lookup!r} give "
+                f"{dict(zip(label_set(task), label_token_ids))}"
             )
 
     def predict(sentences: Sequence[Sentence], desc: str = "predict") -> Prediction:

@@ -45,6 +45,29 @@ def offline_env():
 
 
 @pytest.fixture(scope="session")
+def standin_cache(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    """Real-class stand-ins of every paper preset model under their hub ids, in a hub cache built once."""
+    from xlie.pipeline.standins import build_hub_cache
+
+    cache = tmp_path_factory.mktemp("hub")
+    return cache, build_hub_cache(cache)
+
+
+@pytest.fixture
+def standin_hub(standin_cache, monkeypatch) -> tuple[Path, dict[str, dict]]:
+    """This process and its children pointed at the stand-in cache, offline (huggingface_hub reads its
+    environment at import: its constants are patched too)."""
+    from huggingface_hub import constants
+
+    cache = str(standin_cache[0])
+    monkeypatch.setenv("HF_HUB_CACHE", cache)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", cache)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return standin_cache
+
+
+@pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory, offline_env) -> tuple[dict[str, Path], dict[str, dict]]:
     root = tmp_path_factory.mktemp("tiny_models")
     corpus = sorted(DEMO.glob("*/*.tsv"))

@@ -46,6 +46,33 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preflight(args: argparse.Namespace) -> int:
+    from xlie.pipeline.config import ConfigError
+    from xlie.pipeline.preflight import preflight
+
+    try:
+        report = preflight(args.configfile, args.config)
+    except (ConfigError, ValueError, OSError) as err:
+        print(f"xlie preflight: error: {err}", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 0 if report.passed else 1
+
+
+def _standins(args: argparse.Namespace) -> int:
+    from xlie.pipeline.standins import build_hub_cache
+
+    try:
+        records = build_hub_cache(args.out, args.model, seed=args.seed)
+    except (ValueError, OSError) as err:
+        print(f"xlie standins: error: {err}", file=sys.stderr)
+        return 2
+    for model_id, record in records.items():
+        print(f"{model_id}\t{record['tokenizer_class']}\t{record['architecture']}\t{record['snapshot']}")
+    print(f"load them with HF_HUB_CACHE={args.out} HF_HUB_OFFLINE=1", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m xlie", description="xlie command-line tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -84,6 +111,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)"
     )
     plan.set_defaults(run=_plan)
+
+    check = commands.add_parser(
+        "preflight",
+        help="check each planned model's tokenizer and config against what its jobs need, loading no weights",
+        description="Run in the repository root. Resolves the config as `snakemake` would (as `plan` does) and, "
+        "for every model of the planned cells, loads only its tokenizer and config to check what the jobs need: "
+        "the architecture against models.<m>.family, special tokens, max lengths against the positions, and each "
+        "paper's words, template pieces, language codes and stop strings. Prints one table (model, check, "
+        "result); exit status 1 when a check fails (its line names the model, the word or key and the fix), "
+        "2 for a bad config. A workflow run does this before its first job.",
+    )
+    check.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake --config")
+    check.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
+    check.set_defaults(run=_preflight)
+
+    standins = commands.add_parser(
+        "standins",
+        help="build tiny random-init stand-ins of the paper preset's hub models into a hub cache",
+        description="Writes, for each hub id, a tiny randomly initialised checkpoint with the real tokenizer class "
+        "and conventions and the real architecture class, trained on the shipped demo text, as a Hugging Face hub "
+        "cache: with HF_HUB_CACHE=OUT and HF_HUB_OFFLINE=1 the paper preset loads them by its own ids. Each snapshot "
+        "holds an xlie_build.json saying it is a stand-in. Prints one line per model: id, tokenizer class, "
+        "architecture, snapshot folder.",
+    )
+    standins.add_argument("--out", required=True, type=Path, metavar="DIR", help="the hub cache folder")
+    standins.add_argument(
+        "--model", nargs="+", default=None, metavar="ID", help="hub ids to build (default: every stand-in)"
+    )
+    standins.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default: %(default)s)")
+    standins.set_defaults(run=_standins)
 
     # Internal: one worker of a training job run on several GPUs (launched by xlie.pipeline.jobs.train_run).
     worker = commands.add_parser("train-worker", help="(internal) one process of a training job run on several GPUs")

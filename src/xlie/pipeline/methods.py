@@ -32,10 +32,32 @@ class Prediction:
 def load_for_inference(auto_class, model_dir: str | Path):
     """``auto_class.from_pretrained(model_dir)`` on the GPU when there is one, in eval mode, with its tokenizer."""
     import torch
-    from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = load_tokenizer(model_dir)
     model = auto_class.from_pretrained(model_dir)
     if torch.cuda.is_available():
         model = model.cuda()
     return model.eval(), tokenizer
+
+
+def load_tokenizer(model: str | Path):
+    """``AutoTokenizer.from_pretrained(model)`` with the checkpoint's text normalisation.
+
+    transformers 5's ``MBartTokenizer`` rebuilds its pipeline from the sentencepiece vocabulary
+    without the normalizer that the checkpoint's ``tokenizer.json`` (and sentencepiece, and fairseq)
+    apply: full-width punctuation of Chinese text ("，") becomes ``<unk>`` instead of ",". Where the
+    loaded tokenizer has no normalizer and the checkpoint's ``tokenizer.json`` has one, it is restored."""
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+    from transformers.utils import cached_file
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or backend.normalizer is not None:
+        return tokenizer
+    saved = cached_file(str(model), "tokenizer.json", _raise_exceptions_for_missing_entries=False)
+    if saved is not None:
+        normalizer = Tokenizer.from_file(saved).normalizer
+        if normalizer is not None:
+            backend.normalizer = normalizer
+    return tokenizer

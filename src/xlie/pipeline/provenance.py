@@ -42,16 +42,8 @@ def hub_revision(repo_id: str) -> str | None:
     """The commit of ``repo_id`` that from_pretrained resolved into the local HF cache (None if not cached).
 
     Read from the cache only (never the network): the snapshot folder is named by the commit hash."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(repo_id, "config.json")
-    except Exception:  # an id that is not a valid repo name, or no huggingface_hub: nothing to record
-        return None
-    if not isinstance(cached, str):
-        return None
-    parts = Path(cached).parts
-    return parts[parts.index("snapshots") + 1] if "snapshots" in parts else None
+    snapshot = _cached_snapshot(repo_id)
+    return snapshot.name if snapshot is not None and snapshot.parent.name == "snapshots" else None
 
 
 def model_identity(path: str) -> dict:
@@ -61,10 +53,22 @@ def model_identity(path: str) -> dict:
     identity: dict = {"path": path, "kind": "local" if local.exists() else "hub"}
     if identity["kind"] == "hub":
         identity["revision"] = hub_revision(path)
-    for record in ("xlie_build.json", "xlie_training.json"):
+        local = _cached_snapshot(path) or local  # a stand-in's build record lies in its snapshot
+    # The demo's or a stand-in's build, a fine-tuned model's training, a converted model's source.
+    for record in ("xlie_build.json", "xlie_training.json", "xlie_conversion.json"):
         if (local / record).is_file():
             identity[record.removesuffix(".json").removeprefix("xlie_")] = json.loads((local / record).read_text())
     return identity
+
+
+def _cached_snapshot(repo_id: str) -> Path | None:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # not a valid repo name, or no huggingface_hub
+        return None
+    return Path(cached).parent if isinstance(cached, str) else None
 
 
 def _hash_file(digest, path: Path) -> None:

@@ -52,14 +52,14 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 import torch
 from torch.nn import CrossEntropyLoss
-from transformers import AutoTokenizer, MBartForSequenceClassification
+from transformers import MBartForSequenceClassification
 from transformers.modeling_outputs import Seq2SeqSequenceClassifierOutput
 
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance
 from xlie.papers.prompt_xre.params import MBartRelationParams as Params
 from xlie.papers.prompt_xre.templates import SPECIAL, pieces, render
-from xlie.pipeline.methods import load_for_inference
+from xlie.pipeline.methods import load_for_inference, load_tokenizer
 from xlie.pipeline.training import SUMMARY_FILE, autocast, dev_history, start_training, write_training_summary
 from xlie.pipeline.training import training_arguments as shared_training_arguments
 
@@ -267,7 +267,7 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
     train_lang = train_langs[0]
     from transformers import Trainer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer = load_tokenizer(model_path)
     model = load_for_training(model_path, labels, hp)
     label_ids = {label: i for i, label in enumerate(labels)}
     train_features, train_cut = encode(tokenizer, hp.template, train, train_lang, hp.max_length, label_ids)

@@ -19,3 +19,27 @@ if TINY_FAMILIES:
             options=jobs.tiny_model_options(config),
         script:
             "../scripts/build_tiny_models.py"
+
+
+# Convert a checkpoint whose layout needs the repository's own code (models.<m>.convert, e.g.
+# Baichuan2-7B) into one transformers loads natively; every job of the model loads the copy.
+# A hub id is fetched inside the job (HF_HUB_OFFLINE: from the hub cache only).
+if CONVERTED_MODELS:
+
+    rule convert_model:
+        input:
+            source=conversion_source,
+        output:
+            model=directory(f"{jobs.CONVERTED_MODELS_DIR}/{{model}}"),
+        log:
+            "logs/convert_model/{model}.log",
+        wildcard_constraints:
+            model="|".join(CONVERTED_MODELS),
+        conda:
+            "../../envs/xlie.yaml"
+        resources:
+            mem_mb=conversion_mem_mb,
+        params:
+            options=conversion_options,
+        script:
+            "../scripts/convert_model.py"

@@ -42,6 +42,46 @@ def build_tiny_models(corpus_dir: str, options: dict, out_dirs: dict[str, str]) 
         print(f"built tiny {family}: {record['architecture']}, {record['parameters']:,} parameters")
 
 
+CONVERTED_MODELS_DIR = "results/models/converted"
+
+
+def is_converted(model: dict) -> bool:
+    """``models.<m>.convert`` applies: a loaded checkpoint (a tiny model is built in a native layout)."""
+    return bool(model.get("convert")) and not model.get("tiny", False)
+
+
+def model_load_path(config: dict, name: str) -> str:
+    """Where the jobs load model ``name`` from: its converted copy when it is converted (the
+    convert_model rule writes it), else ``models.<name>.path``."""
+    model = config["models"][name]
+    return f"{CONVERTED_MODELS_DIR}/{name}" if is_converted(model) else model["path"]
+
+
+def local_checkpoint(path: str) -> Path:
+    """A model directory on disk: ``path`` itself, or a hub id's snapshot in the hub cache, downloaded
+    unless HF_HUB_OFFLINE is set (then it must be cached). Only weights, JSON and tokenizer.model
+    are fetched: the repository's Python files are never needed, so never downloaded."""
+    if Path(path).expanduser().is_dir():
+        return Path(path).expanduser()
+    from huggingface_hub import constants, snapshot_download
+
+    allow = ["*.json", "*.safetensors", "*.bin", "tokenizer.model"]
+    return Path(snapshot_download(path, allow_patterns=allow, local_files_only=constants.HF_HUB_OFFLINE))
+
+
+def convert_model(kind: str, source: str, out_dir: str) -> dict:
+    """``models.<m>.convert``: the checkpoint ``source`` (a directory or a hub id) written into
+    ``out_dir`` in a layout transformers, peft and vLLM load natively; returns the conversion record."""
+    from xlie.pipeline import baichuan
+
+    converters = {"baichuan": baichuan.convert_baichuan}
+    if kind not in converters:
+        raise ValueError(f"unknown model conversion {kind!r}; known: {', '.join(converters)}")
+    record = converters[kind](local_checkpoint(source), Path(out_dir))
+    print(f"converted {source} ({record['from']['architecture']}) into {out_dir} ({record['to']['architecture']})")
+    return record
+
+
 # Keys of a training block that the workflow handles itself; the rest goes to the method.
 WORKFLOW_KEYS = ("max_train_sentences", "by_task")
 
@@ -79,7 +119,7 @@ def _method_options(config: dict, run: dict) -> tuple[dict, int | None]:
         "run": run,
         "method": method_spec(run["method"], model["family"]).name,
         "params": params,
-        "model": {"path": model["path"], "family": model["family"]},
+        "model": {"path": model_load_path(config, run["model"]), "family": model["family"]},
         "data": task_type(run["task"]).data_options(config),
     }
     return options, limit

@@ -37,7 +37,9 @@ class LoraParams(TrainingParams):
     save_total_limit: int = 2
     logging_steps: int = 10
     phase2_start: str = "continue"  # or "merge" (see xlie.papers.alignxie.lora_training)
-    trust_remote_code: bool = False  # Baichuan2 ships its own modelling code
+    # Run a checkpoint's own modelling code (a model that needs it; the paper preset's Baichuan2 does
+    # not: it is converted into a Llama checkpoint, models.<m>.convert).
+    trust_remote_code: bool = False
     # The pipeline's method (xlie.papers.alignxie.methods.alignxie): its variant sets `alignment`.
     alignment: str = "tip"  # "tip": phase 1 on TIP, then phase 2; "none": phase 2 only (the ablation)
     # Inference (KnowCoder's decoding: greedy, stop at the docstring quote, 640 new tokens).

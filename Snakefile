@@ -28,5 +28,11 @@ rule all:
         get_final_output(),
 
 
+# Once per run, before its first job: each model's tokenizer and config against what its GPU jobs
+# need (python -m xlie preflight); not in a dry run.
+onstart:
+    preflight_check()
+
+
 onsuccess:
     print_summary()

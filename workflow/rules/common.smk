@@ -13,7 +13,7 @@ from xlie.pipeline.registry import (
     method_train_inputs,
     task_type,
 )
-from xlie.pipeline.resources import job_resources
+from xlie.pipeline.resources import job_resources, model_resources
 from xlie.report import compose
 
 # Each paper's paper.yaml underneath, the preset on it, the user's keys on top, validated and with
@@ -57,6 +57,10 @@ TINY_FAMILIES = sorted(
         for m in CELLS["model"].unique()
         if config["models"][m].get("tiny", False)
     }
+)
+# Models converted into a natively supported layout before any job loads them (models.<m>.convert).
+CONVERTED_MODELS = sorted(
+    m for m in CELLS["model"].unique() if jobs.is_converted(config["models"][m])
 )
 
 
@@ -119,13 +123,34 @@ def job_attempt(wildcards, attempt):
 
 
 def model_path(wildcards):
-    return config["models"][wildcards.model]["path"]
+    """Where the jobs load the model from (its converted copy when models.<m>.convert is set)."""
+    return jobs.model_load_path(config, wildcards.model)
 
 
 def model_input(wildcards):
-    """A locally built model is a job's input; a hub id is not a file."""
+    """A locally built or converted model is a job's input; a hub id is not a file."""
     model = config["models"][wildcards.model]
+    if jobs.is_converted(model):
+        return [model_path(wildcards)]
     return [tiny_model_dir(model["family"])] if model.get("tiny", False) else []
+
+
+def conversion_source(wildcards):
+    """What convert_model reads: a local directory (an input), or a hub id (no file: the job
+    fetches it into the hub cache)."""
+    path = config["models"][wildcards.model]["path"]
+    return [path] if Path(path).expanduser().is_dir() else []
+
+
+def conversion_options(wildcards):
+    """The conversion and its source (the job's params: changing either converts again)."""
+    model = config["models"][wildcards.model]
+    return {"kind": model["convert"], "source": model["path"]}
+
+
+def conversion_mem_mb(wildcards):
+    """The model's own memory (models.<m>.resources, else its family's): loading its weights is most of it."""
+    return model_resources(config, wildcards.model)["mem_mb"]
 
 
 def is_zero_shot(wildcards):
@@ -292,6 +317,34 @@ def get_final_output():
         *heatmap_outputs("png"),
         *heatmap_outputs("pdf"),
     ]
+
+
+def preflight_check():
+    """Before a run's first job (onstart): the tokenizer and config of every model whose GPU jobs are
+    about to run, against what those jobs need (xlie.pipeline.preflight); a failure stops the run
+    there, naming model, word or key and fix. Snakemake calls onstart only when jobs are to run:
+    never in a dry run (-n), nor in the processes of cluster jobs (--no-hooks)."""
+    import sys
+
+    from xlie.pipeline.preflight import run_preflight
+
+    runs = {
+        RUN_PATH.format(**job.wildcards_dict)
+        for job in workflow.dag.needrun_jobs()
+        if job.rule.name in ("train_run", "evaluate_run")
+    }
+    if not runs:
+        return
+    preflight = run_preflight(config, CELLS, runs)
+    print(
+        f"xlie {preflight.verdict()}",
+        file=sys.stdout if preflight.passed else sys.stderr,
+    )
+    if not preflight.passed:
+        sys.exit(
+            "xlie preflight failed before any job started (`python -m xlie preflight` with the same "
+            "--config/--configfile prints every check)"
+        )
 
 
 def print_summary():

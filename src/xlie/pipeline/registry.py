@@ -51,6 +51,11 @@ HOOK_KINDS = {
     "table_plots",
     # () -> list[str]: texts the tiny demo tokenizer must cover (prompt templates, verbalizer words)
     "tokenizer_texts",
+    # (tokenizer, model config, xlie.pipeline.preflight.PreflightRun) -> [(check, ok, detail)]: what the
+    # paper's own methods need from a model's tokenizer and config (verbalizer words, template pieces,
+    # language codes, stop strings), checked by `python -m xlie preflight` before any job runs; a
+    # failing detail names the word or config key and the fix; [] for runs of other methods
+    "preflight_checks",
 }
 
 

@@ -1,9 +1,9 @@
 """Prompt-XRE (IJCNN 2023): mBART-large-cc25 with nine prompt templates for cross-lingual relation
 classification on ACE05 (En/Zh/Ar) and a WMT17 En-Zh relation dataset built with a parser.
-Registers its task types and method (xlie.pipeline.registry)."""
+Registers its task types, method and preflight checks (xlie.pipeline.registry)."""
 
 from xlie.papers.prompt_xre.templates import TEMPLATES
-from xlie.pipeline.registry import MethodSpec, register_method, register_task
+from xlie.pipeline.registry import MethodSpec, register_hook, register_method, register_task
 
 register_task("ace05", "xlie.papers.prompt_xre.tasks:ACE05")
 register_task("wmt_xre", "xlie.papers.prompt_xre.tasks:WMT_XRE")
@@ -21,3 +21,4 @@ register_method(
         variants=tuple(TEMPLATES),  # the baseline ("none") and the nine templates of Table I
     ),
 )
+register_hook("preflight_checks", "xlie.papers.prompt_xre.preflight:preflight_checks")

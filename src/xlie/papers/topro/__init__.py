@@ -36,5 +36,6 @@ register_method("llm", "causal", _spec("llm_zero_shot", {"causal"}, **_LLM))
 register_method("llm", "seq2seq", _spec("llm_zero_shot", {"mt5"}, **_LLM))
 
 register_hook("tokenizer_texts", "xlie.papers.topro.prompts:tokenizer_texts")
+register_hook("preflight_checks", "xlie.papers.topro.preflight:preflight_checks")
 register_hook("reference_rows", "xlie.papers.topro.references:reference_rows")
 register_hook("table_plots", "xlie.papers.topro.plot_hooks:table_plots")

@@ -71,7 +71,8 @@ def write_multiconer_sample(target: Path) -> None:
 
 
 @pytest.mark.slow
-def test_paper_preset_one_cell_of_every_table(paper_workdir, monkeypatch):
+def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkeypatch):
+    """Through the preset's own hub ids: real-class stand-ins in an offline hub cache (conftest)."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
     with copying_translator() as (server, url):
         endpoint = paper_workdir / "endpoint.yaml"
@@ -100,6 +101,18 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, monkeypatch):
             assert payload["scores"]["primary_name"] == "accuracy" and "dev_selection" in payload
         if cell.target == "pl":  # made by convert_ud from the UD sample, then read by source 'auto'
             assert data["path"].endswith("data/xtreme/udpos/test-pl.tsv") and payload["counts"]["sentences"] == 5
+    # The preset's own hub ids, resolved to the real-class stand-ins (whose provenance says so); the
+    # authors' verbalizer lookup took XLM-R's bare pieces; AlignXIE trained on the converted Baichuan2.
+    trained = json.loads(
+        (results / "runs/topro/panx/mbert/vanilla/default/en/seed42/model/xlie_provenance.json").read_text()
+    )
+    base = trained["model"]["base"]
+    assert base["path"] == "bert-base-multilingual-cased" and base["revision"] == standin_hub[1][base["path"]]["commit"]
+    assert "stand-in" in json.dumps(base["build"])
+    topro = json.loads((results / "runs/topro/udpos/xlmr/topro/default/en/seed42/model/xlie_training.json").read_text())
+    assert topro["verbalizer"]["lookup"] == "vocabulary_entry" and topro["verbalizer"]["tokens"]["PUNCT"] == "punct"
+    conversion = json.loads((results / "models/converted/baichuan2/xlie_conversion.json").read_text())
+    assert conversion["source_repo"] == "baichuan-inc/Baichuan2-7B-Base" and conversion["to"]["model_type"] == "llama"
     # Vanilla's selection lets the end-of-training model compete (XTREME's --eval_all_checkpoints):
     # with eval_steps 1000 > all steps, the only dev evaluation is the one after the last step.
     training = json.loads(

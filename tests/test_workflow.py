@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The demo preset shrunk in size only: what the end-to-end test runs (the whole demo: tools/benchmark.py).
+DEMO_SHRUNK = "tests/configs/demo_shrunk.yaml"
 TOP_LEVEL_OUTPUTS = {".git", ".snakemake", "results", "logs", "benchmarks", "report", ".pytest_cache"}
 
 
@@ -97,18 +99,20 @@ def test_nested_command_line_values_take_the_schema_types(workdir):
 
 @pytest.mark.slow
 def test_demo_end_to_end(workdir):
-    snakemake("--cores", "2", cwd=workdir)
+    """The demo preset shrunk in size only (tests/configs/demo_shrunk.yaml): every table of every paper
+    through its rules, tiny models and data; tools/benchmark.py times the whole demo."""
+    snakemake("--cores", "2", "--configfile", DEMO_SHRUNK, cwd=workdir)
     results = workdir / "results"
     cells = pd.read_csv(results / "cells.tsv", sep="\t")
     metrics = pd.read_csv(results / "metrics.csv")
     primary = metrics[metrics["primary"]]
-    # One row per (cell, metric): the LLM cells shared by two tables (24) appear once, and so do
-    # the Prompt-XRE cells that Tables III, IV and V share (9 runs x 3 targets, + 2 WMT cells).
+    # One row per (cell, metric): the LLM cells shared by two tables (16) appear once, and so do
+    # the Prompt-XRE cells that Tables III, IV and V share (4 runs x 2 targets, + 1 WMT cell).
     keys = ["paper", "task", "model", "method", "variant", "source", "target", "seed"]
     distinct = cells.drop_duplicates(keys)
-    # AlignXIE: 11 MultiCoNER-style languages and 4 benchmarks from one run.
-    # ToPro: 144 cells (the LLM study on 3 languages); 120 distinct (the LLM twin tables share theirs).
-    assert len(cells) == 144 + 3 * 27 + 2 + 15 and len(primary) == len(distinct) == 120 + 27 + 2 + 15
+    # AlignXIE: 3 MultiCoNER-style languages and 4 benchmarks from one run.
+    # ToPro: 64 cells (every table on 2 languages); 48 distinct (the LLM twin tables share theirs).
+    assert len(cells) == 64 + 3 * 8 + 1 + 7 and len(primary) == len(distinct) == 48 + 8 + 1 + 7
     assert not metrics.duplicated([*keys, "metric"]).any()
     assert (results / "config.resolved.yaml").is_file()
     # The demo must show learning: Vanilla's English beats the task's floor baseline clearly.
@@ -146,20 +150,20 @@ def test_demo_end_to_end(workdir):
             text=True,
         )
         assert compiled.returncode == 0, compiled.stdout[-3000:]
-    snakemake("--report", "report/report.html", cwd=workdir)
+    snakemake("--report", "report/report.html", "--configfile", DEMO_SHRUNK, cwd=workdir)
     report = (workdir / "report" / "report.html").read_text(errors="replace")
     assert "topro_panx_encoders" in report and "DEMO" in report
 
     # Bad data after a complete run: the jobs that read it fail naming file:line; nothing else is lost.
     model = results / "runs/topro/udpos/xlmr/vanilla/default/en/seed42/model"
-    panx_metrics = results / "runs/topro/panx/xlmr/vanilla/default/en/seed42/eval/de/metrics.json"
+    panx_metrics = results / "runs/topro/panx/xlmr/vanilla/default/en/seed42/eval/hi/metrics.json"
     before = (model.stat().st_mtime, panx_metrics.stat().st_mtime)
-    bad = workdir / "resources/demo/xtreme/udpos/test-ru.tsv"
+    bad = workdir / "resources/demo/xtreme/udpos/test-fr.tsv"
     lines = bad.read_text(encoding="utf-8").splitlines()
-    lines[4] = "слово\tNOT_A_TAG"
+    lines[4] = "mot\tNOT_A_TAG"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = snakemake("--cores", "2", cwd=workdir, check=False)
+    result = snakemake("--cores", "2", "--configfile", DEMO_SHRUNK, cwd=workdir, check=False)
     assert result.returncode != 0
     logs = "".join(p.read_text() for p in (workdir / "logs/evaluate_run").rglob("*.log"))
-    assert "test-ru.tsv:5: tag 'NOT_A_TAG' is not in the label set" in logs
+    assert "test-fr.tsv:5: tag 'NOT_A_TAG' is not in the label set" in logs
     assert (model.stat().st_mtime, panx_metrics.stat().st_mtime) == before

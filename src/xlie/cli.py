@@ -73,6 +73,12 @@ def _standins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """The config as snakemake takes it (config.yaml, then --configfile, then --config on the preset)."""
+    parser.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake --config")
+    parser.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m xlie", description="xlie command-line tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -105,8 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "those with outputs present, what each asks for (config key resources) and GPU-hours from the config's "
         "cost_model (rough figures) or the requested runtime (an upper bound). Writes the table to --out.",
     )
-    plan.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake --config")
-    plan.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
+    _add_config_options(plan)
     plan.add_argument(
         "--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)"
     )
@@ -122,8 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "result); exit status 1 when a check fails (its line names the model, the word or key and the fix), "
         "2 for a bad config. A workflow run does this before its first job.",
     )
-    check.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake --config")
-    check.add_argument("--configfile", nargs="*", default=[], metavar="FILE", help="as snakemake --configfile")
+    _add_config_options(check)
     check.set_defaults(run=_preflight)
 
     standins = commands.add_parser(

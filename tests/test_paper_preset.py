@@ -122,9 +122,9 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkey
     # The authors' hyper-parameters (XTREME's script: the Params defaults the paper preset keeps).
     used = training["params"]
     assert (used["learning_rate"], used["batch_size"], used["grad_accum"], used["epochs"]) == (1e-5, 8, 4, 5)
-    # Prompt-XRE trained with the authors' hyper-parameters (the Params defaults), fp16 off on CPU.
+    # Prompt-XRE trained with the authors' hyper-parameters (the Params defaults; epochs shrunk), fp16 off on CPU.
     xre = json.loads((results / "runs/prompt_xre/ace05/mbart/prompt/5/zh/seed222/model/xlie_training.json").read_text())
-    assert (xre["params"]["epochs"], xre["params"]["batch_size"], xre["params"]["learning_rate"]) == (30, 12, 3e-5)
+    assert (xre["params"]["epochs"], xre["params"]["batch_size"], xre["params"]["learning_rate"]) == (2, 12, 3e-5)
     assert xre["train_lang"] == "zh" and xre["template"] == "5"
     for paper, table in tables:
         assert "\\toprule" in (results / "tables" / f"{paper}_{table}.tex").read_text()

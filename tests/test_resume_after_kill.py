@@ -52,19 +52,21 @@ def run_options(
 
 
 def start(tmp_path: Path, options: dict, context: dict, name: str) -> tuple[subprocess.Popen, Path, Path]:
-    (tmp_path / "options.json").write_text(json.dumps(options))
-    (tmp_path / "context.json").write_text(json.dumps(context))
-    out, ckpt = tmp_path / name / "model", tmp_path / name / "checkpoints"
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    (folder / "options.json").write_text(json.dumps(options))
+    (folder / "context.json").write_text(json.dumps(context))
+    out, ckpt = folder / "model", folder / "checkpoints"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO / "src")}
     job = subprocess.Popen(
         [
             sys.executable,
             "-c",
             JOB,
-            str(tmp_path / "options.json"),
+            str(folder / "options.json"),
             str(out),
             str(ckpt),
-            str(tmp_path / "context.json"),
+            str(folder / "context.json"),
         ],
         cwd=tmp_path,
         env=env,
@@ -146,9 +148,10 @@ CASES = {
 
 
 def check_same_result(tmp_path: Path, options: dict, context: dict) -> None:
+    # The uninterrupted reference runs beside the killed job: one process each, in their own folders.
     uninterrupted, out, _ = start(tmp_path, options, context, "uninterrupted")
-    finish(uninterrupted)
     resumed = killed_then_resumed(tmp_path, options, context)
+    finish(uninterrupted)
     best, history, resumed_from = dev_scores(resumed)
     assert resumed_from is not None  # it did resume, from the checkpoint the killed job left
     assert (best, history) == dev_scores(out)[:2]

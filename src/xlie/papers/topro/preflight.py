@@ -14,7 +14,6 @@ functions the jobs call.
 
 from __future__ import annotations
 
-import inspect
 
 from xlie.papers.topro.labels import label_set
 from xlie.papers.topro.params import LLMParams, ToProEncoderParams, ToProSeq2SeqParams, VanillaSeq2SeqParams
@@ -56,18 +55,14 @@ def _encoder_verbalizer(tokenizer, run) -> tuple[str, bool, str]:
     from xlie.papers.topro.methods import topro_encoder
 
     params = run.params
-    lookup = getattr(params, "verbalizer_lookup", "in_context")
-    # The same call as training: with the lookup where the method takes one.
-    takes_lookup = "lookup" in inspect.signature(topro_encoder.verbalizer_ids).parameters
-    extra = {"lookup": lookup} if takes_lookup else {}
-    name = f"{run.task} topro_encoder verbalizer ({lookup}, {params.verbalizer_policy})"
-    try:
+    name = f"{run.task} topro_encoder verbalizer ({params.verbalizer_lookup}, {params.verbalizer_policy})"
+    try:  # the same call as training
         ids, first_piece = topro_encoder.verbalizer_ids(
-            tokenizer, run.task, params.verbalizer_policy, run.model_path, **extra
+            tokenizer, run.task, params.verbalizer_policy, run.model_path, lookup=params.verbalizer_lookup
         )
     except ValueError as error:
-        keys = [run.option_key("verbalizer_policy")] + ([run.option_key("verbalizer_lookup")] if takes_lookup else [])
-        return name, False, f"{error} (config keys {', '.join(keys)})"
+        keys = f"{run.option_key('verbalizer_policy')}, {run.option_key('verbalizer_lookup')}"
+        return name, False, f"{error} (config keys {keys})"
     tokens = tokenizer.convert_ids_to_tokens(ids)
     detail = f"{len(ids)} words, one token each: {', '.join(tokens)}"
     if first_piece:

@@ -34,6 +34,22 @@ def _score_ie(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics(args: argparse.Namespace) -> int:
+    from xlie.pipeline.registry import all_methods, known_metrics
+
+    authors = {}
+    for (method, kind), spec in all_methods().items():
+        if spec.authors_metric:
+            authors.setdefault(spec.authors_metric, []).append(f"{method} ({kind})")
+    for metric in sorted(known_metrics(args.task), key=lambda m: (m.task, m.name)):
+        used_by = authors.get(metric.name, [])
+        print(
+            f"{metric.task}\t{metric.name}\t{metric.caption}"
+            + (f"\t[authors' metric of {', '.join(used_by)}]" if used_by else "")
+        )
+    return 0
+
+
 def _plan(args: argparse.Namespace) -> int:
     from xlie.pipeline.config import ConfigError
     from xlie.pipeline.plan import plan
@@ -129,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(check)
     check.set_defaults(run=_preflight)
+
+    metrics = commands.add_parser(
+        "metrics",
+        help="list the metrics a table can show, per task, with their caption text",
+        description="One line per registered metric: task, name (a table's `metric` key, or `authors` for each "
+        "row's authors' metric), the caption text tables and plots use, and which methods' authors scored with it.",
+    )
+    metrics.add_argument("--task", default=None, help="only this task's metrics")
+    metrics.set_defaults(run=_metrics)
 
     standins = commands.add_parser(
         "standins",

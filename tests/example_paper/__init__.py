@@ -4,9 +4,10 @@ paper is a package — this folder, a config block naming it, nothing edited els
 Topic classification of a few shipped sentences (sport / weather, English and German) with a
 lexicon of the base model's tokenizer pieces."""
 
-from xlie.pipeline.registry import MethodSpec, register_method, register_task
+from xlie.pipeline.registry import MethodSpec, register_method, register_metric, register_task
 
 register_task("toy_topic", "example_paper.tasks:TOY_TOPIC")
+register_metric("toy_topic", "accuracy", "accuracy over sentences")
 register_method(
     "lexicon",
     "encoder",

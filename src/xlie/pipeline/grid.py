@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xlie.pipeline.config import ConfigError
+from xlie.pipeline.config import ConfigError, did_you_mean
 from xlie.pipeline.languages import LANGUAGES
-from xlie.pipeline.registry import families_for, known_methods, method_spec
+from xlie.pipeline.registry import families_for, known_methods, known_metrics, method_spec, metric_spec
 from xlie.pipeline.registry import known_tasks, task_type
 
 CELL_COLUMNS = ["paper", "table", "task", "model", "method", "variant", "source", "target", "seed", "run"]
@@ -78,6 +78,13 @@ def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
     for method in table_cfg.get("variants") or {}:
         if method not in table_cfg["methods"]:
             raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
+    metric = table_cfg.get("metric")
+    known = [m.name for m in known_metrics(table_cfg["task"])]
+    if metric is not None and metric != "authors" and metric not in known:
+        raise ConfigError(
+            f"config key {key}.metric: {metric!r} is not a metric of task {table_cfg['task']!r}; "
+            f"known: authors, {', '.join(known)}.{did_you_mean(metric, known)}"
+        )
 
 
 def build_cells(config: dict) -> pd.DataFrame:
@@ -107,6 +114,11 @@ def build_cells(config: dict) -> pd.DataFrame:
                         raise ConfigError(
                             f"config key {key}.methods: method {method!r} does not run on model {model!r} "
                             f"(family {family}); it needs one of: {', '.join(sorted(families_for(method)))}"
+                        )
+                    if spec.authors_metric and metric_spec(task.name, spec.authors_metric) is None:
+                        raise ConfigError(
+                            f"config key {key}.methods: method {method!r} ({spec.name}) is scored with "
+                            f"{spec.authors_metric!r}, which is no registered metric of task {task.name!r}"
                         )
                     if task.kind not in spec.task_kinds:
                         raise ConfigError(

@@ -333,6 +333,22 @@ def dev_selection(model_dir: str, task) -> dict | None:
     return {"metric": metric, "value": value} if value is not None else None
 
 
+def add_authors_metric(name: str, task, scores: dict, floor: dict, examples: list, prediction, train: list) -> None:
+    """Add to a cell's scores and its floor baseline the metric the method's authors scored it with
+    (``MethodSpec.authors_metric``), computed by the metric's registered function where the task's
+    own ``score`` lacks it; ``scores["authors_metric"]`` names it (what ``metric: authors`` shows)."""
+    from xlie.pipeline.registry import metric_spec, resolve
+
+    if name not in scores:
+        metric = metric_spec(task.name, name)
+        if metric is None or metric.function is None:
+            raise ValueError(f"authors_metric {name!r} is not a metric of task {task.name!r} with a function")
+        function = resolve(metric.function)
+        scores[name] = function(examples, task.predicted(prediction), getattr(prediction, "outputs", None))
+        floor[name] = function(examples, task.floor_predictions(train, examples), None)
+    scores["authors_metric"] = name
+
+
 def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) -> None:
     """Predict and score every target language of one run with a model loaded once.
 
@@ -356,10 +372,13 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
         gold = task.gold(examples)
         cell_dir = Path(out_dir) / target
         task.write_predictions(cell_dir / task.predictions_file, examples, predicted)
+        scores, floor = task.score(gold, predicted), task.floor_baseline(train, gold)
+        if spec.authors_metric:
+            add_authors_metric(spec.authors_metric, task, scores, floor, examples, prediction, train)
         payload = {
             "cell": {**run, "target": target},
-            "scores": task.score(gold, predicted),
-            "floor_baseline": task.floor_baseline(train, gold),
+            "scores": scores,
+            "floor_baseline": floor,
             "counts": {**task.counts(examples), **prediction.counts},
             "provenance": provenance.record(
                 **context,

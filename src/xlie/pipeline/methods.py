@@ -27,6 +27,9 @@ class Prediction:
 
     tags: list[list[str]]
     counts: dict[str, int] = field(default_factory=dict)
+    # Per sentence, what the model produced before it became tags (a generated string, per-word
+    # generations), for metrics defined on raw outputs; None when the tags are the output.
+    outputs: list | None = None
 
 
 def load_for_inference(auto_class, model_dir: str | Path):

@@ -1,4 +1,4 @@
-"""One registry for what a paper plugs into the pipeline: task types, methods and report hooks.
+"""One registry for what a paper plugs into the pipeline: task types, methods, metrics and report hooks.
 
 A paper is a package whose ``__init__`` registers its parts by dotted path (``"module:attr"``);
 nothing behind a path is imported until it is used (a method module imports torch), and each
@@ -83,11 +83,28 @@ class MethodSpec:
     variant_param: str | None = None
     variants: tuple[str, ...] = ("default",)
     train_inputs: str | None = None
+    # The metric its paper's authors scored it with (a metric registered for the run's task; None:
+    # the task's primary metric). A table with ``metric: authors`` shows it.
+    authors_metric: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric a table can show: its key in a cell's ``metrics.json`` scores, what captions and
+    axes call it (exactly: which counts, which items, whose convention), and, when the task's own
+    ``score`` does not compute it, ``function``: ``"module:attr"`` of ``(examples, predicted,
+    outputs) -> float`` (outputs: the method's raw per-example outputs, or None)."""
+
+    task: str
+    name: str
+    caption: str
+    function: str | None = None
 
 
 _TASKS: dict[str, str] = {}
 _LOADED_TASKS: dict[str, object] = {}
 _METHODS: dict[tuple[str, str], MethodSpec] = {}
+_METRICS: dict[tuple[str, str], MetricSpec] = {}
 _HOOKS: dict[str, list[str]] = {kind: [] for kind in HOOK_KINDS}
 _PACKAGES: set[str] = set()
 
@@ -135,6 +152,16 @@ def register_method(method: str, kind: str, spec: MethodSpec) -> None:
     if _METHODS.get((method, kind), spec) != spec:
         raise ValueError(f"method {method!r} on {kind} models registered twice")
     _METHODS[(method, kind)] = spec
+
+
+def register_metric(task: str, name: str, caption: str, function: str | None = None) -> None:
+    """A metric of ``task`` (see :class:`MetricSpec`); one name, one caption, one implementation."""
+    if function is not None:
+        _check_path(function, f"metric {task}/{name}")
+    spec = MetricSpec(task, name, caption, function)
+    if _METRICS.get((task, name), spec) != spec:
+        raise ValueError(f"metric {name!r} of task {task!r} registered twice")
+    _METRICS[(task, name)] = spec
 
 
 def register_hook(kind: str, path: str) -> None:
@@ -238,6 +265,16 @@ def implementation(spec: MethodSpec):
         module, ("load_predictor",) if spec.zero_shot else METHOD_INTERFACE, f"method module {spec.module}"
     )
     return (None if spec.zero_shot else module.train), module.load_predictor
+
+
+def metric_spec(task: str, name: str) -> MetricSpec | None:
+    _load_builtin()
+    return _METRICS.get((task, name))
+
+
+def known_metrics(task: str | None = None) -> list[MetricSpec]:
+    _load_builtin()
+    return [spec for (t, _), spec in _METRICS.items() if task is None or t == task]
 
 
 def hooks(kind: str) -> list:

@@ -14,6 +14,8 @@ scoring need, so that the grid, the rules and ``xlie.pipeline.jobs`` stay task-g
 - ``predictions_file``: the file name of a cell's predictions beside its metrics.json
   (``predictions.tsv``, ``predictions.jsonl``), written by ``write_predictions(path, examples,
   predicted)`` and read back by ``read_predictions(path)``;
+- ``floor_predictions(train, examples)`` (optional): the floor baseline's predictions, for metrics
+  computed by a registered function (``xlie.pipeline.registry.register_metric``) rather than ``score``;
 - ``example_scorer(metric)`` (per-example statistics for the bootstrap of the verdict tables);
 - ``method_kwargs(data)``: task facts a method needs besides the examples (a label list read
   from data, for instance).

@@ -23,16 +23,19 @@ def _read_metrics(path: Path) -> dict:
 
 def collect_table_metrics(cells: list[dict], runs_root: str, metric: str | None, out_csv: str) -> pd.DataFrame:
     """One table's tidy metrics: one row per (cell, metric); ``primary`` marks the metric the table
-    shows (``metric`` or the task's own), ``task_primary`` the task's headline metric. Counts from
-    metrics.json become ``count_<name>`` columns; ``variant`` follows ``method`` (``default`` for a
-    cell without one) and ``dev_score`` is the run's source-dev score of model selection
-    (metrics.json's ``dev_selection.value``; empty for zero-shot methods)."""
+    shows (``metric``; ``authors``: per cell, the metric its method's authors used; none: the task's
+    own), ``task_primary`` the task's headline metric. Counts from metrics.json become
+    ``count_<name>`` columns; ``variant`` follows ``method`` (``default`` for a cell without one)
+    and ``dev_score`` is the run's source-dev score of model selection (metrics.json's
+    ``dev_selection.value``; empty for zero-shot methods)."""
     rows = []
     for cell in cells:
         path = Path(runs_root) / cell["run"] / "eval" / str(cell["target"]) / "metrics.json"
         payload = _read_metrics(path)
         scores = payload["scores"]
-        shown = metric or scores["primary_name"]
+        # "authors": per cell, the metric its method's authors used (the task's own when none is named).
+        shown = scores.get("authors_metric", scores["primary_name"]) if metric == "authors" else metric
+        shown = shown or scores["primary_name"]
         if shown not in scores:
             has = ", ".join(k for k in scores if k != "primary_name")
             raise ValueError(f"{path}: no metric {shown!r} (has {has})")

@@ -129,13 +129,23 @@ def secondary_rows(options: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame | N
     return (pd.concat(parts, ignore_index=True) if parts else None), sentences
 
 
-def metric_shown(frame: pd.DataFrame) -> str:
-    return str(frame.loc[frame["primary"].astype(bool), "metric"].iloc[0])
+def metrics_shown(frame: pd.DataFrame) -> dict[str, list[tuple[str, str, str]]]:
+    """Metric shown -> the (method, variant, model) rows showing it (one metric, unless the table
+    shows each row in its authors' metric: ``metric: authors``)."""
+    shown = with_variant(frame[frame["primary"].astype(bool)])
+    rows = shown.drop_duplicates(["metric", "method", "variant", "model"])
+    by_metric: dict[str, list[tuple[str, str, str]]] = {}
+    for metric, method, variant, model in zip(rows["metric"], rows["method"], rows["variant"], rows["model"]):
+        by_metric.setdefault(str(metric), []).append((str(method), str(variant), str(model)))
+    return by_metric
 
 
-def metric_label(options: dict, metric: str) -> str:
-    """A plot's axis label of the metric."""
-    return f"{notes.metric_name(options.get('display', {}), metric, options['table']['task'])} (%)"
+def metric_label(options: dict, frame: pd.DataFrame) -> str:
+    """A plot's axis label of the metric (rows in different metrics: the caption says which)."""
+    shown = list(metrics_shown(frame))
+    if len(shown) > 1:
+        return "each row's authors' metric (%)"
+    return f"{notes.metric_name(options.get('display', {}), shown[0], options['table']['task'])} (%)"
 
 
 def short_title(options: dict, paper: str, table: str) -> str:
@@ -196,7 +206,7 @@ def compose_table(options: dict, metrics_csv: str, *, paper: str, table: str) ->
     caption = " ".join(filter(None, [table_cfg.get("caption") or f"{paper} {table}", table_cfg.get("caption_note")]))
     average = [notes.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
     caption_notes = [
-        notes.metric_note(display, metric_shown(frame), table_cfg["task"]),
+        notes.metric_note(display, metrics_shown(frame), table_cfg["task"]),
         notes.seeds_note(summary, display),
         *average,
         notes.BOLD_NOTE,

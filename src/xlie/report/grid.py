@@ -21,6 +21,7 @@ from xlie.report.model import (
     MARK_PRINTED_AVG,
     MISSING,
     PLUS_MINUS,
+    WITH_SOURCE,
     Cell,
     Grid,
     Layout,
@@ -126,6 +127,8 @@ class _Columns:
             for col, name in (groups or {}).items():
                 if col in avg_over:
                     group_cols.setdefault(name, []).append(col)
+        if layout.average_with_source and avg_over != keys:
+            group_cols = {WITH_SOURCE: list(keys), **group_cols}
         return cls(layout, keys, avg_over, group_cols)
 
     @property

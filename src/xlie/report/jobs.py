@@ -76,7 +76,7 @@ def _plot_settings(
         pdf,
         demo=options["demo"],
         display=options.get("display", {}),
-        metric_label=compose.metric_label(options, compose.metric_shown(frame)),
+        metric_label=compose.metric_label(options, frame),
     )
 
 

@@ -152,6 +152,9 @@ class Layout:
     float_env: str = "table"  # table (one column) | table* (full width)
     width_pt: float = 345.0  # the width the float must fit (article's \textwidth)
     exclude_source: bool = True  # zero-shot averages leave out the source language / monolingual pairs
+    # With exclude_source: a second Avg over every column, the source included (key avg_with_source),
+    # where it is unknown which convention the paper's Avg follows.
+    average_with_source: bool = False
     group_averages: bool = True  # Avg per language family beside Avg (target columns only)
     order: tuple[str, ...] = ()  # column keys in display order (default: first appearance)
     # (natural key, key) pairs: rename a column so it matches the reported TSV (zh -> wmt17_enzh).
@@ -181,9 +184,14 @@ def average_key(group: str | None = None) -> str:
     return AVG_KEY if group is None else f"{AVG_KEY}_{group.lower()}"
 
 
+# The group of layout.average_with_source: every column, the source language included.
+WITH_SOURCE = "with_source"
+
+
 def average_header(layout: Layout, group: str | None = None) -> str:
-    """What an average column is headed: ``layout.headers[<average key>]``, else ``Avg`` / ``Avg <group>``."""
-    default = AVG if group is None else f"{AVG} {group}"
+    """What an average column is headed: ``layout.headers[<average key>]``, else ``Avg`` / ``Avg <group>``
+    (``Avg incl. source`` for the average with the source language)."""
+    default = AVG if group is None else f"{AVG} incl. source" if group == WITH_SOURCE else f"{AVG} {group}"
     return dict(layout.headers).get(average_key(group), default)
 
 

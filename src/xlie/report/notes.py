@@ -13,6 +13,7 @@ from xlie.report.model import (
     MARK_PRINTED_AVG,
     MISSING,
     PLUS_MINUS,
+    WITH_SOURCE,
     Layout,
     average_header,
     column_header,
@@ -29,14 +30,24 @@ def _join(items: list[str]) -> str:
 
 
 def metric_name(display: dict, metric: str, task: str | None = None) -> str:
-    """How captions name a metric: ``display.metrics["<task>/<metric>"]`` (a task whose accuracy is
-    not token accuracy), else ``display.metrics[metric]``, else the raw name."""
+    """How captions name a metric: the user's ``display.metrics["<task>/<metric>"]`` or
+    ``display.metrics[metric]``, else the caption registered with the task's metric, else the raw name."""
+    from xlie.pipeline.registry import metric_spec
+
     names = display.get("metrics", {})
-    return names.get(f"{task}/{metric}") or names.get(metric, metric)
+    registered = metric_spec(task, metric) if task else None
+    return names.get(f"{task}/{metric}") or names.get(metric) or (registered.caption if registered else metric)
 
 
-def metric_note(display: dict, metric: str, task: str) -> str:
-    return f"Metric: {metric_name(display, metric, task)}, in %."
+def metric_note(display: dict, shown: dict[str, list[tuple[str, str, str]]], task: str) -> str:
+    """``shown``: metric -> its (method, variant, model) rows (compose.metrics_shown)."""
+    if len(shown) == 1:
+        return f"Metric: {metric_name(display, next(iter(shown)), task)}, in %."
+    parts = [
+        f"{metric_name(display, metric, task)} for {_join([row_label(display, me, mo, va) for me, va, mo in rows])}"
+        for metric, rows in shown.items()
+    ]
+    return f"Each row in the metric its authors scored it with, in %: {'; '.join(parts)}."
 
 
 BOLD_NOTE = "Bold: best of our unflagged rows per column."
@@ -73,6 +84,8 @@ def average_note(layout: Layout, summary: pd.DataFrame, groups: dict) -> str:
         text = f"{avg}: mean over the target languages except the source ({', '.join(sources)}), {recomputed}"
     else:
         text = f"{avg}: mean over all columns, {recomputed}"
+    if layout.average_with_source and layout.exclude_source and text.startswith(f"{avg}: mean over the"):
+        text += f"; {average_header(layout, WITH_SOURCE)}: mean over all columns, the source included"
     if layout.groups:
         for name, present in group_members(layout, column_keys(layout, summary)).items():
             shown = ", ".join(column_header(layout, c) for c in present) or "none of its columns"

@@ -1,8 +1,8 @@
 """ToPro (EACL 2024): token-level prompt decomposition for zero-shot cross-lingual NER (PAN-X) and
 POS (UDPOS) with mBERT, XLM-R and mT5; baselines Vanilla and prefix tuning; a zero-shot LLM study.
-Registers its task types, methods and report hooks (xlie.pipeline.registry)."""
+Registers its task types, metrics, methods and report hooks (xlie.pipeline.registry)."""
 
-from xlie.pipeline.registry import MethodSpec, register_hook, register_method, register_task
+from xlie.pipeline.registry import MethodSpec, register_hook, register_method, register_metric, register_task
 
 _M = "xlie.papers.topro.methods."
 _ENCODERS = frozenset({"bert", "xlmr"})
@@ -24,6 +24,23 @@ def _spec(name: str, families, **kw) -> MethodSpec:
 
 register_task("panx", "xlie.papers.topro.tasks:PANX")
 register_task("udpos", "xlie.papers.topro.tasks:UDPOS")
+# Our metrics (xlie.papers.topro.metrics: every method scored alike) ...
+_SEQEVAL = "(seqeval, default conlleval-style mode: an I- tag may open an entity)"
+_STRICT = "(seqeval, strict IOB2 mode: an entity opens with B-)"
+for _name, _caption in {
+    "f1": f"entity-level F1 {_SEQEVAL}",
+    "precision": f"entity-level precision {_SEQEVAL}",
+    "recall": f"entity-level recall {_SEQEVAL}",
+    "f1_strict": f"entity-level F1 {_STRICT}",
+    "precision_strict": f"entity-level precision {_STRICT}",
+    "recall_strict": f"entity-level recall {_STRICT}",
+}.items():
+    register_metric("panx", _name, _caption)
+for _task in ("panx", "udpos"):
+    register_metric(_task, "accuracy", "token accuracy (every word's tag, O included)")
+    register_metric(
+        _task, "weighted_token_f1", "weighted F1 over word tags, O included (scikit-learn, gold and predicted in order)"
+    )
 
 register_method("vanilla", "encoder", _spec("token_classification", _ENCODERS, params_key="vanilla_token"))
 register_method("vanilla", "seq2seq", _spec("vanilla_seq2seq", {"mt5"}))

@@ -27,8 +27,8 @@ def topro(cells):
 
 def test_demo_grid_counts():
     cells = build_cells(resolved())
-    # 6 targets per task, 1 seed; the LLM study (and its twin table) on 3 of them in the demo
-    assert len(topro(cells)) == 2 * ((6 + 2) * 6 + (4 + 4) * 3)
+    # 6 targets per task, 1 seed; the LLM study on 3 of them in the demo
+    assert len(topro(cells)) == 2 * ((6 + 2) * 6 + 4 * 3)
     runs = training_runs(cells)
     assert len(topro(runs)) == 2 * RUNS_PER_TASK  # trained (or, zero-shot, evaluated) once per run
     assert sorted(len(t) for t in topro(runs)["targets"]) == [3] * 8 + [6] * 16
@@ -45,7 +45,7 @@ def test_paper_grid_counts():
     config = resolve({"preset": "paper"}, PRESETS, SCHEMA)
     cells = build_cells(config)
     # PAN-X 48 languages, UDPOS 38; 5 seeds for trained methods, one for the zero-shot LLM cells
-    trained_cells, llm_cells = 6 + 2, 4 + 4
+    trained_cells, llm_cells = 6 + 2, 4
     assert len(topro(cells)) == (48 + 38) * (trained_cells * 5 + llm_cells * 1)
     runs = training_runs(cells)
     assert len(topro(runs)) == 2 * ((6 + 2) * 5 + 4 * 1)

@@ -41,10 +41,8 @@ papers:
       # ToPro's other tables (its paper.yaml, merged underneath) are left out.
       panx_mt5: {enabled: false}
       panx_llm: {enabled: false}
-      panx_llm_authors_metric: {enabled: false}
       udpos_mt5: {enabled: false}
       udpos_llm: {enabled: false}
-      udpos_llm_authors_metric: {enabled: false}
 """
 PANX_RUN = "topro/panx/mbert/vanilla/default/en/seed42"
 UDPOS_RUN = "topro/udpos/mbert/vanilla/default/en/seed42"

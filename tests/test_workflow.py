@@ -125,7 +125,7 @@ def test_demo_end_to_end(workdir):
         )
         assert payload["provenance"]["demo"] is True
     for task in ("panx", "udpos"):
-        for table in ("encoders", "mt5", "llm", "llm_authors_metric"):
+        for table in ("encoders", "mt5", "llm"):
             tex = (results / "tables" / f"topro_{task}_{table}.tex").read_text()
             assert "DEMO" in tex and "\\toprule" in tex and "\\VAR" not in tex
             assert (results / "plots" / f"topro_{task}_{table}.png").stat().st_size > 0

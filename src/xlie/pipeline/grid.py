@@ -78,13 +78,14 @@ def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
     for method in table_cfg.get("variants") or {}:
         if method not in table_cfg["methods"]:
             raise ConfigError(f"config key {key}.variants.{method}: {method!r} is not one of the table's methods")
-    metric = table_cfg.get("metric")
     known = [m.name for m in known_metrics(table_cfg["task"])]
-    if metric is not None and metric != "authors" and metric not in known:
-        raise ConfigError(
-            f"config key {key}.metric: {metric!r} is not a metric of task {table_cfg['task']!r}; "
-            f"known: authors, {', '.join(known)}.{did_you_mean(metric, known)}"
-        )
+    for option in ("metric", "companion_metric"):
+        metric = table_cfg.get(option)
+        if metric is not None and (metric != "authors" or option != "metric") and metric not in known:
+            raise ConfigError(
+                f"config key {key}.{option}: {metric!r} is not a metric of task {table_cfg['task']!r}; "
+                f"known: {'authors, ' if option == 'metric' else ''}{', '.join(known)}.{did_you_mean(metric, known)}"
+            )
 
 
 def build_cells(config: dict) -> pd.DataFrame:

@@ -174,6 +174,52 @@ class ComposedTable:
     verdicts: pd.DataFrame | None  # the verdict table's rows (written beside the LaTeX)
 
 
+def companion_float(
+    options: dict, frame: pd.DataFrame, paper: str, table: str, caption: str, groups: dict, unranked: set[str]
+) -> Float:
+    """The table's rows again in ``companion_metric`` (one metric for every row, e.g. seqeval where the
+    table shows each row in its authors' metric): ours and the floor baseline only, no paper rows,
+    no Δ, no verdict, so that a reader compares the methods on one definition."""
+    table_cfg, display, reporting = options["table"], options.get("display", {}), options.get("reporting", {})
+    metric = table_cfg["companion_metric"]
+    if metric not in set(frame["metric"]):
+        raise ValueError(f"{paper}/{table}: companion_metric {metric!r} is not in the cells' metrics.json")
+    frame = frame.assign(primary=frame["metric"] == metric)
+    layout = Layout.from_config(table_cfg.get("layout"))
+    summary = cell_summary(frame, paper, table)
+    flags = cell_flags(frame, reporting)
+    baseline = baseline_reference(frame) if frame["floor_baseline"].notna().any() else None
+    grid = build_grid(
+        summary,
+        layout=layout,
+        groups=groups,
+        reference=baseline,
+        flags=flags,
+        display=display,
+        model_order=table_cfg["models"],
+        method_order=table_cfg["methods"],
+        variant_order=table_cfg.get("variants"),
+        unranked=unranked,
+    )
+    average = [notes.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []
+    caption_notes = [
+        notes.metric_note(display, metrics_shown(frame), table_cfg["task"]),
+        notes.seeds_note(summary, display),
+        *average,
+        notes.BOLD_NOTE,
+        *grid.notes,
+        *notes.flag_notes(flags, reporting, baseline_description(set(frame["task"]))[0]),
+        *([notes.reference_note(baseline)] if baseline is not None else []),
+    ]
+    sentence = f"The same cells in one metric for every row ({notes.metric_name(display, metric, table_cfg['task'])})"
+    return Float(
+        grid,
+        caption_with_notes(f"{caption} {sentence}: no paper numbers, no verdict.", caption_notes, False),
+        f"tab:{paper}-{table}-{metric}",
+        layout,
+    )
+
+
 def compose_table(options: dict, metrics_csv: str, *, paper: str, table: str) -> ComposedTable:
     """One table (and its verdict and paired-test companions): rows, grid and captions."""
     table_cfg, display, reporting = options["table"], options.get("display", {}), options.get("reporting", {})
@@ -234,11 +280,28 @@ def compose_table(options: dict, metrics_csv: str, *, paper: str, table: str) ->
             )
         )
     if table_cfg.get("paired_tests"):
-        paired = paired_grid(frame, table_cfg["paired_tests"], layout, settings, display)
+        # Two rows are compared on one metric: the companion's when the rows differ in theirs.
+        same = (
+            frame.assign(primary=frame["metric"] == table_cfg["companion_metric"])
+            if table_cfg.get("companion_metric")
+            else frame
+        )
+        paired = paired_grid(same, table_cfg["paired_tests"], layout, settings, display)
         if paired is not None:
             companions.append(
-                Float(paired, notes.paired_caption(caption, settings), f"tab:{paper}-{table}-paired", layout)
+                Float(
+                    paired,
+                    notes.paired_caption(
+                        caption,
+                        settings,
+                        " / ".join(notes.metric_name(display, m, table_cfg["task"]) for m in metrics_shown(same)),
+                    ),
+                    f"tab:{paper}-{table}-paired",
+                    layout,
+                )
             )
+    if table_cfg.get("companion_metric"):
+        companions.append(companion_float(options, frame, paper, table, caption, groups, unranked))
     demo = options["demo"]
     main = Float(grid, caption_with_notes(caption, caption_notes, demo), f"tab:{paper}-{table}", layout)
     for companion in companions:

@@ -163,10 +163,10 @@ def verdict_caption(caption: str, outcome: str, settings) -> str:
     )
 
 
-def paired_caption(caption: str, settings) -> str:
-    """The paired-tests table's caption."""
+def paired_caption(caption: str, settings, metric: str) -> str:
+    """The paired-tests table's caption; ``metric``: the compared metric, as captions name it."""
     return (
-        f"Paired bootstrap tests for {caption.rstrip('.')}: difference in % and two-sided p-value over "
+        f"Paired bootstrap tests for {caption.rstrip('.')}: difference in {metric} (%) and two-sided p-value over "
         f"{settings.resamples} resamples of the test examples (bold: p < {1 - settings.confidence:.2f})."
     )
 

@@ -41,14 +41,37 @@ for _task in ("panx", "udpos"):
     register_metric(
         _task, "weighted_token_f1", "weighted F1 over word tags, O included (scikit-learn, gold and predicted in order)"
     )
+# ... and the authors' (xlie.papers.topro.authors_metrics, pinned to their code's figures), each the
+# number of one method as their scripts report it (MethodSpec.authors_metric below).
+_AUTHORS = "xlie.papers.topro.authors_metrics:"
+_AUTHORS_CAPTIONS = {
+    "span_f1": "span F1 over (tag, word) items, O included, matched as a multiset per sentence "
+    "(metrics.span_f1 as run_tag_t5.py calls it)",
+    "span_f1_prompt": "span_f1_prompt as run_prompt_tag_t5.py computes it: a word counts when its gold tag is a "
+    "substring of the predicted label ('O' in 'B-ORG'), with no false positives, i.e. 2a/(1+a) of that accuracy a",
+    "weighted_f1_swapped": "weighted F1 over word tags, O included, gold and predicted swapped and an unmatched "
+    "generation a class of its own (compute_metrics(preds, labels) of the ToPro scripts)",
+}
+for _task in ("panx", "udpos"):
+    for _name, _caption in _AUTHORS_CAPTIONS.items():
+        register_metric(_task, _name, _caption, _AUTHORS + _name)
+register_metric("panx", "seqeval_f1", f"entity-level F1 {_SEQEVAL} (run_tag.py, MPT)", _AUTHORS + "seqeval_f1")
+register_metric(
+    "udpos",
+    "seqeval_f1",
+    "seqeval F1 with POS tags read as chunks (a run of one tag is one chunk; run_tag.py, MPT)",
+    _AUTHORS + "seqeval_f1",
+)
 
-register_method("vanilla", "encoder", _spec("token_classification", _ENCODERS, params_key="vanilla_token"))
-register_method("vanilla", "seq2seq", _spec("vanilla_seq2seq", {"mt5"}))
-register_method("topro", "encoder", _spec("topro_encoder", _ENCODERS))
-register_method("topro", "seq2seq", _spec("topro_seq2seq", {"mt5"}))
-register_method("pt", "encoder", _spec("prefix_tuning", _ENCODERS))
+_VANILLA_ENCODER = _spec("token_classification", _ENCODERS, params_key="vanilla_token", authors_metric="seqeval_f1")
+register_method("vanilla", "encoder", _VANILLA_ENCODER)
+register_method("vanilla", "seq2seq", _spec("vanilla_seq2seq", {"mt5"}, authors_metric="span_f1"))
+register_method("topro", "encoder", _spec("topro_encoder", _ENCODERS, authors_metric="weighted_f1_swapped"))
+register_method("topro", "seq2seq", _spec("topro_seq2seq", {"mt5"}, authors_metric="span_f1_prompt"))
+register_method("pt", "encoder", _spec("prefix_tuning", _ENCODERS, authors_metric="seqeval_f1"))
 # The zero-shot LLM study: verbalizer logits or generation + label matching.
 _LLM = dict(params_key="llm", zero_shot=True, variant_param="mode", variants=("logits", "generate"))
+_LLM["authors_metric"] = "weighted_f1_swapped"
 register_method("llm", "causal", _spec("llm_zero_shot", {"causal"}, **_LLM))
 register_method("llm", "seq2seq", _spec("llm_zero_shot", {"mt5"}, **_LLM))
 

@@ -20,6 +20,10 @@ VERBALIZER_POLICIES = ("strict", "first_piece")
 # vocabulary entry (boleima/ToPro processors/utils.py, ``convert_tokens_to_ids(word)``; XLM-R's bare
 # piece ``location``); ``in_context`` tokenizes it where the template puts it (``▁location``).
 VERBALIZER_LOOKUPS = ("vocabulary_entry", "in_context")
+# The dev metric a ToPro encoder keeps its best epoch by: the task's primary metric (seqeval F1 /
+# accuracy) or the authors' (boleima/ToPro run_prompt_tag.py: sklearn weighted F1, arguments
+# swapped; xlie.papers.topro.authors_metrics.weighted_f1_swapped).
+ENCODER_SELECTION_METRICS = ("primary", "weighted_f1_swapped")
 LLM_MODES = ("logits", "generate")
 LLM_PROMPT_VARIANTS = ("a", "b")
 
@@ -74,9 +78,14 @@ class ToProEncoderParams(EncoderParams):
     verbalizer_policy: str = "strict"  # or "first_piece" (in_context lookup only)
     verbalizer_lookup: str = "vocabulary_entry"  # or "in_context"
     logging_steps: int = 50
+    selection_metric: str = "primary"  # or "weighted_f1_swapped" (the authors'), see ENCODER_SELECTION_METRICS
 
     def __post_init__(self) -> None:
-        self.check_choices(verbalizer_policy=VERBALIZER_POLICIES, verbalizer_lookup=VERBALIZER_LOOKUPS)
+        self.check_choices(
+            verbalizer_policy=VERBALIZER_POLICIES,
+            verbalizer_lookup=VERBALIZER_LOOKUPS,
+            selection_metric=ENCODER_SELECTION_METRICS,
+        )
         self.check_positive_ints("batch_size", "grad_accum", "epochs", "max_length", "logging_steps")
         self.check_positive_ints("eval_batch_size", "eval_chunk_sentences")
         if not self.learning_rate > 0:

@@ -220,8 +220,8 @@ def load_llm_reference(directory: str | Path, task: str) -> tuple[pd.DataFrame, 
 _NOTES = {
     "pt": "prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds, in MPT's metric: "
     "{metric} (secondary reference, not the paper)",
-    "llm": "zero-shot LLM results from the ToPro repository's history, weighted token F1 of the authors' code "
-    "(secondary reference, not the paper)",
+    "llm": "zero-shot LLM results from the ToPro repository's history, in the authors' swapped weighted token F1 "
+    "(the metric of our LLM rows; secondary reference, not the paper)",
 }
 _PT_METRICS = {
     "panx": "seqeval F1 (default mode) on the target languages' DEV files",

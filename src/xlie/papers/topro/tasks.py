@@ -70,6 +70,11 @@ class TaggingTask:
     def floor_baseline(self, train, gold) -> dict:
         return metrics.majority_baseline(self.name, self.gold(train), gold)
 
+    def floor_predictions(self, train, examples) -> list[list[str]]:
+        """Every word tagged with the most frequent training tag (the floor of registered metrics)."""
+        label = metrics.majority_label(self.gold(train))
+        return [[label] * len(s.tags) for s in examples]
+
     def counts(self, examples) -> dict:
         return {"sentences": len(examples), "words": sum(len(s.tags) for s in examples)}
 

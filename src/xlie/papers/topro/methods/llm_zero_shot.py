@@ -11,7 +11,9 @@ tells which. Two modes (../shared/specs/topro.md, "LLM study"):
   It cannot produce an invalid label.
 - ``generate``: greedy decoding of ``max_new_tokens``; the label whose verbalizer word occurs
   in the decoded text as a whole word (case-insensitive) wins, the earliest occurrence if
-  several do; none -> FALLBACK_LABEL, counted as ``unmatched_generations``.
+  several do; none -> FALLBACK_LABEL, counted as ``unmatched_generations``. ``Prediction.outputs``
+  holds per sentence, per word the matched label or None where the generation matched none (the
+  authors score those as a class of their own: xlie.papers.topro.authors_metrics).
 
 Verbalizer words that the vocabulary splits into several tokens (several are split by the real
 bloomz/mt0 vocabularies): policy ``first_piece`` (default) scores the first piece and records
@@ -293,7 +295,8 @@ def predict_sentences(
     label_ids: dict[str, int] | None = None,
     desc: str = "predict",
 ) -> Prediction:
-    """Tag ``sentences`` (see the module docstring); ``label_ids`` is required in logits mode."""
+    """Tag ``sentences`` (see the module docstring); ``label_ids`` is required in logits mode.
+    ``outputs``: generate mode, per word the matched label or None (unmatched); logits mode None."""
     words = llm_verbalizer(task, hp.verbalizer, llm.seq2seq)
     fallback = FALLBACK_LABEL[task]
     counts = {"truncated_prompts": 0, "empty_sentences": 0}
@@ -305,6 +308,9 @@ def predict_sentences(
         labels = list(label_ids)
         columns = [label_ids[label] for label in labels]
     tags: list[list[str]] = [[fallback] * len(s.words) for s in sentences]
+    matched: list[list[str | None]] | None = (
+        [[None] * len(s.words) for s in sentences] if hp.mode == "generate" else None
+    )
     counts["empty_sentences"] = sum(1 for s in sentences if not s.words)
     progress = tqdm(total=len(sentences), desc=desc, unit="sentence", leave=False)
     for chunk in _chunks(sentences, hp.batch_size * CHUNK_BATCHES):
@@ -322,8 +328,10 @@ def predict_sentences(
                     predicted = [labels[b] for b in best]
                 else:
                     predicted = []
-                    for text in llm.generate(ids, hp.max_new_tokens):
+                    for k, text in zip(rows, llm.generate(ids, hp.max_new_tokens)):
                         label = match_label(text, task, words)
+                        i, j = slots[k]
+                        matched[i][j] = label
                         if label is None:
                             counts["unmatched_generations"] += 1
                             label = fallback
@@ -333,7 +341,7 @@ def predict_sentences(
                     tags[i][j] = label
         progress.update(len(chunk))
     progress.close()
-    return Prediction(tags, counts)
+    return Prediction(tags, counts, matched)
 
 
 def load_predictor(model_dir: str, task: str, params: dict):

@@ -25,8 +25,10 @@ Decisions (documented, tested):
 * The MLM head runs only on the mask rows (``class_logits``: encoder hidden states, gather the
   mask position, head, verbalizer columns); the same function gives the training loss and the
   evaluator's scores.
-* Metric: the word-level primary metric of ``xlie.papers.topro.metrics`` (seqeval entity F1 / accuracy), not
-  the authors' swapped sklearn weighted F1.
+* Metrics: the task's (``xlie.papers.topro.metrics``, seqeval entity F1 / accuracy) and, in every
+  metrics.json, the authors' swapped sklearn weighted F1 (``MethodSpec.authors_metric``). Dev selection:
+  the primary metric (``selection_metric: primary``, the default) or the authors' (``weighted_f1_swapped``,
+  boleima/ToPro run_prompt_tag.py; ``xlie.papers.topro.authors_metrics``); ``xlie_training.json`` names it.
 
 Two evaluators with identical input ids, hence identical predictions:
 
@@ -55,6 +57,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from xlie.papers.topro import metrics
+from xlie.papers.topro.authors_metrics import AUTHORS_METRICS
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.topro.xtreme import Sentence
 from xlie.papers.topro.labels import FALLBACK_LABEL, label_set
@@ -536,6 +539,8 @@ def trainer_class():
             )
             prediction.counts["verbalizer_first_piece_labels"] = self.first_piece_labels
             scores = metrics.score(self.task, [s.tags for s in sentences], prediction.tags)
+            if self.hp.selection_metric != "primary":  # the authors' dev metric, computed only when it selects
+                scores[self.hp.selection_metric] = AUTHORS_METRICS[self.hp.selection_metric](sentences, prediction.tags)
             out = {f"{metric_key_prefix}_{k}": v for k, v in scores.items() if isinstance(v, float)}
             out.update({f"{metric_key_prefix}_count_{k}": v for k, v in prediction.counts.items()})
             self.log(out)
@@ -552,6 +557,12 @@ def _strip(entry: dict, prefix: str = "eval_") -> dict:
         for k, v in entry.items()
         if k.startswith(prefix) and not k.startswith(f"{prefix}count_")
     }
+
+
+def selection_metric(task: str, hp: Params) -> str:
+    """The dev metric (a key of the evaluation's scores) that keeps the best epoch: the task's
+    primary metric, or the authors' metric that ``hp.selection_metric`` names."""
+    return metrics.PRIMARY_METRIC[task] if hp.selection_metric == "primary" else hp.selection_metric
 
 
 def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:
@@ -573,8 +584,9 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
     if len(train_set) == 0:
         raise ValueError(f"no ToPro training prompt fits in max_length={hp.max_length} ({dict(train_counts)})")
     primary = metrics.PRIMARY_METRIC[task]
+    selection = selection_metric(task, hp)
     args = training_arguments(
-        checkpoint_dir, seed, hp, selection_metric=primary, lr_scheduler_type="linear", remove_unused_columns=False
+        checkpoint_dir, seed, hp, selection_metric=selection, lr_scheduler_type="linear", remove_unused_columns=False
     )
     trainer = trainer_class()(
         model=model,
@@ -603,6 +615,7 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
         "best_checkpoint": best_checkpoint,
         "best_epoch": best_entry.get("epoch"),
         "best_dev": _strip(best_entry),
+        "selection": selection,
         "dev_history": [{"epoch": e.get("epoch"), "step": e.get("step"), **_strip(e)} for e in dev_entries],
         "train_loss_history": [
             {"step": e["step"], "epoch": e.get("epoch"), "loss": e["loss"]} for e in history if "loss" in e

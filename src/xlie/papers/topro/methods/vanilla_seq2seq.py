@@ -55,6 +55,18 @@ def target_text(words: Sequence[str], tags: Sequence[str]) -> str:
     return VANILLA_SEQ2SEQ_SEPARATOR.join(VANILLA_SEQ2SEQ_ITEM.format(label=t, word=w) for w, t in zip(words, tags))
 
 
+def authors_target_texts(tokenizer, sentences: Sequence[Sentence], max_target_length: int) -> list[str]:
+    """Each sentence's gold target as the authors' ``span_f1`` saw it (boleima/ToPro
+    ``run_tag_t5.py:evaluate``): tokenized, cut at ``max_target_length`` tokens (eos included) and
+    decoded again, so words after the cut are not scored and the text is what the tokenizer can
+    reproduce."""
+    if not sentences:
+        return []
+    texts = [target_text(s.words, s.tags) for s in sentences]
+    ids = tokenizer(text_target=texts, truncation=True, max_length=max_target_length)["input_ids"]
+    return tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
 def parse_tagged_output(text: str, words: Sequence[str], labels: Sequence[str]) -> tuple[list[str], dict[str, int]]:
     """One tag per word of ``words`` from a generated ``LABEL: word $$ LABEL: word ...`` string.
 
@@ -163,7 +175,9 @@ def generate_texts(model, tokenizer, features: list[dict], hp: Params, desc: str
 def predict_sentences(
     model, tokenizer, task: str, sentences: Sequence[Sentence], hp: Params, desc: str = "predict"
 ) -> tuple[Prediction, list[str]]:
-    """Tags (and the raw generated texts) for ``sentences``; every parser irregularity counted."""
+    """Tags (and the raw generated texts) for ``sentences``; every parser irregularity counted.
+    ``Prediction.outputs``: per sentence ``{"generated": text, "target": authors_target_texts(...)}``,
+    what the authors' ``span_f1`` compares (xlie.papers.topro.authors_metrics)."""
     features, counts = encode(tokenizer, task, sentences, hp, with_targets=False)
     texts, cut = generate_texts(model, tokenizer, features, hp, desc)
     labels = label_set(task)
@@ -173,7 +187,9 @@ def predict_sentences(
         sentence_tags, sentence_counts = parse_tagged_output(text, sentence.words, labels)
         tags.append(sentence_tags)
         total.update(sentence_counts)
-    return Prediction(tags, {**dict(total), **counts, "truncated_outputs": cut}), texts
+    targets = authors_target_texts(tokenizer, sentences, hp.max_target_length)
+    outputs = [{"generated": text, "target": target} for text, target in zip(texts, targets)]
+    return Prediction(tags, {**dict(total), **counts, "truncated_outputs": cut}, outputs), texts
 
 
 def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed) -> dict:

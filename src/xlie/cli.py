@@ -13,10 +13,18 @@ from typing import Sequence
 
 
 def _score_ie(args: argparse.Namespace) -> int:
+    from xlie.papers.alignxie.knowcoder_protocol import UpperTypesError, load_upper_types
     from xlie.papers.alignxie.schema import Schema, SchemaError
     from xlie.papers.alignxie.scorer import InputFileError, score_files
 
+    if args.protocol == "knowcoder" and args.dedupe:
+        print("xlie score-ie: error: --dedupe is for --protocol strict (knowcoder counts duplicates)", file=sys.stderr)
+        return 2
+    if args.protocol == "strict" and args.wikidata_upper is not None:
+        print("xlie score-ie: error: --wikidata-upper is for --protocol knowcoder", file=sys.stderr)
+        return 2
     try:
+        upper_types = load_upper_types(args.wikidata_upper) if args.wikidata_upper is not None else None
         schema = None
         if args.schema is not None:
             try:
@@ -25,9 +33,16 @@ def _score_ie(args: argparse.Namespace) -> int:
                 raise InputFileError(f"{args.schema}: cannot read the schema: {err}") from None
             schema = Schema.from_dict(data, source=str(args.schema))
         result = score_files(
-            args.task, args.gold, args.predictions, outliers=args.filter_outliers, schema=schema, dedupe=args.dedupe
+            args.task,
+            args.gold,
+            args.predictions,
+            outliers=args.filter_outliers,
+            schema=schema,
+            dedupe=args.dedupe,
+            protocol=args.protocol,
+            upper_types=upper_types,
         )
-    except (InputFileError, SchemaError) as err:
+    except (InputFileError, SchemaError, UpperTypesError) as err:
         print(f"xlie score-ie: error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(result))
@@ -111,12 +126,39 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--gold", required=True, type=Path, metavar="GOLD.jsonl")
     score.add_argument("--predictions", required=True, type=Path, metavar="PRED.jsonl")
     score.add_argument(
+        "--protocol",
+        choices=["strict", "knowcoder"],
+        default="strict",
+        help="strict (default): exact class and span strings, duplicates as a multiset, no filter unless "
+        "--filter-outliers. knowcoder: KnowCoder's evaluation as its eval.sh runs it (EM match, "
+        "xlie.papers.alignxie.knowcoder_protocol): type and role names normalised (CamelCase, '-', '_', "
+        "case), ACE event subtypes mapped onto their parent types (ED), the entity type 'other' dropped, "
+        "every copy of a correct prediction a true positive (recall can exceed 1), NER/RE read from "
+        "positional calls only, and its outlier filter always on against the sentence and --schema",
+    )
+    score.add_argument(
         "--filter-outliers",
         action="store_true",
-        help="drop predicted spans absent from the sentence (and, with --schema, classes outside it)",
+        help="strict: drop predicted spans absent from the sentence (and, with --schema, classes outside it); "
+        "knowcoder filters always",
     )
-    score.add_argument("--schema", type=Path, metavar="SCHEMA.json", help="type inventory for --filter-outliers")
-    score.add_argument("--dedupe", action="store_true", help="compare sets per instance instead of multisets")
+    score.add_argument(
+        "--schema",
+        type=Path,
+        metavar="SCHEMA.json",
+        help="type inventory for the outlier filter's class check (strict: with --filter-outliers; knowcoder: "
+        "always; without it knowcoder checks no class)",
+    )
+    score.add_argument("--dedupe", action="store_true", help="strict: compare sets per instance, not multisets")
+    score.add_argument(
+        "--wikidata-upper",
+        type=Path,
+        metavar="UPPER.json",
+        help="knowcoder, NER: eval.sh's wikidata_upper (implemented; off without this file). A predicted "
+        "entity type also matches the gold types this JSON object lists for it ({normalised type: [type "
+        "names]}): what KnowCoder's convert_type derives from its name2qid.json, qid2name.json and "
+        "wikidata_ontology.owl, which are not released",
+    )
     score.set_defaults(run=_score_ie)
 
     plan = commands.add_parser(

@@ -45,6 +45,8 @@ _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowE
 class Entity:
     type: str
     span: str
+    # Written `Person(name = "x")`: KnowCoder's reading sees positional calls only (knowcoder_protocol).
+    keywords: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Relation:
     tail: str
     head_type: str = "Entity"
     tail_type: str = "Entity"
+    keywords: bool = field(default=False, compare=False, repr=False)  # as Entity.keywords
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ def _read_item(node: ast.AST, task: str, result: ParseResult) -> object | None:
     if task == "ner":
         bound = _arguments(node, ("name",))
         span = _string(bound["name"]) if bound else None
-        return Entity(name, span) if span is not None else None
+        return Entity(name, span, keywords=bool(node.keywords)) if span is not None else None
     if task == "ed":
         bound = _arguments(node, ("trigger",))
         trigger = _string(bound["trigger"]) if bound else None
@@ -185,7 +188,7 @@ def _read_item(node: ast.AST, task: str, result: ParseResult) -> object | None:
         head, tail = (_wrapped(bound["head_entity"]), _wrapped(bound["tail_entity"])) if bound else (None, None)
         if head is None or tail is None:
             return None
-        return Relation(name, head[1], tail[1], head_type=head[0], tail_type=tail[0])
+        return Relation(name, head[1], tail[1], head_type=head[0], tail_type=tail[0], keywords=bool(node.keywords))
     # eae: trigger first (keyword or positional), then role = [Entity("..."), ...] keywords
     if len(node.args) > 1:
         return None

@@ -1,4 +1,7 @@
-"""Micro precision/recall/F1 on strings for code-style IE (KnowCoder's conventions).
+"""Micro precision/recall/F1 on strings for code-style IE (KnowCoder's conventions): the `strict` protocol.
+
+KnowCoder's own evaluation, bug for bug (names normalised, ACE parent types, duplicates counted, its
+outlier filter), is the `knowcoder` protocol: xlie.papers.alignxie.knowcoder_protocol.
 
 What is compared, per instance (spans are strings, not offsets):
     NER  (entity class, span)
@@ -11,9 +14,10 @@ min(k, g) true positives and k - min(k, g) false positives. (KnowCoder counts ev
 correct prediction as a true positive — its dedup step is dead code — which can put TP above the
 gold count.) `dedupe=True` turns both sides into sets per instance instead.
 
-Outlier filter (optional, KnowCoder's --filter_outlier): before matching, drop predicted items whose
-spans do not occur in the sentence (and RE pairs whose head equals the tail), and, when a schema
-is given, items whose class is not in it (and EAE arguments whose role the event class lacks).
+Outlier filter (optional; after KnowCoder's --filter_outlier, stricter for ED and EAE): before
+matching, drop predicted items whose spans do not occur in the sentence (and RE pairs whose head
+equals the tail), and, when a schema is given, items whose class is not in it (and EAE arguments
+whose role the event class lacks).
 """
 
 from __future__ import annotations
@@ -118,6 +122,9 @@ class Scorer:
 # ---------------------------------------------------------------- scoring files
 
 
+PROTOCOLS = ("strict", "knowcoder")  # score_files' protocol choices
+
+
 class InputFileError(ValueError):
     """A malformed gold or prediction file; the message names the file and line."""
 
@@ -169,8 +176,14 @@ def score_files(
     outliers: bool = False,
     schema: Schema | None = None,
     dedupe: bool = False,
+    protocol: str = "strict",
+    upper_types: dict | None = None,
 ) -> dict:
     """Score PRED lines {"id", "output"} against GOLD lines {"id", "sentence", "output"} (code style).
+
+    protocol: "strict" (this module: `outliers`, `schema`, `dedupe` apply) or "knowcoder"
+    (xlie.papers.alignxie.knowcoder_protocol: KnowCoder's eval.sh, outlier filter always on against
+    the sentence and `schema`; `upper_types` is its wikidata_upper lookup).
 
     A gold id with no prediction line scores as an empty prediction (all its gold tuples are false
     negatives; counted in "missing_predictions", not as a parse failure). A prediction id absent
@@ -182,7 +195,14 @@ def score_files(
     for pred_id, (number, _) in predictions.items():
         if pred_id not in gold:
             raise InputFileError(f"{predictions_path}:{number}: id {pred_id!r} is not in {gold_path}")
-    scorer = Scorer(task, outliers=outliers, schema=schema, dedupe=dedupe)
+    if protocol == "knowcoder":
+        from xlie.papers.alignxie.knowcoder_protocol import KnowCoderScorer
+
+        scorer = KnowCoderScorer(task, schema=schema, upper_types=upper_types)
+    elif protocol == "strict":
+        scorer = Scorer(task, outliers=outliers, schema=schema, dedupe=dedupe)
+    else:
+        raise ValueError(f"unknown scoring protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
     missing = 0
     for gold_id, (number, row) in gold.items():
         if not isinstance(row["sentence"], str):

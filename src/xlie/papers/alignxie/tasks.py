@@ -10,9 +10,10 @@ So one trained model serves every table of the paper, NER languages and benchmar
 Every line of a set: ``{"id", "sentence", "task", "output"}``, ``output`` the gold in KnowCoder's
 code style with English class names. The prompt is the schema's class definitions and the
 instruction (``xlie.papers.alignxie.schema.render_query``). Scores: micro P/R/F1 on strings
-(``xlie.papers.alignxie.scorer``); the model's text is parsed with ``ast``, never executed. The floor a
-model must beat is a training lexicon: every training span (or trigger) found in the test
-sentence, with its most frequent class.
+(``xlie.papers.alignxie.scorer``), and KnowCoder's evaluation beside them (``*_knowcoder``,
+``xlie.papers.alignxie.knowcoder_protocol``); the model's text is parsed with ``ast``, never
+executed. The floor a model must beat is a training lexicon: every training span (or trigger)
+found in the test sentence, with its most frequent class.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class CodeExample:
     task: str  # ner | re | ed | eae
     output: str  # gold, code style
     query: str  # class definitions + instruction + sentence (KnowCoder's "Input")
+    schema: str = ""  # the set's type inventory (path): the classes KnowCoder's outlier filter allows
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class GoldItem:
     task: str
     sentence: str
     records: tuple
+    schema: str = ""  # as CodeExample.schema ("": the knowcoder scores check no class)
 
 
 @dataclass
@@ -96,7 +99,7 @@ def read_set(path: Path, schema_path: str) -> list[CodeExample]:
         # EAE defines the sentence's event classes only (KnowCoder), the other tasks the whole schema.
         names = list(dict.fromkeys(t for _, t in triggers)) if task == "eae" else None
         query = render_query(schema, task, sentence, names=names, triggers=triggers)
-        examples.append(CodeExample(str(record["id"]), sentence, task, output, query))
+        examples.append(CodeExample(str(record["id"]), sentence, task, output, query, schema_path))
     return examples
 
 
@@ -122,6 +125,8 @@ def _lexicon_output(lexicon: dict[str, dict[str, str]], item: GoldItem) -> list:
 
 
 def _scores(gold: list[GoldItem], records: list[list]) -> dict:
+    """The strict scores, and KnowCoder's beside them (``*_knowcoder``, xlie.papers.alignxie.knowcoder_protocol)."""
+    from xlie.papers.alignxie.knowcoder_protocol import KnowCoderScorer
     from xlie.papers.alignxie.parser import ParseResult
     from xlie.papers.alignxie.scorer import Scorer
 
@@ -131,15 +136,19 @@ def _scores(gold: list[GoldItem], records: list[list]) -> dict:
     if len(tasks) > 1:
         raise ValueError(f"one set mixes IE tasks {tasks}: a set has one task (score them as separate sets)")
     scorer = Scorer(tasks[0] if tasks else "ner")
+    knowcoder = KnowCoderScorer(tasks[0] if tasks else "ner")
     for item, predicted in zip(gold, records):
-        scorer.add(
-            list(item.records),
-            predicted if isinstance(predicted, ParseResult) else ParseResult(list(predicted)),
-            item.sentence,
-        )
-    result = scorer.result()
+        parsed = predicted if isinstance(predicted, ParseResult) else ParseResult(list(predicted))
+        scorer.add(list(item.records), parsed, item.sentence)
+        knowcoder.add(list(item.records), parsed, item.sentence, _schema_of(item))
+    result, theirs = scorer.result(), knowcoder.result()
     scores = {k: result[k] for k in ("f1", "precision", "recall")}
+    scores |= {f"{k}_knowcoder": theirs[k] for k in ("f1", "precision", "recall")}
     return {**scores, "primary": scores["f1"], "primary_name": "f1"}
+
+
+def _schema_of(item: GoldItem):
+    return read_schema(item.schema) if item.schema else None
 
 
 def _parse_all(gold: list[GoldItem], outputs: list[str]) -> list:
@@ -156,6 +165,16 @@ def _example_stats(gold: GoldItem, predicted: str):
     scorer = Scorer(gold.task)
     scorer.add(list(gold.records), parse_output(predicted, gold.task), gold.sentence)
     return (scorer.tp, scorer.tp + scorer.fp, scorer.tp + scorer.fn)
+
+
+def _example_stats_knowcoder(gold: GoldItem, predicted: str):
+    """As _example_stats, counted as KnowCoder's evaluation counts (its F1 is 2 TP / (predicted + gold) too)."""
+    from xlie.papers.alignxie.knowcoder_protocol import KnowCoderScorer
+    from xlie.papers.alignxie.parser import parse_output
+
+    return KnowCoderScorer(gold.task).counts(
+        list(gold.records), parse_output(predicted, gold.task), gold.sentence, _schema_of(gold)
+    )
 
 
 @dataclass(frozen=True)
@@ -230,7 +249,7 @@ class CodeIETask:
 
     # ------------------------------------------------------------------ scoring
     def gold(self, examples):
-        return [GoldItem(e.task, e.sentence, gold_records(e.output, e.task, e.id)) for e in examples]
+        return [GoldItem(e.task, e.sentence, gold_records(e.output, e.task, e.id), e.schema) for e in examples]
 
     def predicted(self, prediction):
         return prediction.outputs
@@ -246,8 +265,9 @@ class CodeIETask:
         return {"sentences": len(examples)}
 
     def write_predictions(self, path, examples, predicted) -> None:
-        """Lines ``{"id", "task", "sentence", "gold", "output"}``: the model's raw text as it came;
-        a valid ``--predictions`` file of ``python -m xlie score-ie`` (the set's JSONL is its ``--gold``)."""
+        """Lines ``{"id", "task", "sentence", "gold", "output", "schema"}``: the model's raw text as it came
+        (``schema``: the set's type inventory, for the knowcoder scores); a valid ``--predictions`` file
+        of ``python -m xlie score-ie`` (the set's JSONL is its ``--gold``)."""
         with atomic_write(path) as handle:
             for example, text in zip(examples, predicted, strict=True):
                 record = {
@@ -256,6 +276,7 @@ class CodeIETask:
                     "sentence": example.sentence,
                     "gold": example.output,
                     "output": text,
+                    "schema": example.schema,
                 }
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -266,7 +287,10 @@ class CodeIETask:
         for number, record in read_jsonl(Path(path), ("id", "task", "sentence", "gold", "output")):
             gold.append(
                 GoldItem(
-                    record["task"], record["sentence"], gold_records(record["gold"], record["task"], f"{path}:{number}")
+                    record["task"],
+                    record["sentence"],
+                    gold_records(record["gold"], record["task"], f"{path}:{number}"),
+                    record.get("schema", ""),
                 )
             )
             predicted.append(record["output"])
@@ -275,6 +299,8 @@ class CodeIETask:
     def example_scorer(self, metric: str):
         from xlie.report.verdict import ExampleScorer, f1_from_counts
 
+        if metric == "f1_knowcoder":
+            return ExampleScorer("f1_knowcoder", _example_stats_knowcoder, f1_from_counts)
         return ExampleScorer("f1", _example_stats, f1_from_counts) if metric == "f1" else None
 
 

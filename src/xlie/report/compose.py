@@ -174,6 +174,37 @@ class ComposedTable:
     verdicts: pd.DataFrame | None  # the verdict table's rows (written beside the LaTeX)
 
 
+def _grid(table_cfg: dict, summary, layout, groups, flags, display, unranked, **rows) -> Grid:
+    """The table's grid of our rows in its config's order, with ``rows`` (reference, reported...)."""
+    return build_grid(
+        summary,
+        layout=layout,
+        groups=groups,
+        flags=flags,
+        display=display,
+        model_order=table_cfg["models"],
+        method_order=table_cfg["methods"],
+        variant_order=table_cfg.get("variants"),
+        unranked=unranked,
+        **rows,
+    )
+
+
+def _notes(options, frame, summary, layout, groups, grid, flags, selection_notes=()) -> list[str]:
+    """A float's caption notes, in order: metric, seeds, averages, bold, selection, grid, flags."""
+    display, reporting, task = options.get("display", {}), options.get("reporting", {}), options["table"]["task"]
+    average = [notes.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
+    return [
+        notes.metric_note(display, metrics_shown(frame), task),
+        notes.seeds_note(summary, display),
+        *average,
+        notes.BOLD_NOTE,
+        *selection_notes,
+        *grid.notes,
+        *notes.flag_notes(flags, reporting, baseline_description(set(frame["task"]))[0]),
+    ]
+
+
 def companion_float(
     options: dict, frame: pd.DataFrame, paper: str, table: str, caption: str, groups: dict, unranked: set[str]
 ) -> Float:
@@ -189,28 +220,9 @@ def companion_float(
     summary = cell_summary(frame, paper, table)
     flags = cell_flags(frame, reporting)
     baseline = baseline_reference(frame) if frame["floor_baseline"].notna().any() else None
-    grid = build_grid(
-        summary,
-        layout=layout,
-        groups=groups,
-        reference=baseline,
-        flags=flags,
-        display=display,
-        model_order=table_cfg["models"],
-        method_order=table_cfg["methods"],
-        variant_order=table_cfg.get("variants"),
-        unranked=unranked,
-    )
-    average = [notes.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []
-    caption_notes = [
-        notes.metric_note(display, metrics_shown(frame), table_cfg["task"]),
-        notes.seeds_note(summary, display),
-        *average,
-        notes.BOLD_NOTE,
-        *grid.notes,
-        *notes.flag_notes(flags, reporting, baseline_description(set(frame["task"]))[0]),
-        *([notes.reference_note(baseline)] if baseline is not None else []),
-    ]
+    grid = _grid(table_cfg, summary, layout, groups, flags, display, unranked, reference=baseline)
+    caption_notes = _notes(options, frame, summary, layout, groups, grid, flags)
+    caption_notes += [notes.reference_note(baseline)] if baseline is not None else []
     sentence = f"The same cells in one metric for every row ({notes.metric_name(display, metric, table_cfg['task'])})"
     return Float(
         grid,
@@ -235,31 +247,20 @@ def compose_table(options: dict, metrics_csv: str, *, paper: str, table: str) ->
     if table_cfg.get("reported"):
         values = read_reported(table_cfg["reported"]["file"], paper, table)
         reported = Reported(values, dict(table_cfg["reported"].get("compare", {})))
-    grid = build_grid(
+    grid = _grid(
+        table_cfg,
         summary,
-        layout=layout,
-        groups=groups,
+        layout,
+        groups,
+        flags,
+        display,
+        unranked,
         reference=reference,
         reported=reported,
-        flags=flags,
-        display=display,
-        model_order=table_cfg["models"],
-        method_order=table_cfg["methods"],
-        variant_order=table_cfg.get("variants"),
-        unranked=unranked,
         relative_improvement=table_cfg.get("relative_improvement"),
     )
     caption = " ".join(filter(None, [table_cfg.get("caption") or f"{paper} {table}", table_cfg.get("caption_note")]))
-    average = [notes.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
-    caption_notes = [
-        notes.metric_note(display, metrics_shown(frame), table_cfg["task"]),
-        notes.seeds_note(summary, display),
-        *average,
-        notes.BOLD_NOTE,
-        *selection_notes,
-        *grid.notes,
-        *notes.flag_notes(flags, reporting, baseline_description(set(frame["task"]))[0]),
-    ]
+    caption_notes = _notes(options, frame, summary, layout, groups, grid, flags, selection_notes)
     if reference is not None:
         caption_notes.append(notes.reference_note(reference))
     caption_notes += reference_sentences

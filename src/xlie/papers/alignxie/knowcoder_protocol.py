@@ -69,7 +69,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlie.papers.alignxie.parser import Entity, Event, ParseResult, Relation
+from xlie.papers.alignxie.parser import Entity, Event, ParseResult, Relation, Tally
 from xlie.papers.alignxie.schema import KIND_OF_TASK, TASKS, Schema
 
 # ACE 2005 event subtypes (normalised) and their parent types, as convert_ee maps them.
@@ -227,22 +227,16 @@ def load_upper_types(path: Path) -> dict[str, tuple[str, ...]]:
 
 
 @dataclass
-class KnowCoderScorer:
+class KnowCoderScorer(Tally):
     """Accumulates sentences of one set (their "source"), then reports KnowCoder's P/R/F1 and counts."""
 
-    task: str
     schema: Schema | None = None  # classes the outlier filter allows (see known_classes)
     upper_types: Mapping[str, Sequence[str]] | None = None  # wikidata_upper (see load_upper_types)
-    tp: int = 0
     predicted: int = 0
     gold: int = 0
-    instances: int = 0
-    parse_failures: int = 0
-    rejected_items: int = 0
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASKS)}")
+        super().__post_init__()
         self._known = known_classes(self.schema, self.task)
 
     def counts(self, gold: list, prediction: ParseResult, sentence: str = "", schema: Schema | None = None):
@@ -257,9 +251,7 @@ class KnowCoderScorer:
         self.tp += tp
         self.predicted += predicted
         self.gold += gold_count
-        self.instances += 1
-        self.parse_failures += prediction.failed
-        self.rejected_items += prediction.rejected
+        self.count_output(prediction)
 
     def result(self) -> dict:
         precision = self.tp / self.predicted if self.predicted else 0.0
@@ -276,7 +268,5 @@ class KnowCoderScorer:
             "fn": self.gold - self.tp,  # negative when duplicates push TP above the gold count
             "predicted": self.predicted,
             "gold": self.gold,
-            "instances": self.instances,
-            "parse_failures": self.parse_failures,
-            "rejected_items": self.rejected_items,
+            **self.output_counts(),
         }

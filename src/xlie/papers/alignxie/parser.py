@@ -283,3 +283,30 @@ def parse_output(
         else:
             _accept([tree.body], task, result)
     return result
+
+
+@dataclass
+class Tally:
+    """A scorer's base: the set's task, its true positives, and what reading its outputs cost."""
+
+    task: str
+    tp: int = 0
+    instances: int = 0
+    parse_failures: int = 0
+    rejected_items: int = 0
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASKS)}")
+
+    def count_output(self, prediction: ParseResult) -> None:
+        self.instances += 1
+        self.parse_failures += prediction.failed
+        self.rejected_items += prediction.rejected
+
+    def output_counts(self) -> dict:
+        return {
+            "instances": self.instances,
+            "parse_failures": self.parse_failures,
+            "rejected_items": self.rejected_items,
+        }

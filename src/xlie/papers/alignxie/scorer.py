@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlie.papers.alignxie.parser import Entity, Event, ParseResult, Relation, parse_output
+from xlie.papers.alignxie.parser import Entity, Event, ParseResult, Relation, Tally, parse_output
 from xlie.papers.alignxie.schema import KIND_OF_TASK, TASKS, Schema
 
 
@@ -67,23 +67,14 @@ def filter_outliers(records: list, task: str, sentence: str, schema: Schema | No
 
 
 @dataclass
-class Scorer:
+class Scorer(Tally):
     """Accumulates instances, then reports micro P/R/F1 with the counts behind them."""
 
-    task: str
     outliers: bool = False  # apply filter_outliers to predictions
     schema: Schema | None = None  # classes (and EAE roles) the outlier filter allows
     dedupe: bool = False
-    tp: int = 0
     fp: int = 0
     fn: int = 0
-    instances: int = 0
-    parse_failures: int = 0
-    rejected_items: int = 0
-
-    def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASKS)}")
 
     def add(self, gold: list, prediction: ParseResult, sentence: str = "") -> None:
         """One instance: the gold records and the parse of the model's output."""
@@ -97,9 +88,7 @@ class Scorer:
         self.tp += tp
         self.fp += sum(pred_tuples.values()) - tp
         self.fn += sum(gold_tuples.values()) - tp
-        self.instances += 1
-        self.parse_failures += prediction.failed
-        self.rejected_items += prediction.rejected
+        self.count_output(prediction)
 
     def result(self) -> dict:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
@@ -113,9 +102,7 @@ class Scorer:
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
-            "instances": self.instances,
-            "parse_failures": self.parse_failures,
-            "rejected_items": self.rejected_items,
+            **self.output_counts(),
         }
 
 

@@ -89,3 +89,15 @@ def panx_data() -> tuple[list[Sentence], list[Sentence]]:
     train = read_xtreme_tsv(DEMO / "panx" / "train-en.tsv", PANX)[:60]
     dev = read_xtreme_tsv(DEMO / "panx" / "dev-en.tsv", PANX)[:20]
     return train, dev
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Two shared cores: intra-op threads fighting other processes make tiny models ~20x slower
+    (a module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

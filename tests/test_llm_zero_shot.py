@@ -24,14 +24,7 @@ from xlie.papers.topro.verbalizers import VERBALIZERS, llm_verbalizer, verbalize
 KINDS = {"causal": AutoModelForCausalLM, "mt5": AutoModelForSeq2SeqLM}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The 2 CPU cores are shared: several threads per process thrash (seconds instead of
-    tenths of a second here), one does not."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,7 @@ from xlie.papers.topro.methods import vanilla_seq2seq as vanilla
 from xlie.papers.topro.prompts import topro_seq2seq_prompt
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two shared cores: intra-op threads fighting other processes make tiny models ~20x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

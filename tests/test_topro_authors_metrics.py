@@ -10,7 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from xlie.papers.topro import metrics
 from xlie.papers.topro.authors_metrics import (
@@ -31,13 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 CASES = [(family, case) for family, cases in GOLDEN["families"].items() for case in cases]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two shared cores: one torch thread is faster and steadier than two competing ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sentences_of(case: dict) -> list[Sentence]:

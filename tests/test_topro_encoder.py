@@ -20,13 +20,7 @@ DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "xtreme"
 MULTI_PIECE = "zzqxlocationqq"  # not in any vocabulary: many pieces
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two shared cores: one torch thread is faster and steadier than two competing ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def load(tiny_models, family: str):

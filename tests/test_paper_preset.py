@@ -85,11 +85,11 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkey
     tables = {(p, t) for p in config["papers"] for t in config["papers"][p]["tables"]}
     assert set(zip(cells["paper"], cells["table"])) == tables  # every table has cells
     topro = cells[cells["paper"] == "topro"]
-    assert len(topro) == 2 * (3 + 2 + 2 + 2) * 2  # 2 tasks x (encoders, mT5, LLM, LLM twin) x 2 targets
+    assert len(topro) == 2 * (3 + 2 + 2) * 2  # 2 tasks x (encoders, mT5, LLM) x 2 targets
     assert len(cells[cells["paper"] == "prompt_xre"]) == 3 * 2 * 2 * 2 + 1  # 3 ACE05 tables x 2 configs x 2 x 2; WMT
     assert len(cells[cells["paper"] == "alignxie"]) == 2 * 2  # tip and none x en, de
     metrics = pd.read_csv(results / "metrics.csv")
-    # metrics.csv lists a cell once even where two tables show it (the LLM twin tables)
+    # metrics.csv lists a cell once even where two tables show it (Prompt-XRE's Tables III-V)
     assert len(metrics[metrics["primary"]]) == len(cells[["run", "target"]].drop_duplicates())
     assert {"f1", "f1_strict"} <= set(metrics.loc[metrics["task"] == "panx", "metric"])
 
@@ -99,6 +99,10 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkey
         assert data["source"] == "local" and payload["provenance"]["demo"] is False
         if cell.paper == "prompt_xre":
             assert payload["scores"]["primary_name"] == "accuracy" and "dev_selection" in payload
+        # Every cell carries its method's authors' metric (the one its paper's table is compared in).
+        authors = payload["scores"].get("authors_metric")
+        if cell.paper != "prompt_xre":
+            assert authors in payload["scores"] and authors in payload["floor_baseline"], (cell.run, authors)
         if cell.target == "pl":  # made by convert_ud from the UD sample, then read by source 'auto'
             assert data["path"].endswith("data/xtreme/udpos/test-pl.tsv") and payload["counts"]["sentences"] == 5
     # The preset's own hub ids, resolved to the real-class stand-ins (whose provenance says so); the
@@ -111,6 +115,12 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkey
     assert "stand-in" in json.dumps(base["build"])
     topro = json.loads((results / "runs/topro/udpos/xlmr/topro/default/en/seed42/model/xlie_training.json").read_text())
     assert topro["verbalizer"]["lookup"] == "vocabulary_entry" and topro["verbalizer"]["tokens"]["PUNCT"] == "punct"
+    # ... and was selected on the authors' dev metric, the one its rows are shown in.
+    assert topro["selection"] == "weighted_f1_swapped" and "weighted_f1_swapped" in topro["best_dev"]
+    shown = pd.concat(pd.read_csv(path) for path in (results / "metrics").glob("topro_*.csv"))  # per table
+    authors = {(r.method, r.model): r.metric for r in shown[shown["primary"]].itertuples()}
+    assert authors[("topro", "xlmr")] == "weighted_f1_swapped" and authors[("vanilla", "mt5")] == "span_f1"
+    assert set(metrics.loc[metrics["paper"] == "alignxie", "metric"]) >= {"f1", "f1_knowcoder"}
     conversion = json.loads((results / "models/converted/baichuan2/xlie_conversion.json").read_text())
     assert conversion["source_repo"] == "baichuan-inc/Baichuan2-7B-Base" and conversion["to"]["model_type"] == "llama"
     # Vanilla's selection lets the end-of-training model compete (XTREME's --eval_all_checkpoints):

@@ -106,13 +106,13 @@ def test_demo_end_to_end(workdir):
     cells = pd.read_csv(results / "cells.tsv", sep="\t")
     metrics = pd.read_csv(results / "metrics.csv")
     primary = metrics[metrics["primary"]]
-    # One row per (cell, metric): the LLM cells shared by two tables (8) appear once, and so do
-    # the Prompt-XRE cells that Tables III, IV and V share (4 runs x 2 targets, + 1 WMT cell).
+    # One row per (cell, metric): the Prompt-XRE cells that Tables III, IV and V share appear once
+    # (4 runs x 2 targets, + 1 WMT cell).
     keys = ["paper", "task", "model", "method", "variant", "source", "target", "seed"]
     distinct = cells.drop_duplicates(keys)
     # AlignXIE: 3 MultiCoNER-style languages and 4 benchmarks from one run.
-    # ToPro: 36 cells (every table on 2 languages, one model a family); 28 distinct (LLM twin tables).
-    assert len(cells) == 36 + 3 * 8 + 1 + 7 and len(primary) == len(distinct) == 28 + 8 + 1 + 7
+    # ToPro: 28 cells (every table on 2 languages, one model a family).
+    assert len(cells) == 28 + 3 * 8 + 1 + 7 and len(primary) == len(distinct) == 28 + 8 + 1 + 7
     assert not metrics.duplicated([*keys, "metric"]).any()
     assert (results / "config.resolved.yaml").is_file()
     # The demo must show learning: Vanilla's English beats the task's floor baseline clearly.
@@ -129,6 +129,11 @@ def test_demo_end_to_end(workdir):
             tex = (results / "tables" / f"topro_{task}_{table}.tex").read_text()
             assert "DEMO" in tex and "\\toprule" in tex and "\\VAR" not in tex
             assert (results / "plots" / f"topro_{task}_{table}.png").stat().st_size > 0
+            # Each row in its authors' metric, and the companion float in ours.
+            companion = {"panx": "f1", "udpos": "accuracy"}[task]
+            assert f"tab:topro-{task}_{table}-{companion}" in tex and "no paper numbers, no verdict" in tex
+        mt5 = (results / "tables" / f"topro_{task}_mt5.tex").read_text()
+        assert "the metric its authors scored it with" in mt5 and "span F1 over (tag, word) items" in mt5
         assert (results / "plots" / f"topro_{task}_encoders_gain.png").stat().st_size > 0
     for table in ("ace05_monolingual", "ace05_crosslingual", "ace05_templates", "wmt_xre"):
         tex = (results / "tables" / f"prompt_xre_{table}.tex").read_text()

@@ -57,7 +57,25 @@ def test_dropout_override_reaches_every_dropout_module(mt5):
 
 def test_vanilla_params_paper_generation_settings():
     hp = vanilla.Params()
-    assert (hp.max_source_length, hp.max_target_length, hp.num_beams) == (128, 150, 3)
+    assert (hp.max_source_length, hp.max_target_length, hp.min_length, hp.num_beams) == (128, 150, 10, 3)
+
+
+def test_vanilla_generates_as_the_authors_min_10_max_150_decoder_tokens(mt5, udpos_data):
+    """run_tag_t5.py: generate(num_beams=3, min_length=10, max_length=150), lengths in decoder
+    tokens with the start token: at most 149 generated, and no end before the 10th token."""
+    _, tokenizer, model = mt5
+    hp = vanilla.Params(max_target_length=14, min_length=10, num_beams=1, eval_batch_size=4)
+    features, _ = vanilla.encode(tokenizer, "udpos", udpos_data[0][:4], hp, with_targets=False)
+    seen = []
+    generate = model.generate
+    model.generate = lambda **kw: seen.append(kw["generation_config"]) or generate(**kw)
+    try:
+        texts, _ = vanilla.generate_texts(model, tokenizer, features, hp)
+    finally:
+        model.generate = generate
+    assert (seen[0].max_length, seen[0].min_length, seen[0].max_new_tokens) == (14, 10, None)
+    lengths = [len(tokenizer(text_target=t, add_special_tokens=False)["input_ids"]) for t in texts]
+    assert len(texts) == 4 and max(lengths) <= 13
 
 
 # ----------------------------------------------------------------------------------- ToPro inputs

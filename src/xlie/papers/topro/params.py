@@ -124,9 +124,19 @@ class VanillaSeq2SeqParams(Seq2SeqParams):
     ``eval_batch_size``: sentences per generation batch."""
 
     max_source_length: int = 128
+    # Generated sequence lengths in decoder tokens, the start token included (HF's max_length /
+    # min_length of an encoder-decoder): the authors' generate(min_length=10, max_length=150).
     max_target_length: int = 150
+    min_length: int = 10
     num_beams: int = 3
     eval_steps: int | None = None  # None: select at each epoch end; N: every N optimiser steps (the authors: 1000)
+
+    def __post_init__(self) -> None:
+        self.check_positive_ints("max_source_length", "max_target_length", "num_beams")
+        if not 0 <= self.min_length < self.max_target_length:
+            raise ValueError(
+                f"{type(self).__qualname__}.min_length: {self.min_length!r} must be in [0, max_target_length)"
+            )
 
 
 @dataclass

@@ -221,7 +221,9 @@ _NOTES = {
     "pt": "prefix-tuning (PT) results from the ToPro repository's history, mean over its seeds, in MPT's metric: "
     "{metric} (secondary reference, not the paper)",
     "llm": "zero-shot LLM results from the ToPro repository's history, in the authors' swapped weighted token F1 "
-    "(the metric of our LLM rows; secondary reference, not the paper)",
+    "(the metric of our LLM rows; secondary reference, not the paper); their logits-mode rows come from code that "
+    "reads bloomz's logits at a right-padding position and starts mT0's decoder from a newly added, untrained <s>, "
+    "bugs our rows do not copy",
 }
 _PT_METRICS = {
     "panx": "seqeval F1 (default mode) on the target languages' DEV files",

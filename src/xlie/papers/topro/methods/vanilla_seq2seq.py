@@ -5,7 +5,7 @@ Input:  ``tag: w1 w2 ...`` (PAN-X) / ``POS tagging: w1 w2 ...`` (UDPOS), at most
 ``max_source_length`` tokens (sentences cut there are counted: ``truncated_inputs``).
 Target: ``LABEL: w1 $$ LABEL: w2 $$ ...``, at most ``max_target_length`` tokens (sentences whose
 target was cut are counted in training: ``train_truncated_targets``).
-Generation: beam search (``num_beams``, ``max_new_tokens = max_target_length``), then the pure
+Generation: beam search (``num_beams``, ``min_length``/``max_length`` in decoder tokens as the authors), then the pure
 parser :func:`parse_tagged_output` maps the text back to one tag per gold word, with every
 irregularity counted. Model output is only ever split and compared as text, never evaluated.
 
@@ -141,14 +141,15 @@ def encode(
 
 def generate_texts(model, tokenizer, features: list[dict], hp: Params, desc: str = "generate") -> tuple[list[str], int]:
     """Beam-search outputs (decoded, special tokens dropped), length-sorted batches; the second
-    value counts outputs that hit ``max_new_tokens`` without an end-of-sequence token."""
+    value counts outputs that hit ``max_target_length`` without an end-of-sequence token."""
     if not features:
         return [], 0
     dev = next(model.parameters()).device
     eos = model.config.eos_token_id if model.config.eos_token_id is not None else tokenizer.eos_token_id
     config = GenerationConfig(
         num_beams=hp.num_beams,
-        max_new_tokens=hp.max_target_length,
+        max_length=hp.max_target_length,  # decoder tokens, the start token included (as the authors)
+        min_length=hp.min_length,
         do_sample=False,
         decoder_start_token_id=model.config.decoder_start_token_id,
         eos_token_id=eos,

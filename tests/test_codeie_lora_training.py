@@ -107,7 +107,7 @@ def test_encode_instance_labels_only_the_completion(tiny_models):
     assert feature["input_ids"] == prompt + completion
     assert feature["labels"] == [IGNORE_INDEX] * len(prompt) + completion
     limit = len(prompt) + 4
-    short, cut = encode_instance(tokenizer, instance, max_length=limit)
+    short, cut = encode_instance(tokenizer, instance, max_length=limit, truncation="head_tail")
     kept = completion[: limit // 2]  # half of the limit is more than the 4 tokens left after the prompt
     room = limit - len(kept)
     head, tail = room // 3, room - room // 3

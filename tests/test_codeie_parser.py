@@ -264,3 +264,27 @@ def test_the_execution_guard_itself_bites():
         for attempt in (lambda: eval("1"), lambda: exec("x = 1"), lambda: compile("1", "<s>", "exec")):
             with pytest.raises(AssertionError, match="executed|compiled"):
                 attempt()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```" + " " * 1_000_000,  # a fence header whose newline never comes
+        "```" + " \t" * 500_000 + "py",
+        "```py" + "\t" * 1_000_000,
+        "``` " * 250_000,  # many headers, each cut short
+        "```" + " " * 1_000_000 + "\nresults = [Person('x')]",
+    ],
+    ids=["spaces", "mixed-blanks", "tag-then-tabs", "many-headers", "spaces-then-code"],
+)
+def test_fence_search_is_linear_on_a_megabyte_of_whitespace(text):
+    """Two runs of [ \\t]* in a row made this quadratic: "```" + 100k spaces took 6-10 s, 1 MB would
+    take half an hour. Linear, a megabyte takes milliseconds; the bound leaves room for a busy machine."""
+    import time
+
+    started = time.perf_counter()
+    for max_chars in (MAX_CHARS, 2 * len(text)):  # the default cap, and the whole megabyte
+        result = parse_output(text, "ner", max_chars=max_chars)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert result.records == ([Entity("Person", "x")] if text.endswith("]") else [])

@@ -139,7 +139,7 @@ def eval_options(config: dict, run: dict, targets: list[str]) -> dict:
     return _canonical({**options, "targets": list(targets), "data": {**options["data"], "eval_split": split}})
 
 
-def _training_inputs(options: dict, attempt: int):
+def _training_inputs(options: dict, attempt: int, processes: int = 1):
     """What a training run computes from: (task, spec, params class, params for this attempt, batch
     record, train, dev, data identities). The same in the launching process and in every worker."""
     from xlie.pipeline.registry import method_spec, params_class
@@ -149,7 +149,7 @@ def _training_inputs(options: dict, attempt: int):
     task = task_type(run["task"])
     spec = method_spec(run["method"], options["model"]["family"])
     params_cls = params_class(spec)
-    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt)
+    params, batch = training.batch_for_attempt(options["params"], params_cls, attempt, processes)
     train, train_id = load_split(options["data"], run["task"], "train", run["source"])
     dev, dev_id = load_split(options["data"], run["task"], "dev", run["source"])
     if options["max_train_sentences"]:
@@ -167,13 +167,14 @@ def train_worker(spec_path: str) -> None:
     import os
 
     from xlie.pipeline.registry import implementation, load_package
+    from xlie.pipeline.training import data_parallel_processes
 
     job = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     for package in job["packages"]:  # the launching job's papers (one of them may define this run's task)
         load_package(package)
     options, attempt = job["options"], job["attempt"]
     rank = int(os.environ.get("RANK", "0"))
-    task, spec, _, params, _, train, dev, _ = _training_inputs(options, attempt)
+    task, spec, _, params, _, train, dev, _ = _training_inputs(options, attempt, data_parallel_processes())
     train_fn, _ = implementation(spec)
     output_dir = Path(job["output_dir"]) if rank == 0 else Path(job["scratch_dir"]) / f"rank{rank}"
     summary = train_fn(
@@ -262,7 +263,7 @@ def train_run(
 
     started = time.monotonic()
     run = options["run"]
-    task, spec, params_cls, params, batch, train, dev, data = _training_inputs(options, attempt)
+    task, spec, params_cls, params, batch, train, dev, data = _training_inputs(options, attempt, processes)
     train_fn, _ = implementation(spec)
     if attempt > 1:
         print(

@@ -134,6 +134,25 @@ def write_training_summary(output_dir: str | Path, summary: dict) -> dict:
     return summary
 
 
+def data_parallel_processes() -> int:
+    """The processes this job trains on data-parallel: torchrun's WORLD_SIZE, 1 without it."""
+    return int(os.environ.get("WORLD_SIZE") or 1)
+
+
+def accumulation_steps(effective_batch_size: int, per_device_batch_size: int, processes: int) -> int:
+    """The gradient accumulation that makes ``per_device_batch_size`` x ``processes`` up to
+    ``effective_batch_size`` (a method's Params that fix the effective batch); a ValueError saying
+    what to change when it does not divide."""
+    per_step = per_device_batch_size * processes
+    if effective_batch_size % per_step:
+        raise ValueError(
+            f"effective_batch_size {effective_batch_size} is not a multiple of per-device batch "
+            f"{per_device_batch_size} x {processes} process(es) = {per_step}; change effective_batch_size, "
+            "batch_size or the GPUs the job gets (resources: gpu)"
+        )
+    return effective_batch_size // per_step
+
+
 # --- Out-of-memory retries -------------------------------------------------------------------
 # Snakemake reruns a failed job (profiles set retries) with ``attempt`` one higher; the training
 # rule hands it to the job as a resource. Attempt k trains with the per-device batch divided by
@@ -169,14 +188,16 @@ def _smaller_batch(batch: int, attempt: int, exact: bool) -> int:
     return max(d for d in range(1, target + 1) if batch % d == 0) if exact else target
 
 
-def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dict | None]:
+def batch_for_attempt(params: dict, params_cls, attempt: int, processes: int = 1) -> tuple[dict, dict | None]:
     """(the method's params for this attempt, what batch it trains with), from the configured
     ``params`` and the method's ``Params`` dataclass (its defaults fill what the config leaves out).
 
     Attempt 1 returns ``params`` unchanged. Later attempts lower ``batch_size`` (and
     ``eval_batch_size``, the dev evaluations' batch) and raise ``grad_accum`` by the same factor;
     a method without ``grad_accum`` only lowers its batch, so its effective batch shrinks and the
-    record says so. The record (None for a method without ``batch_size``) goes to the training
+    record says so. A method whose Params set ``effective_batch_size`` derives its accumulation from
+    it, the batch and the ``processes`` the job trains on (:func:`accumulation_steps`); its record
+    says the processes too. The record (None for a method without ``batch_size``) goes to the training
     summary, the provenance and the checkpoint manifest."""
     from xlie.pipeline.params import strict_from_dict
 
@@ -185,16 +206,21 @@ def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dic
         return params, None
     configured = strict_from_dict(params_cls, params)
     batch = configured.batch_size
+    effective = getattr(configured, "effective_batch_size", None)
     accum = configured.grad_accum if "grad_accum" in names else None
+    if effective is not None:
+        accum = accumulation_steps(effective, batch, processes)
     adjusted = dict(params)
     if attempt > 1:
         new_batch = _smaller_batch(batch, attempt, exact=accum is not None)
         adjusted["batch_size"] = new_batch
-        if accum is not None:
+        if accum is not None and effective is None:  # with an effective batch the method derives it again
             adjusted["grad_accum"] = accum * (batch // new_batch)
         if "eval_batch_size" in names:
             adjusted["eval_batch_size"] = _smaller_batch(configured.eval_batch_size, attempt, exact=False)
     used_batch, used_accum = adjusted.get("batch_size", batch), adjusted.get("grad_accum", accum)
+    if effective is not None:
+        used_accum = accumulation_steps(effective, used_batch, processes)
     record = {
         "attempt": attempt,
         "per_device_batch_size": used_batch,
@@ -202,17 +228,24 @@ def batch_for_attempt(params: dict, params_cls, attempt: int) -> tuple[dict, dic
         "effective_batch_size": used_batch * (used_accum or 1),
         "configured": {"batch_size": batch, "grad_accum": accum if accum is not None else 1},
     }
+    if effective is not None:
+        record["processes"] = processes
+        record["effective_batch_size"] *= processes
+        record["configured"]["effective_batch_size"] = effective
     if "eval_batch_size" in names:
         record["eval_batch_size"] = adjusted.get("eval_batch_size", configured.eval_batch_size)
     return adjusted, record
 
 
 def describe_batch(record: dict) -> str:
+    processes = f" on {record['processes']} processes" if record.get("processes", 1) > 1 else ""
     text = (
-        f"per-device batch {record['per_device_batch_size']}, grad_accum {record['grad_accum']} "
+        f"per-device batch {record['per_device_batch_size']}, grad_accum {record['grad_accum']}{processes} "
         f"(effective batch {record['effective_batch_size']}"
     )
     configured = record["configured"]
+    if "effective_batch_size" in configured:
+        return text + ")"
     if record["effective_batch_size"] != configured["batch_size"] * configured["grad_accum"]:
         text += f", configured {configured['batch_size'] * configured['grad_accum']}: this method has no grad_accum"
     return text + ")"
@@ -222,7 +255,7 @@ def out_of_memory_message(record: dict | None, params: dict, params_cls, attempt
     """The log line of a training attempt that ran out of memory: what it used, what the next one uses."""
     if record is None:
         return f"out of GPU memory on attempt {attempt}; this method has no batch_size to lower"
-    _, following = batch_for_attempt(params, params_cls, attempt + 1)
+    _, following = batch_for_attempt(params, params_cls, attempt + 1, record.get("processes", 1))
     return (
         f"out of GPU memory on attempt {attempt} with {describe_batch(record)}; Snakemake's next attempt "
         f"(profiles set retries) trains with {describe_batch(following)}"

@@ -1,6 +1,7 @@
 # AlignXIE's data: the input functions of its rules (alignxie.smk) and the checks that fail
 # the plan, naming the config key, before any job runs.
 from xlie.papers.alignxie import multiconer as _multiconer
+from xlie.papers.alignxie import parallel_sources as _parallel_sources
 from xlie.papers.alignxie import paths as codeie_paths
 from xlie.papers.alignxie.paths import split_direction
 
@@ -31,11 +32,19 @@ def multiconer_conll(wildcards):
 
 
 def parallel_ner_source(wildcards):
-    """The source-language NER file of one direction: its set's train split (the CoNLL file of a
-    MultiCoNER-style language, with dataset labels; or an NER benchmark's code-style JSONL).
+    """The source-language NER file of one direction: a dataset the paper built ParallelNER from
+    (wikineural, cluener2020: the file at data.parallel_ner.<name>.path; missing, the plan fails
+    naming the key and where to get it), or a set's train split (the CoNLL file of a MultiCoNER-style
+    language, with dataset labels; or an NER benchmark's code-style JSONL).
     """
     direction = f"{wildcards.src}-{wildcards.tgt}"
     set_name = PARALLEL_NER["sources"][direction]
+    if set_name in _parallel_sources.DATASETS:
+        return str(
+            _parallel_sources.require_source_file(
+                set_name, PARALLEL_NER[set_name]["path"]
+            )
+        )
     benchmark = CODEIE["benchmarks"].get(set_name)
     if benchmark is not None:
         if benchmark["task"] != "ner":
@@ -44,6 +53,24 @@ def parallel_ner_source(wildcards):
             )
         return benchmark["path"].format(split="train")
     return multiconer_file(set_name, "train")
+
+
+def parallel_ner_source_format(wildcards):
+    """The reader of a direction's source: a ParallelNER source dataset's name, else None (by suffix)."""
+    set_name = PARALLEL_NER["sources"][f"{wildcards.src}-{wildcards.tgt}"]
+    return set_name if set_name in _parallel_sources.DATASETS else None
+
+
+def parallel_ner_schemas(wildcards=None):
+    """{ParallelNER file: its TIP schema} for the directions whose source is a dataset the paper used
+    (its own labels, data.parallel_ner.<name>.schema); the others use data.codeie.schema.
+    """
+    sources = {d: PARALLEL_NER["sources"][d] for d in PARALLEL_DIRECTIONS}
+    return {
+        codeie_paths.parallel_path(d): PARALLEL_NER[name]["schema"]
+        for d, name in sources.items()
+        if name in _parallel_sources.DATASETS
+    }
 
 
 def parallel_ner_translator():
@@ -86,6 +113,13 @@ def check_codeie_schemas():
         {
             f"data.codeie.benchmarks.{n}.schema": b["schema"]
             for n, b in CODEIE["benchmarks"].items()
+        }
+    )
+    used = {PARALLEL_NER["sources"][d] for d in PARALLEL_DIRECTIONS}
+    schemas.update(
+        {
+            f"data.parallel_ner.{name}.schema": PARALLEL_NER[name]["schema"]
+            for name in sorted(used & set(_parallel_sources.DATASETS))
         }
     )
     for key, path in schemas.items():

@@ -28,7 +28,8 @@ from xlie.papers.alignxie.paths import split_direction
 from xlie.papers.alignxie.schema import Schema, SchemaError, render_prompt
 from xlie.papers.alignxie.scorer import InputFileError, read_jsonl
 from xlie.papers.alignxie.tip import TIP_INSTRUCTION, TipError, tip_instances_both_ways
-from xlie.papers.alignxie import multiconer
+from xlie.papers.alignxie import multiconer, parallel_sources
+from xlie.papers.alignxie.parallel_sources import PAPER_PARALLEL_NER_SAMPLES
 from xlie.pipeline.runtime import atomic_write
 
 
@@ -65,9 +66,12 @@ def convert_multiconer_step(conll_path: str, schema_path: str, lang: str, out_pa
 # ---------------------------------------------------------------- build_parallel_ner
 
 
-def read_ner_source(path: str | Path, lang: str) -> list[NerSample]:
-    """The source-language NER samples of a ParallelNER pass: a MultiCoNER-style CoNLL file
-    (dataset labels) or, for a ``.jsonl`` path, a code-style NER set (English class labels)."""
+def read_ner_source(path: str | Path, lang: str, source_format: str | None = None) -> list[NerSample]:
+    """The source-language NER samples of a ParallelNER pass: a dataset the paper built ParallelNER
+    from (``source_format`` ``wikineural`` or ``cluener2020``: ``parallel_sources``), a MultiCoNER-style
+    CoNLL file (dataset labels) or, for a ``.jsonl`` path, a code-style NER set (English class labels)."""
+    if source_format is not None:
+        return parallel_sources.read_source(source_format, path, lang)
     if str(path).endswith(".jsonl"):
         samples = []
         for number, record in read_jsonl(Path(path), ("id", "sentence", "output")):
@@ -96,11 +100,13 @@ def build_parallel_ner_step(
     stats_path: str,
     cache_dir: str | None = None,
     backend: Translator | None = None,
+    source_format: str | None = None,
 ) -> str:
     """Translate the first ``max_samples`` source sentences that have entities (null: all) through the
-    three-stage construction; ``backend`` replaces the configured translator (tests)."""
+    three-stage construction; ``backend`` replaces the configured translator (tests). ``source_format``:
+    see :func:`read_ner_source`."""
     source_lang, target_lang = split_direction(direction)
-    samples = read_ner_source(source_path, source_lang)
+    samples = read_ner_source(source_path, source_lang, source_format)
     with_entities = [s for s in samples if s.entities]
     chosen = with_entities[:max_samples] if max_samples is not None else with_entities
     with atomic_write(source_out_path) as handle:
@@ -133,17 +139,23 @@ def build_tip_step(
     out_path: str,
     stats_path: str,
     instruction: str = TIP_INSTRUCTION,
+    file_schemas: dict[str, str] | None = None,
 ) -> str:
     """TIP instances, both directions of every pair of the ParallelNER files and the seed file, as
-    ``{"prompt", "completion"}`` lines (prompt = render_prompt(query)). A pair whose span is missing
-    from its sentence is dropped and counted; a repeated instance is written once; a label the
-    schema does not map fails naming the file and line."""
-    schema = load_schema(schema_path)
+    ``{"prompt", "completion"}`` lines (prompt = render_prompt(query)), in ``schema_path``'s classes or,
+    for a file in ``file_schemas`` (a source dataset's own labels), in that file's schema. A pair
+    whose span is missing from its sentence is dropped and counted; a repeated instance is written
+    once; a label the schema does not map fails naming the file and line. The ParallelNER pairs and
+    their instances are printed beside the paper's 257,190 (which of the two it counts is not known)."""
+    schemas = {path: load_schema(path) for path in {schema_path, *(file_schemas or {}).values()}}
     files = [*parallel_paths, *([seed_path] if seed_path else [])]
     rows, drops, seen, instances = [], Counter(), set(), []
+    parallel_pairs = parallel_instances = 0
     for path in files:
+        schema = schemas[(file_schemas or {}).get(path, schema_path)]
         pairs = read_parallel_jsonl(path)
         rows.append((f"pairs:{path}", len(pairs)))
+        before = len(instances)
         for number, pair, first, second in pairs:
             try:
                 tips = tip_instances_both_ways(
@@ -164,6 +176,9 @@ def build_tip_step(
                     continue
                 seen.add((prompt, tip.completion))
                 instances.append({"prompt": prompt, "completion": tip.completion})
+        if path != seed_path:
+            parallel_pairs += len(pairs)
+            parallel_instances += len(instances) - before
     if not instances:
         raise ValueError(f"no TIP instance from {files}: the ParallelNER files and the seed file give no usable pair")
     with atomic_write(out_path) as handle:
@@ -171,5 +186,14 @@ def build_tip_step(
             handle.write(json.dumps(instance, ensure_ascii=False) + "\n")
     rows.append(("instances", len(instances)))
     rows += [(f"dropped:{reason}", n) for reason, n in sorted(drops.items())]
+    rows += [
+        ("parallel_ner_pairs", parallel_pairs),
+        ("parallel_ner_instances", parallel_instances),
+        ("parallel_ner_samples_in_the_paper", PAPER_PARALLEL_NER_SAMPLES),
+    ]
     _write_rows(stats_path, ("statistic", "value"), rows)
-    return f"{len(instances)} TIP instances -> {out_path} (" + ", ".join(f"{k} {v}" for k, v in rows) + ")"
+    size = (
+        f"ParallelNER: {parallel_pairs:,} pairs, {parallel_instances:,} TIP instances from them "
+        f"(the paper: {PAPER_PARALLEL_NER_SAMPLES:,} samples)"
+    )
+    return f"{len(instances)} TIP instances -> {out_path}; {size} (" + ", ".join(f"{k} {v}" for k, v in rows) + ")"

@@ -31,6 +31,7 @@ from xlie.papers.alignxie.generation import keep_head_and_tail
 from xlie.papers.alignxie.params import LoraParams as Params
 from xlie.papers.alignxie.scorer import InputFileError, read_jsonl
 from xlie.pipeline.runtime import atomic_write_text
+from xlie.pipeline.training import accumulation_steps, data_parallel_processes
 
 IGNORE_INDEX = -100  # the label value torch's cross-entropy skips
 
@@ -65,17 +66,32 @@ def read_instances_jsonl(path: str | Path) -> list[Instance]:
 # ---------------------------------------------------------------- encoding and collation
 
 
-def encode_instance(tokenizer, instance: Instance, max_length: int) -> tuple[dict, bool]:
+def cut_to_length(prompt: list[int], completion: list[int], max_length: int, truncation: str) -> tuple[list, list]:
+    """(prompt, completion) of at most ``max_length`` tokens together.
+
+    "head" is KnowCoder's cutoff (LLaMA-Factory's ``infer_max_len``, ``sft/src/llmtuner/data/preprocess.py``):
+    the completion may keep ``int(max_length * its share of the tokens)``, at least 1, the prompt the
+    rest, and each keeps its beginning, so a long prompt loses its end, the sentence to extract from.
+    "head_tail" (ours) keeps that sentence: the completion keeps at most the larger of what fits after
+    the prompt and half of ``max_length``, the prompt its first third and its end in the rest."""
+    if len(prompt) + len(completion) <= max_length:
+        return prompt, completion
+    if truncation == "head":
+        completion_room = max(int(max_length * (len(completion) / (len(prompt) + len(completion)))), 1)
+        return prompt[: max_length - completion_room], completion[:completion_room]
+    completion = completion[: max(max_length - len(prompt), max_length // 2)]
+    room = max_length - len(completion)
+    prompt, _ = keep_head_and_tail(prompt, room // 3, room - room // 3)
+    return prompt, completion
+
+
+def encode_instance(tokenizer, instance: Instance, max_length: int, truncation: str = "head") -> tuple[dict, bool]:
     """input_ids = prompt (with the model's special tokens) + completion + eos; labels = -100 on the
-    prompt. Too long: the completion keeps at most the larger of what fits after the prompt and
-    half of ``max_length``; the prompt keeps its first third and its end (the sentence) in the rest."""
+    prompt. Too long: cut to ``max_length`` the ``truncation`` way (:func:`cut_to_length`)."""
     prompt = tokenizer(instance.prompt, add_special_tokens=True)["input_ids"]
     completion = tokenizer(instance.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     cut = len(prompt) + len(completion) > max_length
-    if cut:
-        completion = completion[: max(max_length - len(prompt), max_length // 2)]
-        room = max_length - len(completion)
-        prompt, _ = keep_head_and_tail(prompt, room // 3, room - room // 3)
+    prompt, completion = cut_to_length(prompt, completion, max_length, truncation)
     return {"input_ids": prompt + completion, "labels": [IGNORE_INDEX] * len(prompt) + completion}, cut
 
 
@@ -153,6 +169,16 @@ def _trainable_model(base_model: str | Path, params: Params, init_adapter: str |
     return model, f"adapter {init_adapter}, trained further"
 
 
+def batch_plan(params: Params, processes: int | None = None) -> tuple[int, int]:
+    """(processes, gradient accumulation) of a phase: with ``effective_batch_size`` the accumulation
+    that makes ``batch_size`` x the processes up to it (a ValueError when it does not divide), else
+    ``grad_accum``. ``processes``: those this job trains on (torchrun's WORLD_SIZE) unless given."""
+    processes = data_parallel_processes() if processes is None else processes
+    if params.effective_batch_size is None:
+        return processes, params.grad_accum
+    return processes, accumulation_steps(params.effective_batch_size, params.batch_size, processes)
+
+
 def last_checkpoint(checkpoint_dir: str | Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -185,10 +211,11 @@ def train_phase(
         raise ValueError(f"{base_model}: the tokenizer needs an eos token (the completion's end)")
     features, cut = [], 0
     for instance in instances:
-        feature, was_cut = encode_instance(tokenizer, instance, params.max_length)
+        feature, was_cut = encode_instance(tokenizer, instance, params.max_length, params.truncation)
         features.append(feature)
         cut += was_cut
     model, start = _trainable_model(base_model, params, init_adapter, output_dir)
+    processes, grad_accum = batch_plan(params)
     args = TrainingArguments(
         output_dir=str(checkpoint_dir),
         learning_rate=params.learning_rate,
@@ -197,7 +224,7 @@ def train_phase(
         num_train_epochs=params.epochs,
         max_steps=params.max_steps,
         per_device_train_batch_size=params.batch_size,
-        gradient_accumulation_steps=params.grad_accum,
+        gradient_accumulation_steps=grad_accum,
         weight_decay=params.weight_decay,
         activation_checkpointing=params.gradient_checkpointing,  # transformers 5's name for it
         activation_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
@@ -235,6 +262,12 @@ def train_phase(
         "train_loss": result.training_loss,
         "instances": len(instances),
         "instances_cut": cut,
+        "truncation": params.truncation,
+        # The optimiser's batch: per-device batch x accumulation x the processes (GPUs) trained on.
+        "per_device_batch_size": params.batch_size,
+        "grad_accum": grad_accum,
+        "processes": processes,
+        "effective_batch_size": params.batch_size * grad_accum * processes,
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "bf16": _use_bf16(params),
         "params": asdict(params),

@@ -41,7 +41,7 @@ def joiner(lang: str) -> str:
     return "" if lang.split("-")[0].lower() in UNSPACED_LANGUAGES else " "
 
 
-def _spans(tokens: list[str], tags: list[str], sep: str) -> tuple[str, list[tuple[str, str]]]:
+def bio_spans(tokens: list[str], tags: list[str], sep: str) -> tuple[str, list[tuple[str, str]]]:
     """Join tokens and read BIO chunks (conlleval: I-X after O or another type starts an entity)."""
     entities, current, label = [], [], None
     for token, tag in zip(tokens, tags):
@@ -74,7 +74,7 @@ def read_conll(path: str | Path, lang: str) -> list[ConllSentence]:
         if sentence_id is not None and not tokens:
             raise ValueError(f"{path}:{start}: sentence {sentence_id!r} has no tokens")
         if tokens:
-            text, entities = _spans(tokens, tags, sep)
+            text, entities = bio_spans(tokens, tags, sep)
             sid = sentence_id or f"{path.stem}-{len(sentences) + 1}"
             sentences.append(ConllSentence(sid, text, tuple(entities), start))
         tokens, tags, sentence_id, start = [], [], None, None

@@ -10,6 +10,7 @@ from xlie.pipeline.params import TrainingParams
 
 PHASE2_STARTS = ("continue", "merge")
 ALIGNMENTS = ("tip", "none")
+TRUNCATIONS = ("head", "head_tail")
 
 
 @dataclass
@@ -29,8 +30,16 @@ class LoraParams(TrainingParams):
     warmup_ratio: float = 0.1
     max_steps: int = -1  # > 0 overrides epochs (demo, tests)
     batch_size: int = 1
-    grad_accum: int = 32
+    # The optimiser's batch over all processes (KnowCoder's 1 per device x 32 accumulation x 4 GPUs = 128;
+    # the paper preset's): the accumulation is derived from batch_size and the processes (GPUs) the job
+    # runs on, so the recipe stays the same on 1, 2 or 4 GPUs. null: grad_accum per process, as given.
+    effective_batch_size: int | None = None
+    grad_accum: int = 32  # only when effective_batch_size is null
     max_length: int = 2048  # prompt + completion tokens; longer instances are cut (counted)
+    # How an over-long instance is cut to max_length: "head" (KnowCoder's LLaMA-Factory cutoff: prompt and
+    # completion keep their beginnings, the room shared in proportion to their lengths) or "head_tail" (ours:
+    # the completion keeps at least half, the prompt its first third and its end, where the sentence is).
+    truncation: str = "head"
     gradient_checkpointing: bool = True
     bf16: bool = True  # on a GPU only; CPU trains in fp32
     save_steps: int = 500
@@ -50,6 +59,14 @@ class LoraParams(TrainingParams):
     backend: str = "auto"  # hf | vllm | auto (vLLM when installed and a GPU is present)
 
     def __post_init__(self) -> None:
-        self.check_choices(phase2_start=PHASE2_STARTS, alignment=ALIGNMENTS)
+        self.check_choices(phase2_start=PHASE2_STARTS, alignment=ALIGNMENTS, truncation=TRUNCATIONS)
+        self.check_positive_ints("batch_size", "grad_accum")
+        if self.effective_batch_size is not None:
+            self.check_positive_ints("effective_batch_size")
+            if self.effective_batch_size % self.batch_size:
+                raise ValueError(
+                    f"{type(self).__qualname__}.effective_batch_size: {self.effective_batch_size} is not a multiple "
+                    f"of batch_size {self.batch_size}"
+                )
         if self.max_length < 8:
             raise ValueError(f"{type(self).__qualname__}.max_length: {self.max_length} is too small")

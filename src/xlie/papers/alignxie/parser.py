@@ -37,7 +37,10 @@ MAX_DEPTH = 8
 MAX_ITEMS = 4_096
 
 _RESULTS = re.compile(r"\bresults?\s*=\s*\[")
-_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
+# A fence header: "```", optional spaces, an optional language tag and its spaces, a newline. Written so
+# that no two runs of [ \t] meet (possessive, and the second only after the tag): two adjacent ones split
+# a run of n blanks n ways, quadratic on "```" + blanks with no newline.
+_FENCE = re.compile(r"```[ \t]*+(?:(?:python|py)[ \t]*+)?\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
 
 

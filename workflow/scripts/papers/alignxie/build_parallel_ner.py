@@ -15,6 +15,7 @@ with log_to(snakemake.log[0]):
             snakemake.output.source,
             snakemake.output.stats,
             cache_dir=snakemake.params.cache_dir,
+            source_format=snakemake.params.source_format,
         )
     )
 exit_without_teardown()

@@ -12,5 +12,6 @@ with log_to(snakemake.log[0]):
             snakemake.input.schema,
             snakemake.output.instances,
             snakemake.output.stats,
+            file_schemas=dict(snakemake.params.schemas),
         )
     )

@@ -186,6 +186,8 @@ def _grid(table_cfg: dict, summary, layout, groups, flags, display, unranked, **
         method_order=table_cfg["methods"],
         variant_order=table_cfg.get("variants"),
         unranked=unranked,
+        row_groups=table_cfg.get("row_groups"),
+        delta_column=table_cfg.get("delta_column"),
         **rows,
     )
 
@@ -193,7 +195,8 @@ def _grid(table_cfg: dict, summary, layout, groups, flags, display, unranked, **
 def _notes(options, frame, summary, layout, groups, grid, flags, selection_notes=()) -> list[str]:
     """A float's caption notes, in order: metric, seeds, averages, bold, selection, grid, flags."""
     display, reporting, task = options.get("display", {}), options.get("reporting", {}), options["table"]["task"]
-    average = [notes.average_note(layout, summary, groups)] if len(grid.headers) > 1 else []  # one column: no Avg
+    data_and_averages = len(grid.headers) - (1 if options["table"].get("delta_column") else 0)
+    average = [notes.average_note(layout, summary, groups)] if data_and_averages > 1 else []  # one column: no Avg
     return [
         notes.metric_note(display, metrics_shown(frame), task),
         notes.seeds_note(summary, display),
@@ -246,7 +249,11 @@ def compose_table(options: dict, metrics_csv: str, *, paper: str, table: str) ->
     reported = None
     if table_cfg.get("reported"):
         values = read_reported(table_cfg["reported"]["file"], paper, table)
-        reported = Reported(values, dict(table_cfg["reported"].get("compare", {})))
+        reported = Reported(
+            values,
+            dict(table_cfg["reported"].get("compare", {})),
+            paper_data=table_cfg["reported"].get("paper_data", True),
+        )
     grid = _grid(
         table_cfg,
         summary,
@@ -267,7 +274,8 @@ def compose_table(options: dict, metrics_csv: str, *, paper: str, table: str) ->
 
     settings = verdict_settings(reporting)
     companions, verdicts = [], None
-    if reported is not None and reported.compare:
+    # No verdict where our cells are not on the paper's data (its rows are then for orientation).
+    if reported is not None and reported.compare and reported.paper_data:
         verdicts = verdict_frame(frame, reported, layout, settings, display)
         outcome = verdict_summary(verdicts)
         caption_notes.append(notes.verdict_note(outcome, settings))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 
-from xlie.report.model import PLUS_MINUS, Cell, Grid, Layout, Row
+from xlie.report.model import PLUS_MINUS, Cell, Grid, Layout
 
 # Font sizes of the standard 10pt classes: \normalsize, \small, \footnotesize (never below 8 pt).
 FONT_COMMANDS = {10.0: r"\normalsize", 9.0: r"\small", 8.0: r"\footnotesize"}
@@ -48,7 +48,8 @@ def _text_width_em(cell: Cell) -> float:
 def column_widths_em(grid: Grid) -> tuple[float, list[float]]:
     """(row-header width, data column widths) in em."""
     rows = grid.rows()
-    header_w = max([_text_width_em(Cell(grid.corner))] + [_text_width_em(r.header) for r in rows])
+    # A group heading spans the table: it widens no column.
+    header_w = max([_text_width_em(Cell(grid.corner))] + [_text_width_em(r.header) for r in rows if not r.heading])
     widths = []
     for j, h in enumerate(grid.headers):
         widths.append(max([_text_width_em(Cell(h))] + [_text_width_em(r.cells[j]) for r in rows]))
@@ -109,7 +110,7 @@ def _balanced(n: int, k: int) -> list[list[int]]:
 
 def block_grid(grid: Grid, columns: list[int]) -> Grid:
     """The grid restricted to some data columns (one block)."""
-    sections = [[Row(r.header, [r.cells[j] for j in columns]) for r in s] for s in grid.sections]
+    sections = [[replace(r, cells=[r.cells[j] for j in columns]) for r in s] for s in grid.sections]
     return replace(grid, headers=[grid.headers[j] for j in columns], sections=sections)
 
 

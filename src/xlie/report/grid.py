@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from xlie.report import notes
+from xlie.report import arrange, notes
 from xlie.report.model import (
     CORNER,
     DEFAULT_VARIANT,
@@ -39,6 +39,7 @@ from xlie.report.model import (
     row_key,
     row_keys,
     row_label,
+    signed,
     variant_label,
     with_variant,
 )
@@ -92,10 +93,6 @@ def _fmt(mean: float, std: float = math.nan, n: int = 1) -> str:
     if n >= 2 and not pd.isna(std):
         return f"{mean:.1f}{PLUS_MINUS}{std:.1f}"
     return f"{mean:.1f}"
-
-
-def _signed(value: float) -> str:
-    return MISSING if pd.isna(value) else f"{value:+.1f}".replace("-", "\u2212")
 
 
 def _avg(values) -> float:
@@ -175,6 +172,8 @@ def build_grid(
     variant_order: dict[str, list[str]] | None = None,
     unranked: set[str] | frozenset[str] = frozenset(),
     relative_improvement: list[dict] | None = None,
+    row_groups: dict[str, list[str]] | None = None,
+    delta_column: dict | None = None,
 ) -> Grid:
     """Lay out one table.
 
@@ -186,7 +185,9 @@ def build_grid(
     ``variant_order``: method -> its variants in row order. ``unranked``: row keys never bold
     (a test-set-selected row is the best by construction, not by merit).
     ``relative_improvement``: notes of rows' relative gains over a reported row (see
-    notes.relative_improvement_note).
+    notes.relative_improvement_note). ``row_groups``: group name -> variants, each group's rows
+    gathered under a heading (``arrange.group_rows``). ``delta_column``: a column of each row minus
+    one row (``arrange.add_delta_column``).
     A table of a single column has no Avg column (it would repeat the column). In a table of one
     model, a variant's row reads its variant name alone ("Prompt_7", as the paper prints it).
     """
@@ -240,7 +241,7 @@ def build_grid(
                 else:
                     cells.append(Cell(MISSING))
             cells += [our_cell(rk, len(cols) + k, v, _fmt(v)) for k, v in enumerate(our_avgs[rk.key])]
-            section.append(Row(Cell(label(rk)), cells))
+            section.append(Row(Cell(label(rk)), cells, kind="ours", key=rk.key))
         if section:
             sections.append(section)
     # One row per model and several models: one section, not a rule under every row.
@@ -267,7 +268,16 @@ def build_grid(
             notes.relative_improvement_note(spec, ours_shown, paper_rows, shown_headers)
             for spec in relative_improvement
         ]
-    return _ordered_averages(Grid(CORNER, columns.headers(), sections, grid_notes), columns)
+    grid = _ordered_averages(Grid(CORNER, columns.headers(), sections, grid_notes), columns)
+    if delta_column:
+        shown_headers = dict(zip(cols + columns.avg_keys, columns.headers()))
+        ours_values = {k: {**v, **dict(zip(columns.avg_keys, our_avgs[k]))} for k, v in our_means.items()}
+        paper_values = {name: values for name, (_, values) in paper_rows.items()}
+        compare = reported.compare if reported is not None else {}
+        arrange.add_delta_column(grid, delta_column, shown_headers, ours_values, paper_values, compare, label)
+    if row_groups:
+        arrange.group_rows(grid, row_groups, reported.compare if reported is not None else {})
+    return grid
 
 
 def _cell_marks(flags: pd.DataFrame | None, layout: Layout) -> dict[tuple[str, str], str]:
@@ -308,6 +318,9 @@ def _reported_sections(reported: Reported, columns: _Columns, ordered, our_means
     section = []
     rep_means: dict[str, dict[str, float]] = {}
     rep_avgs: dict[str, list[float]] = {}  # per average column: printed, else the row's mean
+    # Per average column, what a Δ row subtracts: an average over the columns ours averages.
+    delta_bases: dict[str, list[float]] = {}
+    recomputed: dict[str, set[int]] = {}  # per row, the averages whose Δ base is the mean of its cells
     printed_avgs: dict[str, set[str]] = {}  # the average keys the paper prints, per row
     mismatches = []
     for name in dict.fromkeys(rep["row"]):
@@ -315,39 +328,51 @@ def _reported_sections(reported: Reported, columns: _Columns, ordered, our_means
         printed_avgs[name] = set(columns.avg_keys) & set(vals.index)
         rep_means[name] = {c: float(vals[c]) if c in vals.index else math.nan for c in cols}
         cells = [Cell(_fmt(v), italic=True) for v in rep_means[name].values()]
-        rep_avgs[name] = []
+        rep_avgs[name], delta_bases[name], recomputed[name] = [], [], set()
         averaged = zip(columns.avg_keys, columns.avg_headers, columns.averages(rep_means[name]))
         for k, (key, header, mean_value) in enumerate(averaged):
             # Printed: shown as printed, marked where the paper's own cells average otherwise.
             shown = float(vals[key]) if key in vals.index else mean_value
             cells.append(Cell(_fmt(shown), italic=True))
             rep_avgs[name].append(shown)
+            # A Δ of an average compares the same columns on both sides: against the printed
+            # average unless the paper's own cells show that it averages other columns (then
+            # against the mean of its cells in ours); with some cells unknown, the printed one.
+            delta_bases[name].append(shown)
             if key in vals.index and not pd.isna(mean_value) and round(mean_value, 1) != round(shown, 1):
+                delta_bases[name][-1] = mean_value
+                recomputed[name].add(k)
                 cells[-1].marks = MARK_PRINTED_AVG
                 members = columns.avg_members[k]
                 of = "row" if k == 0 else ", ".join(column_header(columns.layout, c) for c in members) + " cells"
                 mismatches.append(notes.printed_average_note(header, shown, name, of, mean_value))
         copied = is_copied(rep.loc[rep["row"] == name, "source"].iloc[0])
-        section.append(Row(Cell(name, italic=True, marks=MARK_COPIED if copied else ""), cells))
+        header_cell = Cell(name, italic=True, marks=MARK_COPIED if copied else "")
+        section.append(Row(header_cell, cells, kind="paper", key=name))
     grid_notes += [notes.reported_note(rep), *mismatches]
     diffs = []
     compared: dict[str, None] = {}  # headers of the averages the Δ rows compare, in order
-    for ours in (rk.key for rk in ordered):  # in our row order
+    against_cells: list[tuple[str, str]] = []  # (average header, paper row): Δ against its cells' mean
+    for ours in (rk.key for rk in ordered if reported.paper_data):  # in our row order
         theirs = reported.compare.get(ours)
         if theirs not in rep_means:
             continue
-        cells = [Cell(_signed(our_means[ours][c] - rep_means[theirs][c])) for c in cols]
-        # Avg: against the paper's printed one, else its row mean; a group average only where
+        cells = [Cell(signed(our_means[ours][c] - rep_means[theirs][c])) for c in cols]
+        # Avg: against the paper's printed one (else its row mean); a group average only where
         # the paper prints it (blank otherwise).
-        for k, (key, our, theirs_avg) in enumerate(zip(columns.avg_keys, our_avgs[ours], rep_avgs[theirs])):
+        for k, (key, our, base) in enumerate(zip(columns.avg_keys, our_avgs[ours], delta_bases[theirs])):
             if k > 0 and key not in printed_avgs[theirs]:
                 cells.append(Cell(""))
                 continue
-            cells.append(Cell(_signed(our - theirs_avg)))
+            cells.append(Cell(signed(our - base)))
             compared.setdefault(columns.avg_headers[k])
-        diffs.append(Row(Cell(f"\u0394 {label(RowKey.parse(ours))} \u2212 {theirs}"), cells))
+            if k in recomputed[theirs]:
+                against_cells.append((columns.avg_headers[k], theirs))
+        diffs.append(Row(Cell(f"\u0394 {label(RowKey.parse(ours))} \u2212 {theirs}"), cells, kind="delta", key=ours))
     if diffs:
-        grid_notes.append(notes.delta_note(list(compared)))
+        grid_notes.append(notes.delta_note(list(compared), against_cells))
+    if not reported.paper_data:
+        grid_notes.append(notes.ORIENTATION_NOTE)
     paper_rows = {
         name: (f"{name} (reported)", {**rep_means[name], **dict(zip(columns.avg_keys, rep_avgs[name]))})
         for name in rep_means

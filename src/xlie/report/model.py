@@ -263,6 +263,11 @@ def select_pairs(frame: pd.DataFrame, pairs: str = "all") -> pd.DataFrame:
 # The grid
 
 
+def signed(value: float) -> str:
+    """A difference as a cell shows it: ``+1.2`` / ``\u22121.2`` (a real minus), ``--`` when undefined."""
+    return MISSING if pd.isna(value) else f"{value:+.1f}".replace("-", "\u2212")
+
+
 @dataclass
 class Cell:
     text: str
@@ -275,6 +280,12 @@ class Cell:
 class Row:
     header: Cell
     cells: list[Cell]
+    # A group heading (config row_groups): its header's text across the table, its cells blank.
+    heading: bool = False
+    # What the row shows, for passes over a built grid (row groups, the Δ column): "ours" (key: our
+    # row key), "paper" (key: the reported row's name), "delta" (key: our row key); "" otherwise.
+    kind: str = ""
+    key: str = ""
 
 
 @dataclass
@@ -293,7 +304,7 @@ class Grid:
         return [r for s in self.sections for r in s]
 
     def transposed(self, corner: str) -> Grid:
-        rows = self.rows()
+        rows = [r for r in self.rows() if not r.heading]  # a heading names rows, not a language
         data_sections = [[Row(Cell(h), [r.cells[j] for r in rows])] for j, h in enumerate(self.headers)]
         avg_start = self.avg_start
         if avg_start is None:
@@ -304,8 +315,8 @@ class Grid:
         return Grid(corner, headers, [s for s in sections if s], self.notes)
 
     def frame(self) -> pd.DataFrame:
-        """The cells' text as a DataFrame (index: row headers, columns: headers)."""
-        rows = self.rows()
+        """The cells' text as a DataFrame (index: row headers, columns: headers; no group headings)."""
+        rows = [r for r in self.rows() if not r.heading]
         return pd.DataFrame(
             [[c.text for c in r.cells] for r in rows], index=[r.header.text for r in rows], columns=self.headers
         )

@@ -140,11 +140,38 @@ def printed_average_note(header: str, printed: float, row: str, of: str, mean: f
     return f"{MARK_PRINTED_AVG} The paper prints {header} {printed:.1f} for {row}; the mean of its printed {of} is {mean:.1f}."
 
 
-def delta_note(compared: list[str]) -> str:
-    """The Δ rows; ``compared``: the headers of the averages they compare."""
+def delta_note(compared: list[str], against_cells: list[tuple[str, str]] = ()) -> str:
+    """The Δ rows; ``compared``: the headers of the averages they compare; ``against_cells``: (average
+    header, paper row) whose printed average is not the mean of its cells, so that the Δ subtracts
+    the mean of the paper's cells in the columns ours averages instead."""
     if not compared:
         return "\u0394 rows: ours minus the paper, per cell."
-    return f"\u0394 rows: ours minus the paper, per cell ({', '.join(compared)}: our average minus the paper's printed one)."
+    averages = ", ".join(compared)
+    text = f"\u0394 rows: ours minus the paper, per cell ({averages}: our average minus the paper's printed one"
+    if against_cells:
+        by_header: dict[str, list[str]] = {}
+        for header, row in against_cells:
+            by_header.setdefault(header, []).append(row)
+        rows = "; ".join(f"{header} of {', '.join(names)}" for header, names in by_header.items())
+        text += (
+            f"; where the printed average is marked {MARK_PRINTED_AVG} ({rows}) it is not the mean of the paper's "
+            "cells in the columns ours averages, so the \u0394 subtracts that mean instead"
+        )
+    return text + ")."
+
+
+ORIENTATION_NOTE = (
+    "Italic paper rows for orientation only: these cells are not on the paper's data, so there are no "
+    "\u0394 rows (ours minus the paper) and no reproduction verdict."
+)
+
+
+def delta_column_note(header: str, column: str, over: str, paper_over: str | None) -> str:
+    """The Δ column (config ``delta_column``): each row's ``column`` minus the ``over`` row's."""
+    text = f"{header} column: each of our rows' {column} minus {over}'s"
+    if paper_over:
+        text += f", each of the paper's rows minus its {paper_over}"
+    return text + "."
 
 
 def verdict_note(outcome: str, settings) -> str:

@@ -32,9 +32,11 @@ _LATEX_SPECIALS = {
     "\u2212": "$-$",
     "\u0394": r"$\Delta$",
     "\u2192": r"$\to$",
-    MARK_DEGENERATE: r"\textsuperscript{\dag}",
-    MARK_AT_BASELINE: r"\textsuperscript{\ddag}",
-    MARK_COPIED: r"\textsuperscript{\S}",
+    # Marks in math mode: the text-mode \dag, \ddag and \S come from the TS1 companion font,
+    # which without lmodern or cm-super is a Type 3 bitmap; the math symbols are Type 1 anywhere.
+    MARK_DEGENERATE: r"$^{\dagger}$",
+    MARK_AT_BASELINE: r"$^{\ddagger}$",
+    MARK_COPIED: r"$^{\S}$",
     **{c: "\\" + c for c in "&%$#_{}"},
 }
 # One pass over the text, so the braces introduced by \textbackslash{} are never re-escaped.
@@ -116,9 +118,13 @@ def _latex_block(grid: Grid, columns: list[int]) -> dict:
         "corner": latex_escape(block.corner),
         "headers": [_latex_header(h) for h in block.headers],
         "sections": [
-            [{"header": _latex_cell(r.header), "cells": [_latex_cell(c) for c in r.cells]} for r in s]
+            [
+                {"header": _latex_cell(r.header), "cells": [_latex_cell(c) for c in r.cells], "heading": r.heading}
+                for r in s
+            ]
             for s in block.sections
         ],
+        "width": 1 + len(columns),
     }
 
 
@@ -160,6 +166,7 @@ figure.xlie-table table { border-collapse: collapse; border-top: 2px solid #000;
 figure.xlie-table thead th { border-bottom: 1px solid #000; padding: .25em .6em; text-align: right; font-weight: normal; }
 figure.xlie-table tbody + tbody { border-top: 1px solid #000; }
 figure.xlie-table th.rowhead { text-align: left; font-weight: normal; white-space: nowrap; }
+figure.xlie-table th.heading { text-align: left; font-weight: normal; font-style: italic; padding-top: .35em; }
 figure.xlie-table td { text-align: right; padding: .15em .6em; white-space: nowrap; }
 figure.xlie-table .ref { font-style: italic; }
 figure.xlie-table .best { font-weight: bold; }
@@ -176,7 +183,8 @@ def html_page(title: str, fragments: list[str]) -> str:
 LATEX_PREAMBLE = (
     "\\documentclass{article}\n"
     # Scalable Type 1 fonts only: T1 without lmodern makes pdflatex embed Type 3 bitmaps, which
-    # venues' PDF checks reject; without lmodern installed, OT1 Computer Modern is Type 1 too.
+    # venues' PDF checks reject; without lmodern installed, OT1 Computer Modern is Type 1 too (and
+    # the marks are math symbols: the text ones would come from a bitmap TS1 font).
     "\\IfFileExists{lmodern.sty}{\\usepackage[T1]{fontenc}\\usepackage{lmodern}}{}\n"
     "\\usepackage[utf8]{inputenc}\n"
     "\\usepackage{booktabs}\n"

@@ -17,6 +17,9 @@ class Reported:
 
     values: pd.DataFrame  # columns: row, column, value, source
     compare: dict[str, str] = field(default_factory=dict)  # our row key -> reported row name
+    # False: our cells are not on the paper's data (e.g. synthetic): its rows are shown for
+    # orientation, with no Δ rows (ours minus the paper) and no reproduction verdict.
+    paper_data: bool = True
 
 
 def read_reported(path, paper: str, table: str) -> pd.DataFrame:

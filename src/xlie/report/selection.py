@@ -41,9 +41,9 @@ class _Candidates:
             mask &= self.frame[key].astype(str) == str(value)
         return self.frame[mask].assign(variant=selected_as)
 
-    def first_best(self, scores: pd.Series) -> str:
+    def first_best(self, scores: pd.Series, lower_is_better: bool = False) -> str:
         scores = scores.dropna()
-        top = scores.max()
+        top = scores.min() if lower_is_better else scores.max()
         return next(v for v in self.order if v in scores.index and scores[v] == top)
 
     def of_model(self, text: str, model: str) -> str:
@@ -68,6 +68,11 @@ def _oracle_rows(candidates: _Candidates, layout: Layout, label) -> tuple[list[p
 
 def _dev_rows(candidates: _Candidates, label) -> tuple[list[pd.DataFrame], list[str]]:
     shown = candidates.shown
+    metric = ""
+    if "dev_metric" in shown and shown["dev_metric"].notna().any():
+        metric = str(shown["dev_metric"].dropna().iloc[0])
+    # A dev loss (a metric named "...loss") is minimised; every other selection metric is maximised.
+    lower_is_better = metric.endswith("loss")
     dev = None
     if "dev_score" in shown:
         dev = shown.groupby(["model", "source", "variant"], sort=False)["dev_score"].mean()
@@ -81,16 +86,14 @@ def _dev_rows(candidates: _Candidates, label) -> tuple[list[pd.DataFrame], list[
             if scores.dropna().empty:
                 missing.append(str(source))
                 continue
-            pick = candidates.first_best(scores)
+            pick = candidates.first_best(scores, lower_is_better)
             added.append(candidates.rows(model, pick, DEV_VARIANT, source=source))
             picks.append(f"{candidates.of_model(str(source), model)} {label(pick)}")
-    metric = ""
-    if "dev_metric" in shown and shown["dev_metric"].notna().any():
-        metric = " " + str(shown["dev_metric"].dropna().iloc[0])
     notes = []
     if picks:
+        best, named = ("lowest" if lower_is_better else "best"), (f" {metric}" if metric else "")
         notes.append(
-            f"{label(DEV_VARIANT)}: per source language the variant with the best mean source-dev{metric} (no test "
+            f"{label(DEV_VARIANT)}: per source language the variant with the {best} mean source-dev{named} (no test "
             f"labels): {', '.join(picks)}; its test scores fill every column of that source."
         )
     if missing:
@@ -113,7 +116,8 @@ def select_variants(
     ``oracle``: per column (model, source, target), the variant with the best mean TEST score; it
     uses the test labels, so it is never bold.
     ``dev``: per (model, source language), the variant with the best mean source-dev score
-    (``dev_score``, the training's own model-selection number); its test scores in every column of
+    (``dev_score``, the training's own model-selection number; the lowest when ``dev_metric`` names
+    a loss); its test scores in every column of
     that source. Ties go to the earlier variant in config order. ``show_variants: false`` drops the
     variants' own rows (they are in another table).
 

@@ -12,6 +12,7 @@ import pytest
 from xlie.papers.prompt_xre.ace05 import (
     CONFIG_KEY,
     DROP_REASONS,
+    KEPT_CASES,
     LABELS,
     PAPER_KEPT,
     Ace05DirError,
@@ -75,7 +76,7 @@ def test_generator_is_deterministic(tmp_path):
 
 def test_ingestion_keeps_every_good_mention_and_counts_each_bad_one(ingested):
     out, stats = ingested
-    assert list(stats.columns) == ["data", "lang", "split", "kept", *DROP_REASONS]
+    assert list(stats.columns) == ["data", "lang", "split", "kept", *DROP_REASONS, *KEPT_CASES]
     assert (stats["data"] == "SYNTHETIC (not ACE 2005)").all()
     assert pd.read_csv(out / "stats.tsv", sep="\t").equals(stats)
     per_cell = stats.set_index(["lang", "split"])
@@ -90,8 +91,14 @@ def test_ingestion_keeps_every_good_mention_and_counts_each_bad_one(ingested):
         for instance in train:
             assert instance.e1.replace(" ", "") in instance.sentence.replace(" ", "")
             assert "\n" not in instance.e1 + instance.e2 and instance.doc_id.startswith("SYNTHETIC_")
+    # the strict rule keeps no mention of the kinds it drops; the second sentence of every synthetic
+    # document breaks its Arg-1 text across lines (a space in en/ar, deleted in zh)
+    never = ["kept_time_argument", "kept_argument_other_sentence", "kept_entity_not_in_sentence"]
+    assert not stats[never].to_numpy().any()
+    assert (per_cell["kept_newline_in_argument"] > 0).all()
     problems = pd.read_csv(out / "problems.tsv", sep="\t")
-    assert len(problems) == 3 and problems["examples"].str.contains("BAD-time_argument").all()
+    dropped = problems[problems[list(DROP_REASONS)].sum(axis=1) > 0]
+    assert len(dropped) == 3 and dropped["examples"].str.contains("BAD-time_argument").all()
 
 
 def test_newlines_in_mentions_become_a_space_except_in_chinese(ingested):
@@ -298,3 +305,76 @@ def test_synthetic_data_is_never_written_over_other_data(tmp_path, synthetic):
     (tmp_path / "real" / "English").mkdir(parents=True)
     with pytest.raises(Ace05DirError, match=r"data\.ace05\.dir = .*real' holds data that is not SYNTHETIC"):
         check_synthetic_target(tmp_path / "real")
+
+
+def test_the_authors_rule_takes_arguments_by_position_and_keeps_what_the_strict_rule_drops(tmp_path):
+    """my_scripts/extract_ace05.py: any two arguments, arguments[0] and [1], newlines deleted in every
+    language, no check of the argument's sentence or of the text's presence; each case counted."""
+    reversed_roles = _relation()
+    reversed_roles["arguments"].reverse()
+    with_time = _relation()
+    with_time["arguments"][1] = {"text": "yesterday", "sent_id": "1", "position": [6, 6], "role": "Time-Within"}
+    swapped = _relation()
+    swapped["arguments"][1]["role"] = "Arg-1"
+    three = _relation()
+    three["arguments"].append(dict(three["arguments"][1]))
+    relations = [
+        _relation(),
+        _relation(e1="Terror\nists", e2="the\nhotel"),
+        reversed_roles,
+        with_time,
+        swapped,
+        _relation(a2="2"),
+        _relation(e2="embassy"),
+        _relation(label="PHYS:Teleported"),  # dropped: their 18-class head could not learn it
+        _relation(sent_id="7"),  # dropped: their code stops with a KeyError
+        three,
+        "not an object",
+    ]
+    path = _document(tmp_path, relations, CONLLU)
+    instances, report = read_document(path, "en", "train", protocol="authors")
+    sentence = "Terrorists started firing at the hotel."
+    assert [(i.sentence, i.e1, i.e2) for i in instances] == [
+        (sentence, "Terrorists", "hotel"),
+        (sentence, "Terrorists", "thehotel"),  # deleted, not made a space
+        (sentence, "hotel", "Terrorists"),  # by position: E1 is the Arg-2 listed first
+        (sentence, "Terrorists", "yesterday"),  # a Time argument is E2
+        (sentence, "Terrorists", "hotel"),
+        (sentence, "Terrorists", "hotel"),  # Arg-2 in sentence 2: the relation's sentence all the same
+        (sentence, "Terrorists", "embassy"),
+    ]
+    assert dict(report.dropped) == {
+        "label_unknown": 1,
+        "sent_id_missing": 1,
+        "not_two_arguments": 1,
+        "malformed_relation": 1,
+    }
+    assert dict(report.cases) == {
+        "kept_newline_in_argument": 1,
+        "kept_arguments_reversed": 1,
+        "kept_time_argument": 1,
+        "kept_roles_not_arg1_arg2": 2,
+        "kept_argument_other_sentence": 1,
+        "kept_entity_not_in_sentence": 2,  # "embassy", and the time word not in the sentence
+    }
+    # the strict rule on the same document: the same cases are drops, the newline a space
+    strict, strict_report = read_document(path, "en", "train")
+    assert [(i.e1, i.e2) for i in strict] == [
+        ("Terrorists", "hotel"),
+        ("Terror ists", "the hotel"),
+        ("Terrorists", "hotel"),
+    ]
+    assert dict(strict_report.cases) == {"kept_newline_in_argument": 1, "kept_arguments_reversed": 1}
+    with pytest.raises(ValueError, match=r"data\.ace05\.protocol: 'loose'"):
+        read_document(path, "en", "train", protocol="loose")
+
+
+def test_the_step_under_the_authors_rule_counts_each_case(synthetic, tmp_path):
+    summary = ingest_step(synthetic, tmp_path / "out", protocol="authors")
+    assert "kept by the authors' rule: exactly two arguments, by position" in summary
+    stats = pd.read_csv(tmp_path / "out" / "stats.tsv", sep="\t").set_index(["lang", "split"])
+    # the synthetic bad mentions: Time as a third argument and a single argument are both not two
+    assert stats.loc[("en", "train"), "not_two_arguments"] == 2 and stats.loc[("en", "train"), "time_argument"] == 0
+    assert stats.loc[("en", "train"), "kept"] == 72 and (stats["kept_newline_in_argument"] > 0).all()
+    english = read_instances(instances_path(tmp_path / "out", "en", "train"))
+    assert not any("\n" in i.e1 for i in english) and any(" " not in i.e1 and i.sent_id == "2" for i in english)

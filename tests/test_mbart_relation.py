@@ -49,9 +49,13 @@ def mbart_dir(tiny_models):
     return tiny_models[0]["mbart"]
 
 
+def mbart_tokenizer(path):
+    return AutoTokenizer.from_pretrained(path)
+
+
 @pytest.fixture(scope="module")
 def tokenizer(mbart_dir):
-    return AutoTokenizer.from_pretrained(mbart_dir)
+    return mbart_tokenizer(mbart_dir)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +113,34 @@ def test_ids_are_the_template_pieces_with_language_ids(tokenizer, template):
     assert feature["decoder_input_ids"][-1] == tokenizer.eos_token_id
     # the text runs are real words of the tokenizer, not one unknown piece
     assert tokenizer.decode(feature["input_ids"], skip_special_tokens=True).replace(" ", "") != ""
+
+
+def test_authors_baseline_decoder_reads_the_entity_pair(tokenizer):
+    """baseline_decoder "entities": the authors' baseline data (encoder the sentence, decoder "E1 E2")."""
+    assert templates.render("none", INSTANCE, "entities") == (f"<s> {S} </s>", f"<s> {E1} {E2} </s>")
+    assert templates.render("none", INSTANCE, "sentence") == GOLDEN["none"]
+    assert templates.render("7", INSTANCE, "entities") == GOLDEN["7"]  # templates keep their own strings
+    plain, _ = mr.encode_instance(tokenizer, "none", INSTANCE, "en", 1024)
+    pair, _ = mr.encode_instance(tokenizer, "none", INSTANCE, "en", 1024, baseline_decoder="entities")
+    assert pair["input_ids"] == plain["input_ids"] and pair["decoder_input_ids"] != plain["decoder_input_ids"]
+    other = RelationInstance(S, "Paris", "Acme", "PHYS:Located", "D", "1", "R2", "en", "train")
+    # the sentence-only baseline gives two relations of one sentence the same input; the authors' does not
+    assert mr.encode_instance(tokenizer, "none", other, "en", 1024)[0] == plain
+    assert mr.encode_instance(tokenizer, "none", other, "en", 1024, baseline_decoder="entities")[0] != pair
+    with pytest.raises(ValueError, match="baseline_decoder"):
+        mr.Params(baseline_decoder="pair")
+
+
+def test_decoder_language_can_differ_from_the_encoders(tokenizer):
+    """WMT17 (Section VII-B): Chinese into the encoder, English into the decoder."""
+    feature, _ = mr.encode_instance(tokenizer, "3", INSTANCE, "zh", 1024, decoder_lang="en")
+    assert tokenizer.convert_ids_to_tokens(feature["input_ids"][-1:]) == ["zh_CN"]
+    assert tokenizer.convert_ids_to_tokens(feature["decoder_input_ids"][:1]) == ["en_XX"]
+    same, _ = mr.encode_instance(tokenizer, "3", INSTANCE, "zh", 1024)
+    assert tokenizer.convert_ids_to_tokens(same["decoder_input_ids"][:1]) == ["zh_CN"]
+    assert mr.Params(decoder_lang="en").input_options() == {"baseline_decoder": "sentence", "decoder_lang": "en"}
+    with pytest.raises(ValueError, match="decoder_lang"):
+        mr.Params(decoder_lang="de")
 
 
 def test_max_length_guard_keeps_closing_tokens_and_counts(tokenizer):
@@ -183,8 +215,12 @@ def test_defaults_are_the_authors_final_script():
     assert (hp.learning_rate, hp.adam_beta1, hp.adam_beta2, hp.adam_epsilon) == (3e-5, 0.9, 0.98, 1e-8)
     assert (hp.weight_decay, hp.warmup_ratio, hp.batch_size, hp.epochs) == (0.01, 0.1, 12, 30)
     assert (hp.dropout, hp.attention_dropout, hp.mixed_precision, hp.selection) == (0.1, 0.1, "fp16", "accuracy")
+    # the authors' habits that are options (the paper preset sets them): ours by default
+    assert (hp.baseline_decoder, hp.decoder_lang, hp.max_tokens, hp.weight_decay_all) == ("sentence", None, None, False)
     args = mr.training_arguments(hp, "unused", seed=222)
     assert args.lr_scheduler_type == "polynomial" and args.train_sampling_strategy == "group_by_length"
+    capped = mr.training_arguments(mr.Params(max_tokens=4400), "unused", seed=222)
+    assert capped.train_sampling_strategy == "random"  # the token-capped sampler orders the batches
     assert args.metric_for_best_model == "accuracy" and args.greater_is_better
     loss_args = mr.training_arguments(mr.Params(selection="loss"), "unused", seed=222)
     assert loss_args.metric_for_best_model == "loss" and not loss_args.greater_is_better
@@ -209,6 +245,8 @@ FAST = dict(
 def test_train_resume_and_predict_zero_shot(mbart_dir, ace05, tmp_path, selection):
     splits, root = ace05
     params = {**FAST, "selection": selection}
+    if selection == "loss":  # the paper preset's fairseq habits, exercised by this run
+        params.update(max_tokens=200, weight_decay_all=True, baseline_decoder="entities")
     out, ckpt = tmp_path / "model", tmp_path / "checkpoints"
     summary = mr.train(str(mbart_dir), "ace05", splits["train"], splits["dev"], out, ckpt, params, seed=222)
     saved = json.loads((out / mr.SUMMARY_FILE).read_text())
@@ -223,6 +261,16 @@ def test_train_resume_and_predict_zero_shot(mbart_dir, ace05, tmp_path, selectio
     assert (out / "tokenizer_config.json").exists() and (out / "config.json").exists()
 
     if selection == "loss":
+        # token-capped batches: more of them than batch_size alone would make, each epoch the same number
+        from xlie.pipeline.trainers import TokenBudgetBatchSampler
+
+        features, _ = mr.encode(mbart_tokenizer(mbart_dir), "7", splits["train"], "en", 1024)
+        lengths = [len(f["input_ids"]) for f in features]
+        expected = len(TokenBudgetBatchSampler(lengths, 200, FAST["batch_size"], seed=222))
+        assert summary["counts"]["train_batches_per_epoch"] == expected > len(splits["train"]) / FAST["batch_size"]
+        assert summary["global_steps"] == FAST["epochs"] * expected
+        with pytest.raises(ValueError, match="baseline_decoder 'entities'"):
+            mr.load_predictor(out, "ace05", {**params, "baseline_decoder": "sentence"})
         return  # resume and prediction do not depend on the selection metric: once is enough
     # resume: one more epoch continues from the newest checkpoint instead of starting over
     resumed = mr.train(
@@ -247,9 +295,9 @@ def test_zero_shot_uses_the_training_language_id(mbart_dir, tokenizer, monkeypat
     seen = []
     real = mr.encode
 
-    def spy(tok, template, instances, lang, max_length, label_ids=None):
+    def spy(tok, template, instances, lang, max_length, label_ids=None, **options):
         seen.append(lang)
-        return real(tok, template, instances, lang, max_length, label_ids)
+        return real(tok, template, instances, lang, max_length, label_ids, **options)
 
     model = mr.load_for_training(str(mbart_dir), LABELS, mr.Params())
     model.save_pretrained(tmp_path)

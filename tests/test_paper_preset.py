@@ -48,6 +48,11 @@ def paper_workdir(workdir):  # noqa: F811
         workdir
         / yaml.safe_load((workdir / "workflow/presets/paper.yaml").read_text())["data"]["codeie"]["multiconer"]["dir"]
     )
+    # AlignXIE's ParallelNER sources at the preset's paths: fixtures in WikiNEuRal's and CLUENER2020's layouts.
+    parallel = yaml.safe_load((workdir / "workflow/presets/paper.yaml").read_text())["data"]["parallel_ner"]
+    for name, fixture in (("wikineural", "wikineural_en_train.conllu"), ("cluener2020", "cluener2020_train.json")):
+        (workdir / parallel[name]["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "tests" / "data" / "parallel_sources" / fixture, workdir / parallel[name]["path"])
     return workdir
 
 
@@ -154,12 +159,14 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkey
         "adapter"
     )
     lora = aligned["phases"]["phase2"]["params"]
-    assert (lora["lora_r"], lora["lora_alpha"], lora["grad_accum"], lora["gradient_checkpointing"]) == (
+    assert (lora["lora_r"], lora["lora_alpha"], lora["effective_batch_size"], lora["gradient_checkpointing"]) == (
         32,
         64,
-        32,
+        128,
         True,
     )
+    # KnowCoder's effective batch of 128 (1 x 32 x 4 GPUs) on this job's one process: accumulation 128.
+    assert (aligned["phases"]["phase2"]["grad_accum"], aligned["batch"]["effective_batch_size"]) == (128, 128)
     ablation = json.loads(
         (results / "runs/alignxie/codeie/baichuan2/alignxie/none/enzh/seed42/model/xlie_training.json").read_text()
     )

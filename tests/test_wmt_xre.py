@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from xlie.papers.prompt_xre.conllu import parse_conllu, read_conllu
+from xlie.papers.prompt_xre.conllu import ConlluSentence, Word, parse_conllu, read_conllu
 from xlie.papers.prompt_xre.wmt_xre import (
     ConlluParses,
     ParallelFormatError,
     ParallelPair,
     WmtXreConfig,
     build_dataset,
+    build_files,
     extract_patterns,
     make_parser,
     read_parallel_file,
@@ -295,3 +299,67 @@ def test_config_errors_name_the_key(tmp_path, monkeypatch):
         with pytest.raises(WmtXreConfigError, match=rf"data\.wmt_xre\.parser = '{parser}'.*{install}"):
             build_step(options, tmp_path / "out")
     assert not (tmp_path / "out").exists()  # failed before any work
+
+
+def test_the_step_reads_the_first_max_pairs_of_a_local_file(tmp_path):
+    from xlie.papers.prompt_xre.wmt_xre import AUTHORS_MAX_PAIRS, build_step
+
+    assert AUTHORS_MAX_PAIRS == 1_000_000  # the authors' extract_data.py --sent_num default
+    summary = build_step({**DEMO_OPTIONS, "max_pairs": 40}, tmp_path)
+    assert json.loads((tmp_path / "stats.json").read_text(encoding="utf-8"))["pairs"] == 40
+    assert "the first 40 pairs" in summary and "1,000,000 lines" in summary
+    # the split sizes beside the paper's
+    lines = summary.splitlines()
+    assert any(line.split()[0] == "train" and line.split()[-1] == "888k" for line in lines)
+    assert any(line.split()[0] == "valid" and line.split()[-1] == "21.2k" for line in lines)
+    assert any(line.split()[0] == "test" and line.split()[-1] == "31.8k" for line in lines)
+    assert not list(tmp_path.glob(".*"))  # the spool file is gone
+
+
+# --- bounded memory: 100k generated pairs, one ?a-?b instance each, over 150 labels ---------------
+
+
+class _GeneratedParses:
+    """Parses of "<a> <verb> <b> ..." as nsubj-root-obj (the length filter drops every 97th pair)."""
+
+    def count_tokens(self, text: str) -> int:
+        return text.count(" ") + 1
+
+    def parse(self, texts):
+        parsed = []
+        for text in texts:
+            a, verb, b = text.split(" ")[:3]
+            rows = ((a, "PROPN", 2, "nsubj"), (verb, "VERB", 0, "root"), (b, "NOUN", 2, "obj"))
+            words = tuple(Word(i, f, f, u, "_", "_", h, d, "_", "_") for i, (f, u, h, d) in enumerate(rows, 1))
+            parsed.append(ConlluSentence(0, {}, words))
+        return parsed
+
+
+def _generated_pairs(count: int):
+    for i in range(count):
+        long = " and so on" * 20 if i % 97 == 0 else ""
+        yield ParallelPair(i, f"Agent{i} verb{i % 150} item{i}{long}", f"第{i}句：代理人处理了物品。")
+
+
+def _build_generated(count: int, out_dir: str) -> dict:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, stats = build_files(_generated_pairs(count), _GeneratedParses(), out_dir, WmtXreConfig())
+    return {"stats": stats, "peak_growth_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before}
+
+
+def test_the_build_streams_100k_pairs_in_bounded_memory(tmp_path):
+    """In a fresh process (its peak RSS is the build's): holding the 100k instances took ~58 MB more."""
+    run = subprocess.run(
+        [sys.executable, __file__, "100000", str(tmp_path)], capture_output=True, text=True, timeout=600, check=True
+    )
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    stats = result["stats"]
+    assert stats["pairs"] == 100_000 and stats["dropped_longer_than_max_en_tokens"] == 1031
+    assert stats["labels_kept"] == 106 and stats["instances"] == 100_000 - 1031
+    assert (stats["valid_instances"], stats["test_instances"]) == (106 * 200, 106 * 300)  # the paper's 21.2k, 31.8k
+    assert stats["train_instances"] == sum(1 for _ in (tmp_path / "train.jsonl").open(encoding="utf-8"))
+    assert result["peak_growth_kib"] < 16 * 1024, result
+
+
+if __name__ == "__main__":  # the subprocess of test_the_build_streams_100k_pairs_in_bounded_memory
+    print(json.dumps(_build_generated(int(sys.argv[1]), sys.argv[2])))

@@ -69,7 +69,8 @@ def test_dry_run_demo(workdir):
 
 def test_dry_run_paper_plans_every_gpu_job(workdir):
     # ACE05 is the user's licensed copy: a synthetic stand-in lets the plan be built here.
-    ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}, codeie: {schema: resources/codeie/schemas/panx.yaml, multiconer: {dir: resources/demo/multiconer}}}"
+    # AlignXIE's ParallelNER sources (WikiNEuRal, CLUENER2020): fixtures in their layouts.
+    ace05 = "data={ace05: {synthetic: true, dir: results/data/ace05_synthetic/processed-data}, codeie: {schema: resources/codeie/schemas/panx.yaml, multiconer: {dir: resources/demo/multiconer}}, parallel_ner: {wikineural: {path: tests/data/parallel_sources/wikineural_en_train.conllu}, cluener2020: {path: tests/data/parallel_sources/cluener2020_train.json}}}"
     out = snakemake("-n", "--config", "preset=paper", ace05, "--resources", "gpu=4", cwd=workdir).stdout
     counts = job_counts(out)
     # ToPro: 80 trained runs; the 8 zero-shot LLM runs (2 tasks x 2 models x 2 modes) are evaluated

@@ -23,8 +23,10 @@ if config["data"]["ace05"]["synthetic"]:
             "../../scripts/papers/prompt_xre/make_synthetic_ace05.py"
 
 
-# One instance per relation mention with exactly Arg-1 and Arg-2 (the authors' rule); every
-# mention left out is counted by reason in stats.tsv and, per file, in problems.tsv.
+# One instance per relation mention with two arguments, by data.ace05.protocol ("authors": their
+# extract_ace05.py, by position; "strict": exactly Arg-1 and Arg-2, by role); every mention left
+# out is counted by reason, every kept one of a kind the protocols treat differently by case, in
+# stats.tsv and, per file, in problems.tsv.
 rule ingest_ace05:
     input:
         ace05_processed_input,
@@ -46,6 +48,7 @@ rule ingest_ace05:
         "../../../envs/xlie.yaml"
     params:
         root=config["data"]["ace05"]["dir"],
+        protocol=config["data"]["ace05"]["protocol"],
     script:
         "../../scripts/papers/prompt_xre/ingest_ace05.py"
 

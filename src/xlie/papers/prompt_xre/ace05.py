@@ -8,12 +8,23 @@ and ``<DOC>.v2.json`` (``{"entities", "events", "relations"}``; a relation has `
 ``relation-type`` ``TYPE:SUBTYPE``, ``sent_id`` and ``arguments``, each with ``text``, ``sent_id``,
 ``position``, ``role``, ``entity-id``).
 
-The Prompt-XRE authors' rule, applied here: one instance per relation mention with exactly two
-arguments, roles ``Arg-1`` and ``Arg-2``; sentence = the ``# text`` line of the relation's
-sentence; E1/E2 = the Arg-1/Arg-2 texts with their newlines removed. For languages written with
-spaces (English, Arabic) a newline, with the blanks around it, becomes one space
-("southern\\nPhilippines" -> "southern Philippines"); for Chinese it is deleted, since Chinese
-text has no spaces between words. Everything else is left as the annotation has it.
+Two protocols (config key ``data.ace05.protocol``); both make one instance per relation mention
+of one of the 18 labels with exactly two arguments, sentence = the ``# text`` line of the
+relation's sentence, E1/E2 = argument texts without newlines.
+
+``authors`` (the paper preset): the authors' ``my_scripts/extract_ace05.py`` (HSU-CHIA-MING/Prompt-XRE):
+E1/E2 = the FIRST and SECOND argument as listed (``arguments[0]``, ``[1]``), whatever their
+roles (a Time argument included); newlines deleted in every language ("southern\\nPhilippines" ->
+"southernPhilippines"); kept even when an argument lies in another sentence or its text is not
+found in the sentence. Two differences remain, each counted: a label outside the 18 is dropped
+(they would keep it, but their 18-class head, ``--num-classes 18``, cannot learn it: our classifier
+has the 18 labels), and a ``sent_id`` naming no sentence is dropped (their code stops with a KeyError).
+
+``strict`` (the default): E1/E2 = the ``Arg-1``/``Arg-2`` texts by role; a mention with a Time
+argument, or whose two roles are not Arg-1 and Arg-2, an argument in another sentence or not found
+in the sentence is dropped. For languages written with spaces (English, Arabic) a newline, with the
+blanks around it, becomes one space ("southern\\nPhilippines" -> "southern Philippines"); for
+Chinese it is deleted, since Chinese text has no spaces between words.
 
 What ACE05-Processor already removed: its step 2 keeps only arguments whose entity it could map
 to words, and it does not treat timex2/value mentions as entities, so in real ``.v2.json`` files a
@@ -24,7 +35,8 @@ printed totals minus its drops give the relations in ``.v2.json``: En 6654/823/8
 7124/911/779, 2607/304/305.
 
 Nothing is dropped silently: every mention left out is counted under one reason of
-:data:`DROP_REASONS` (checked in that order, the first that applies), and each file keeps its
+:data:`DROP_REASONS` (checked in that order, the first that applies), every kept one under each of
+:data:`KEPT_CASES` that applies (what the two protocols treat differently), and each file keeps its
 first examples. Whole files that cannot be read (malformed JSON or CoNLL-U, a ``.v2.json``
 without its ``.conllu``) are counted under ``unreadable_file`` (files, not mentions), with the
 file and line in the example; ingestion goes on with the other files.
@@ -87,6 +99,7 @@ PAPER_KEPT = {
     ("ar", "test"): 305,
 }
 
+PROTOCOLS = ("strict", "authors")
 DROP_REASONS = (
     "unreadable_file",  # counts FILES: malformed JSON/CoNLL-U, or no .conllu beside the .v2.json
     "malformed_relation",  # a relation that is not an object with relation-type, sent_id, arguments
@@ -97,6 +110,16 @@ DROP_REASONS = (
     "sent_id_missing",  # the relation's sent_id names no sentence of the .conllu
     "argument_other_sentence",  # an argument's sent_id differs from the relation's
     "entity_not_in_sentence",  # an argument's text does not occur in the sentence text
+)
+# Kept mentions of the kinds the protocols treat differently (authors: kept as they are; strict:
+# the first four are dropped above, the last two kept by role / with a newline made a space).
+KEPT_CASES = (
+    "kept_time_argument",  # one of the two arguments has a Time-* role: it is E1 or E2
+    "kept_roles_not_arg1_arg2",  # two arguments whose roles are not one Arg-1 and one Arg-2
+    "kept_argument_other_sentence",  # an argument's sent_id differs from the relation's
+    "kept_entity_not_in_sentence",  # an argument's text does not occur in the sentence text
+    "kept_arguments_reversed",  # Arg-2 listed first: by position (authors) E1 is the Arg-2 text
+    "kept_newline_in_argument",  # an argument text with a newline (authors: deleted; strict: see above)
 )
 EXAMPLES_PER_FILE = 3
 # Written by xlie.papers.prompt_xre.ace05_synthetic into the root of SYNTHETIC data: its presence marks the
@@ -132,12 +155,20 @@ class FileReport:
     split: str
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
+    cases: Counter = field(default_factory=Counter)  # kept mentions per KEPT_CASES entry
     examples: list[str] = field(default_factory=list)
 
     def drop(self, reason: str, example: str) -> None:
         self.dropped[reason] += 1
+        self._example(reason, example)
+
+    def note(self, case: str, example: str) -> None:
+        self.cases[case] += 1
+        self._example(case, example)
+
+    def _example(self, kind: str, example: str) -> None:
         if len(self.examples) < EXAMPLES_PER_FILE:
-            self.examples.append(f"{reason}: {example}")
+            self.examples.append(f"{kind}: {example}")
 
 
 def normalise_mention_text(text: str, lang: str) -> str:
@@ -234,10 +265,54 @@ def _well_formed(relation: object) -> bool:
     return isinstance(arguments, list) and all(isinstance(a, dict) and {"text", "role"} <= a.keys() for a in arguments)
 
 
+def _kept_cases(relation: dict, sentence: str, texts: tuple[str, str]) -> dict[str, str]:
+    """The :data:`KEPT_CASES` a kept two-argument mention shows, each with its example."""
+    rid, sent_id = relation.get("relation-id", "?"), str(relation["sent_id"])
+    arguments = relation["arguments"]
+    roles = [str(a["role"]) for a in arguments]
+    cases = {}
+    if any(role.startswith("Time") for role in roles):
+        cases["kept_time_argument"] = f"{rid} roles {roles}"
+    if sorted(roles) != ["Arg-1", "Arg-2"]:
+        cases["kept_roles_not_arg1_arg2"] = f"{rid} roles {roles}"
+    elif roles[0] == "Arg-2":
+        cases["kept_arguments_reversed"] = f"{rid} roles {roles}"
+    elsewhere = [str(a["sent_id"]) for a in arguments if "sent_id" in a and str(a["sent_id"]) != sent_id]
+    if elsewhere:
+        cases["kept_argument_other_sentence"] = f"{rid} argument in sentence {elsewhere[0]}, relation in {sent_id}"
+    missing = [text for text in texts if _squash(text) not in _squash(sentence)]
+    if missing:
+        cases["kept_entity_not_in_sentence"] = f"{rid} {missing[0]!r} not in sentence {sent_id} {sentence[:80]!r}"
+    if any("\n" in str(a["text"]) or "\r" in str(a["text"]) for a in arguments):
+        cases["kept_newline_in_argument"] = f"{rid} {[str(a['text']) for a in arguments]!r}"
+    return cases
+
+
+def _check_relation_authors(
+    relation: object, sentences: dict[str, str], lang: str
+) -> tuple[str, str] | tuple[None, tuple[str, str, str, str]]:
+    """The authors' rule (module doc): (drop reason, example) or (None, (sentence, e1, e2, label))."""
+    if not _well_formed(relation):
+        return "malformed_relation", repr(relation)[:200]
+    rid = relation.get("relation-id", "?")
+    arguments = relation["arguments"]
+    if len(arguments) != 2:
+        return "not_two_arguments", f"{rid} roles {[str(a['role']) for a in arguments]}"
+    label = relation["relation-type"]
+    if label not in LABELS:
+        return "label_unknown", f"{rid} relation-type {label!r}"
+    sent_id = str(relation["sent_id"])
+    if sent_id not in sentences:
+        return "sent_id_missing", f"{rid} sent_id {sent_id!r} not among the .conllu's {len(sentences)} sentence ids"
+    # extract_ace05.py write_sample: .replace('\n', '').strip() on the sentence and both arguments
+    first, second = (str(a["text"]).replace("\n", "").strip() for a in arguments)
+    return None, (sentences[sent_id].replace("\n", "").strip(), first, second, label)
+
+
 def _check_relation(
     relation: object, sentences: dict[str, str], lang: str
 ) -> tuple[str, str] | tuple[None, tuple[str, str, str, str]]:
-    """(drop reason, example) or (None, (sentence, e1, e2, label))."""
+    """The strict rule (module doc): (drop reason, example) or (None, (sentence, e1, e2, label))."""
     if not _well_formed(relation):
         return "malformed_relation", repr(relation)[:200]
     rid = relation.get("relation-id", "?")
@@ -272,8 +347,14 @@ def _check_relation(
     return None, (sentence, e1, e2, label)
 
 
-def read_document(v2_path: str | Path, lang: str, split: str) -> tuple[list[RelationInstance], FileReport]:
-    """Instances of one ``<DOC>.v2.json`` (its ``<DOC>.conllu`` beside it) and what was dropped."""
+def read_document(
+    v2_path: str | Path, lang: str, split: str, protocol: str = "strict"
+) -> tuple[list[RelationInstance], FileReport]:
+    """Instances of one ``<DOC>.v2.json`` (its ``<DOC>.conllu`` beside it) under ``protocol``
+    (:data:`PROTOCOLS`), what was dropped and the cases kept."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"config key data.ace05.protocol: {protocol!r} is not one of {list(PROTOCOLS)}")
+    check = _check_relation_authors if protocol == "authors" else _check_relation
     v2_path = Path(v2_path)
     doc_id = v2_path.name.removesuffix(".v2.json")
     report = FileReport(str(v2_path), lang, split)
@@ -299,11 +380,13 @@ def read_document(v2_path: str | Path, lang: str, split: str) -> tuple[list[Rela
         return [], report
     instances = []
     for relation in document["relations"]:
-        reason, found = _check_relation(relation, sentences, lang)
+        reason, found = check(relation, sentences, lang)
         if reason is not None:
             report.drop(reason, found)
             continue
         sentence, e1, e2, label = found
+        for case, example in _kept_cases(relation, sentence, (e1, e2)).items():
+            report.note(case, example)
         instances.append(
             RelationInstance(
                 sentence=sentence,
@@ -321,13 +404,15 @@ def read_document(v2_path: str | Path, lang: str, split: str) -> tuple[list[Rela
     return instances, report
 
 
-def read_split(root: str | Path, lang: str, split: str) -> tuple[list[RelationInstance], list[FileReport]]:
+def read_split(
+    root: str | Path, lang: str, split: str, protocol: str = "strict"
+) -> tuple[list[RelationInstance], list[FileReport]]:
     """All documents of one language and split, in file-name order (deterministic)."""
     check_processed_dir(root, [lang], [split])
     instances: list[RelationInstance] = []
     reports = []
     for v2_path in sorted(split_dir(root, lang, split).glob("*.v2.json")):
-        found, report = read_document(v2_path, lang, split)
+        found, report = read_document(v2_path, lang, split, protocol)
         instances.extend(found)
         reports.append(report)
     return instances, reports
@@ -378,39 +463,43 @@ def data_label(synthetic: bool) -> str:
 
 
 def stats_table(reports: Iterable[FileReport], synthetic: bool = False) -> pd.DataFrame:
-    """One row per (lang, split): ``data, lang, split, kept`` and one column per drop reason."""
+    """One row per (lang, split): ``data, lang, split, kept``, one column per drop reason and one
+    per kept case (:data:`KEPT_CASES`)."""
     rows: dict[tuple[str, str], Counter] = {}
     for report in reports:
         counts = rows.setdefault((report.lang, report.split), Counter())
         counts["kept"] += report.kept
         counts.update(report.dropped)
+        counts.update(report.cases)
     records = [
         {
             "data": data_label(synthetic),
             "lang": lang,
             "split": split,
             "kept": counts["kept"],
-            **{reason: counts[reason] for reason in DROP_REASONS},
+            **{reason: counts[reason] for reason in (*DROP_REASONS, *KEPT_CASES)},
         }
         for (lang, split), counts in rows.items()
     ]
-    return pd.DataFrame(records, columns=["data", "lang", "split", "kept", *DROP_REASONS])
+    return pd.DataFrame(records, columns=["data", "lang", "split", "kept", *DROP_REASONS, *KEPT_CASES])
 
 
 def problems_table(reports: Iterable[FileReport]) -> pd.DataFrame:
-    """One row per file that dropped anything: counts per reason and its first examples."""
+    """One row per file that dropped anything or kept a case of :data:`KEPT_CASES`: counts per
+    reason and case, and its first examples."""
     records = [
         {
             "lang": r.lang,
             "split": r.split,
             "file": r.path,
             **{reason: r.dropped[reason] for reason in DROP_REASONS},
+            **{case: r.cases[case] for case in KEPT_CASES},
             "examples": " | ".join(r.examples),
         }
         for r in reports
-        if r.dropped
+        if r.dropped or r.cases
     ]
-    return pd.DataFrame(records, columns=["lang", "split", "file", *DROP_REASONS, "examples"])
+    return pd.DataFrame(records, columns=["lang", "split", "file", *DROP_REASONS, *KEPT_CASES, "examples"])
 
 
 def compare_with_paper(stats: pd.DataFrame) -> pd.DataFrame:
@@ -440,8 +529,10 @@ def ingest(
     out_dir: str | Path,
     languages: Iterable[str] = tuple(LANGUAGE_DIRS),
     splits: Iterable[str] = SPLITS,
+    protocol: str = "strict",
 ) -> pd.DataFrame:
-    """Write ``<lang>.<split>.jsonl``, ``stats.tsv``, ``problems.tsv`` and ``paper_comparison.tsv``.
+    """Write ``<lang>.<split>.jsonl``, ``stats.tsv``, ``problems.tsv`` and ``paper_comparison.tsv``,
+    the mentions read under ``protocol`` (:data:`PROTOCOLS`).
 
     The directory is checked completely before anything is read, so a missing split fails
     before any work. Returns the stats table.
@@ -453,7 +544,7 @@ def ingest(
     reports: list[FileReport] = []
     for lang in languages:
         for split in splits:
-            instances, split_reports = read_split(root, lang, split)
+            instances, split_reports = read_split(root, lang, split, protocol)
             write_instances(instances, instances_path(out_dir, lang, split))
             reports.extend(split_reports)
     stats = stats_table(reports, synthetic=is_synthetic(root))
@@ -473,16 +564,26 @@ SYNTHETIC_BANNER = (
 )
 
 
-def describe_ingestion(stats: pd.DataFrame, root: str | Path) -> str:
-    """Kept counts next to the paper's per language and split, the drops, the differing ones named."""
+PROTOCOL_RULES = {
+    "strict": "the strict rule: exactly Arg-1 and Arg-2, by role",
+    "authors": "the authors' rule: exactly two arguments, by position",
+}
+
+
+def describe_ingestion(stats: pd.DataFrame, root: str | Path, protocol: str = "strict") -> str:
+    """Kept counts next to the paper's per language and split, the drops and kept cases, the
+    differing ones named."""
     synthetic = is_synthetic(root)
     comparison = compare_with_paper(stats).set_index(["lang", "split"])
     lines = [SYNTHETIC_BANNER.format(root=root)] if synthetic else []
-    lines.append(f"ACE05 relation mentions from {root} (kept by the authors' rule: exactly Arg-1 and Arg-2):")
+    lines.append(f"ACE05 relation mentions from {root} (kept by {PROTOCOL_RULES[protocol]}):")
     lines.append(f"  {'lang':<5}{'split':<6}{'kept':>7}{'paper':>7}{'diff':>8}  dropped")
     for row in stats.itertuples(index=False):
         drops = {reason: getattr(row, reason) for reason in DROP_REASONS if getattr(row, reason)}
         dropped = ", ".join(f"{reason} {count}" for reason, count in drops.items()) or "none"
+        cases = ", ".join(f"{case} {getattr(row, case)}" for case in KEPT_CASES if getattr(row, case))
+        if cases:
+            dropped += f"; {cases}"
         paper = comparison["paper"].get((row.lang, row.split))
         paper_text, diff_text = ("-", "-") if paper is None else (str(paper), f"{row.kept - paper:+d}")
         lines.append(f"  {row.lang:<5}{row.split:<6}{row.kept:>7}{paper_text:>7}{diff_text:>8}  {dropped}")
@@ -492,7 +593,7 @@ def describe_ingestion(stats: pd.DataFrame, root: str | Path) -> str:
     return "\n".join(lines)
 
 
-def ingest_step(root: str | Path, out_dir: str | Path) -> str:
+def ingest_step(root: str | Path, out_dir: str | Path, protocol: str = "strict") -> str:
     """The workflow's ``ingest_ace05`` step: :func:`ingest`, then the summary for log and stdout."""
-    stats = ingest(root, out_dir)
-    return describe_ingestion(stats, root)
+    stats = ingest(root, out_dir, protocol=protocol)
+    return describe_ingestion(stats, root, protocol)

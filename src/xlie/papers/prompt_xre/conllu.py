@@ -71,7 +71,9 @@ def parse_conllu(text: str, path: str | Path = "<string>") -> list[ConlluSentenc
     metadata: dict[str, str] = {}
     words: list[Word] = []
     start = 0
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines would also split at U+2028, U+0085 and other
+    # separators that may occur inside a "# text" line.
+    for lineno, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
         if not line.strip():
             if words or metadata:
@@ -113,4 +115,5 @@ def read_conllu(path: str | Path) -> list[ConlluSentence]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: CoNLL-U file not found")
-    return parse_conllu(path.read_text(encoding="utf-8"), path)
+    with path.open(encoding="utf-8", newline="") as handle:  # no newline translation: a lone "\r" stays text
+        return parse_conllu(handle.read(), path)

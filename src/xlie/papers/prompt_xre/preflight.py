@@ -2,8 +2,8 @@
 model's tokenizer, checked by ``python -m xlie preflight`` before any job runs, through the functions the
 jobs call (``methods.mbart_relation``).
 
-* Each training language's mBART code (``en_XX``, ``zh_CN``, ``ar_AR``) is one vocabulary entry: every
-  input carries it as a single id (``lang_id``).
+* Each training language's mBART code (``en_XX``, ``zh_CN``, ``ar_AR``), and the decoder's when the run
+  fixes one (``decoder_lang``), is one vocabulary entry: every input carries it as a single id (``lang_id``).
 * The run's template (Table I): its special markers ``<s>``, ``</s>``, ``<mask>`` are the tokenizer's
   special tokens and its text pieces hold no unknown token (``template_ids``).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xlie.papers.prompt_xre.params import MBartRelationParams
-from xlie.papers.prompt_xre.templates import SPECIAL, TEMPLATES, fill, pieces
+from xlie.papers.prompt_xre.templates import BASELINE_DECODERS, SPECIAL, TEMPLATES, fill, pieces
 from xlie.pipeline.preflight import unknown_words
 
 
@@ -30,7 +30,9 @@ def preflight_checks(tokenizer, model_config, run) -> list[tuple[str, bool | Non
     """(check, ok, detail) for a run of Prompt-XRE's method; [] for any other method."""
     if not isinstance(run.params, MBartRelationParams):
         return []
-    return [*(_language_code(tokenizer, run, source) for source in run.sources), _template(tokenizer, run)]
+    decoder = run.params.decoder_lang
+    languages = [*run.sources, *([decoder] if decoder is not None and decoder not in run.sources else [])]
+    return [*(_language_code(tokenizer, run, language) for language in languages), _template(tokenizer, run)]
 
 
 def _language_code(tokenizer, run, source: str) -> tuple[str, bool, str]:
@@ -56,7 +58,10 @@ def _template(tokenizer, run) -> tuple[str, bool, str]:
     template = run.params.template
     name = f"template {template}"
     lengths = []
-    for side, pattern in zip(("encoder", "decoder"), TEMPLATES[template], strict=True):
+    encoder, decoder = TEMPLATES[template]
+    if template == "none":
+        decoder = BASELINE_DECODERS[run.params.baseline_decoder]
+    for side, pattern in (("encoder", encoder), ("decoder", decoder)):
         text = fill(pattern, _Placeholder())
         try:
             lengths.append(len(template_ids(tokenizer, text)))

@@ -1,4 +1,5 @@
-"""Prompt-XRE's Table I: the baseline and the nine templates, as (encoder input, decoder input).
+"""Prompt-XRE's Table I: the baseline and the nine templates, as (encoder input, decoder input),
+and the baseline's two decoder inputs (:data:`BASELINE_DECODERS`).
 
 ``<s>``, ``</s>`` and ``<mask>`` are the tokenizer's special tokens (``<mask>`` is a separator,
 never predicted); ``{S}``, ``{E1}``, ``{E2}`` are the sentence and the two argument texts.
@@ -33,6 +34,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "9": (_HYBRID_QUOTED, "<s> {E1} <mask> {E2} </s>"),
 }
 
+# The decoder input of the baseline (template "none"), by the params' ``baseline_decoder``:
+# "sentence" as the paper describes plain fine-tuning (Section IV-b: "<s> x </s>" into encoder and
+# decoder), "entities" as the authors' code builds its baseline data (my_scripts/make_prompt_data.py,
+# make_baseline_data: encoder the sentence, decoder "E1 E2"; --baseline in their
+# mbart_sentence_prediction task). The encoder input is the sentence either way.
+BASELINE_DECODERS = {"sentence": TEMPLATES["none"][1], "entities": "<s> {E1} {E2} </s>"}
+
 SPECIAL = ("<s>", "</s>", "<mask>")
 _PIECE = re.compile(r"\s*(<s>|</s>|<mask>)\s*")
 _SLOT = re.compile(r"\{(S|E1|E2)\}")
@@ -49,10 +57,13 @@ def fill(pattern: str, instance: RelationInstance) -> str:
     return _SLOT.sub(lambda m: values[m.group(1)], pattern)
 
 
-def render(template: str, instance: RelationInstance) -> tuple[str, str]:
-    """(encoder string, decoder string) of ``instance`` under ``template``, without language ids."""
+def render(template: str, instance: RelationInstance, baseline_decoder: str = "sentence") -> tuple[str, str]:
+    """(encoder string, decoder string) of ``instance`` under ``template``, without language ids;
+    ``baseline_decoder`` picks the decoder input of template "none" (:data:`BASELINE_DECODERS`)."""
     check_template(template)
     encoder, decoder = TEMPLATES[template]
+    if template == "none":
+        decoder = BASELINE_DECODERS[baseline_decoder]
     return fill(encoder, instance), fill(decoder, instance)
 
 

@@ -3,8 +3,10 @@
 The chain, each step a pure function:
 
 1. :func:`load_wmt17_zh_en` (the hub dataset ``wmt/wmt17``, config ``zh-en``) or
-   :func:`read_parallel_file` (a local TSV with an ``en`` and a ``zh`` column, or JSON lines with
-   ``en``/``zh`` or ``translation: {en, zh}``) -> :class:`ParallelPair` s.
+   :func:`iter_parallel_file` (a local TSV with an ``en`` and a ``zh`` column, or JSON lines with
+   ``en``/``zh`` or ``translation: {en, zh}``) -> :class:`ParallelPair` s, the first ``max_pairs``
+   (1,000,000: the authors' ``my_scripts/extract_data.py --sent_num`` default, the first lines of
+   their WMT17 file; null: all ~25M).
 2. :func:`drop_long_pairs`: drop pairs whose English side has more than ``max_en_tokens`` (50)
    tokens, counted by the parser's own tokenizer (spaCy's in the paper).
 3. An English UD parser (:class:`UDParser`): :class:`SpacyParser` or :class:`StanzaParser` (both
@@ -13,10 +15,13 @@ The chain, each step a pure function:
 4. :func:`extract_patterns`: our own implementation of PredPatt-style binary predicate patterns
    over the UD parse (PredPatt itself is not on PyPI). Every instance has exactly two arguments
    ``?a`` and ``?b``; its label is ``?a_<lemmas of the predicate words>_?b``.
-5. :func:`build_dataset`: keep the ``top_labels`` (106) most frequent labels; per label, in corpus
+5. :func:`build_files`: keep the ``top_labels`` (106) most frequent labels; per label, in corpus
    order as the authors' code does: test = the last ``test_per_label`` (300), valid = the
    ``valid_per_label`` (200) before them, train = the rest, capped at ``train_cap_per_label``
    (10,500; the first ones). An instance = Chinese sentence + English ?a text + ?b text + label.
+   Streamed, in bounded memory: the pairs in batches, the instances through a spool file (pass 1
+   counts the labels, pass 2 sends each instance to its split file); in memory only a batch, the
+   label counts and one pair's instances. :func:`build_dataset` is the same in memory (small data).
 
 The workflow's ``build_wmt_xre`` rule runs :func:`build_step` on ``config["data"]["wmt_xre"]``;
 training reads the splits with :func:`read_relation_split` (as :class:`xlie.papers.prompt_xre.ace05.RelationInstance`)
@@ -58,11 +63,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import tempfile
 from collections import Counter, defaultdict
 from itertools import islice
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol, Sequence
+from typing import IO, Iterable, Iterator, Protocol, Sequence
 
 from xlie.papers.prompt_xre.ace05 import RelationInstance, parse_json_line
 from xlie.papers.prompt_xre.conllu import ConlluSentence, Word, read_conllu
@@ -70,6 +77,11 @@ from xlie.pipeline.runtime import atomic_write, atomic_write_text
 
 HUB_DATASET = "wmt/wmt17"
 HUB_CONFIG = "zh-en"
+# The authors' subset: the first 1,000,000 lines (my_scripts/extract_data.py, --sent_num default).
+AUTHORS_MAX_PAIRS = 1_000_000
+# The paper's split sizes (Table II, Sections V and VII-B), printed beside ours.
+PAPER_SPLITS = {"train": "888k", "valid": "21.2k", "test": "31.8k"}
+SPLITS = ("train", "valid", "test")
 
 SUBJECTS = {"nsubj", "nsubj:pass"}
 SECOND_ARGUMENTS = {"obj", "iobj", "obl", "nmod"}
@@ -138,11 +150,16 @@ def load_wmt17_zh_en(
 
 
 def read_parallel_file(path: str | Path) -> list[ParallelPair]:
-    """A local copy: ``.tsv`` with a header naming ``en`` and ``zh`` columns, or ``.jsonl``."""
+    """:func:`iter_parallel_file` as a list (small files)."""
+    return list(iter_parallel_file(path))
+
+
+def iter_parallel_file(path: str | Path) -> Iterator[ParallelPair]:
+    """A local copy, pair by pair: ``.tsv`` with a header naming ``en`` and ``zh`` columns, or ``.jsonl``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: parallel-text file not found")
-    pairs = []
+    count = 0
     with path.open(encoding="utf-8", newline="") as handle:
         if path.suffix == ".tsv":
             reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -155,7 +172,8 @@ def read_parallel_file(path: str | Path) -> list[ParallelPair]:
                     raise ParallelFormatError(
                         f"{path}:{lineno}: expected {len(header)} tab-separated fields, found {len(row)}"
                     )
-                pairs.append(ParallelPair(len(pairs), row[en], row[zh]))
+                yield ParallelPair(count, row[en], row[zh])
+                count += 1
         elif path.suffix in (".jsonl", ".json"):
             for lineno, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -163,14 +181,15 @@ def read_parallel_file(path: str | Path) -> list[ParallelPair]:
                 try:
                     row = json.loads(line)
                     row = row.get("translation", row)
-                    pairs.append(ParallelPair(len(pairs), str(row["en"]), str(row["zh"])))
+                    pair = ParallelPair(count, str(row["en"]), str(row["zh"]))
                 except (json.JSONDecodeError, KeyError, AttributeError) as error:
                     raise ParallelFormatError(
                         f"{path}:{lineno}: expected a JSON object with 'en' and 'zh' ({error!r})"
                     ) from None
+                yield pair
+                count += 1
         else:
             raise ParallelFormatError(f"{path}: unknown parallel-text format {path.suffix!r} (use .tsv or .jsonl)")
-    return pairs
 
 
 # ---------------------------------------------------------------- 2.-3. parsing
@@ -396,80 +415,133 @@ class WmtXreDataset:
     stats: dict[str, int]
 
 
-def split_per_label(
-    instances: Sequence[XreInstance], config: WmtXreConfig
-) -> tuple[dict[str, list[XreInstance]], list[str]]:
-    """Per label in corpus order: test = last N, valid = the M before, train = the rest (capped).
+def extract_instances(
+    pairs: Iterable[ParallelPair], parser: UDParser, config: WmtXreConfig, tally: Counter, batch_size: int = 1024
+) -> Iterator[XreInstance]:
+    """Steps 2-4, lazily: the pairs in batches of ``batch_size`` (the hub's are streamed, never
+    held), their instances in corpus order; ``tally`` counts pairs read, dropped, parsed, without pattern."""
+    iterator = iter(pairs)
+    while batch := list(islice(iterator, batch_size)):
+        tally["pairs"] += len(batch)
+        kept, dropped = drop_long_pairs(batch, parser.count_tokens, config.max_en_tokens)
+        tally["dropped_longer_than_max_en_tokens"] += dropped
+        tally["parsed"] += len(kept)
+        for pair, parse in zip(kept, parser.parse([pair.en for pair in kept])):
+            found = extract_patterns(parse)
+            tally["pairs_without_pattern"] += not found
+            for pattern in found:
+                yield XreInstance(pair.zh, pattern.a, pattern.b, pattern.label, pair.en, pair.index)
 
-    A label with no instance left for train is dropped (returned second): it cannot be learnt.
-    """
-    by_label: dict[str, list[XreInstance]] = defaultdict(list)
-    for instance in instances:
-        by_label[instance.label].append(instance)
-    splits: dict[str, list[XreInstance]] = {"train": [], "valid": [], "test": []}
-    too_small = []
-    held_out = config.test_per_label + config.valid_per_label
-    for label, group in by_label.items():
-        if len(group) <= held_out:
-            too_small.append(label)
-            continue
-        splits["test"].extend(group[len(group) - config.test_per_label :])
-        splits["valid"].extend(group[len(group) - held_out : len(group) - config.test_per_label])
-        splits["train"].extend(group[: len(group) - held_out][: config.train_cap_per_label])
-    for name in splits:
-        splits[name].sort(key=lambda i: (i.pair_index, i.label, i.a, i.b))
-    return splits, too_small
+
+def _split_of(position: int, count: int, config: WmtXreConfig) -> str | None:
+    """The split of a label's ``position``-th instance (0-based, corpus order) of ``count``: test =
+    the last test_per_label, valid = the valid_per_label before them, train = the first of the rest
+    up to train_cap_per_label (None beyond the cap)."""
+    if position >= count - config.test_per_label:
+        return "test"
+    if position >= count - config.test_per_label - config.valid_per_label:
+        return "valid"
+    return "train" if position < config.train_cap_per_label else None
+
+
+def _write_instance(handle: IO[str], instance: XreInstance) -> None:
+    handle.write(json.dumps(vars(instance), ensure_ascii=False) + "\n")  # vars: asdict deep-copies, slowly
+
+
+def _write_pair(outputs: dict[str, IO[str]], assigned: list[tuple[str, XreInstance]]) -> None:
+    """One pair's instances, each to its split file, in (label, ?a, ?b) order (the files are sorted by
+    pair, then label, ?a, ?b)."""
+    for split, instance in sorted(assigned, key=lambda item: (item[1].label, item[1].a, item[1].b)):
+        _write_instance(outputs[split], instance)
+
+
+def build_files(
+    pairs: Iterable[ParallelPair],
+    parser: UDParser,
+    out_dir: str | Path,
+    config: WmtXreConfig = WmtXreConfig(),
+    batch_size: int = 1024,
+) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    """The whole chain after loading, streamed (module doc): ``{train,valid,test}.jsonl``,
+    ``labels.tsv`` (label, count) and ``stats.json`` under ``out_dir``; returns (labels, stats).
+
+    Pass 1 writes every instance to a spool file beside the outputs and counts the labels; pass 2
+    reads it back and sends each instance of a kept label to its split. A label with no instance
+    left for train is dropped: it cannot be learnt."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tally: Counter = Counter()
+    counts: Counter = Counter()
+    handle, spool = tempfile.mkstemp(prefix=".wmt_xre_instances.", suffix=".jsonl", dir=out_dir)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as spooled:
+            for instance in extract_instances(pairs, parser, config, tally, batch_size):
+                counts[instance.label] += 1
+                _write_instance(spooled, instance)
+        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: config.top_labels]
+        held_out = config.test_per_label + config.valid_per_label
+        labels = [(label, count) for label, count in top if count > held_out]
+        kept = dict(labels)
+        seen: Counter = Counter()
+        written: Counter = Counter()
+        with (
+            atomic_write(out_dir / "train.jsonl") as train,
+            atomic_write(out_dir / "valid.jsonl") as valid,
+            atomic_write(out_dir / "test.jsonl") as test,
+            open(spool, encoding="utf-8") as spooled,
+        ):
+            outputs = {"train": train, "valid": valid, "test": test}
+            current, assigned = None, []
+            for line in spooled:
+                instance = XreInstance(**json.loads(line))
+                if instance.pair_index != current:
+                    _write_pair(outputs, assigned)
+                    current, assigned = instance.pair_index, []
+                if instance.label not in kept:
+                    continue
+                split = _split_of(seen[instance.label], kept[instance.label], config)
+                seen[instance.label] += 1
+                if split is not None:
+                    assigned.append((split, instance))
+                    written[split] += 1
+            _write_pair(outputs, assigned)
+    finally:
+        Path(spool).unlink(missing_ok=True)
+    stats = {
+        "pairs": tally["pairs"],
+        "dropped_longer_than_max_en_tokens": tally["dropped_longer_than_max_en_tokens"],
+        "parsed": tally["parsed"],
+        "pairs_without_pattern": tally["pairs_without_pattern"],
+        "instances": sum(counts.values()),
+        "distinct_labels": len(counts),
+        "instances_in_top_labels": sum(count for _, count in top),
+        "labels_too_small_to_split": len(top) - len(labels),
+        "labels_kept": len(labels),
+        **{f"{name}_instances": written[name] for name in SPLITS},
+    }
+    atomic_write_text(out_dir / "labels.tsv", "label\tcount\n" + "".join(f"{label}\t{n}\n" for label, n in labels))
+    atomic_write_text(out_dir / "stats.json", json.dumps(stats, indent=2) + "\n")
+    return labels, stats
 
 
 def build_dataset(
     pairs: Iterable[ParallelPair], parser: UDParser, config: WmtXreConfig = WmtXreConfig(), batch_size: int = 1024
 ) -> WmtXreDataset:
-    """The whole chain after loading: length filter, parse, patterns, top labels, per-label split.
-
-    Pairs are consumed in batches of ``batch_size`` (the hub's 25M pairs are streamed, never held);
-    only the extracted instances are kept in memory.
-    """
-    instances: list[XreInstance] = []
-    read = too_long = parsed = without_pattern = 0
-    iterator = iter(pairs)
-    while batch := list(islice(iterator, batch_size)):
-        read += len(batch)
-        kept, dropped = drop_long_pairs(batch, parser.count_tokens, config.max_en_tokens)
-        too_long += dropped
-        parsed += len(kept)
-        for pair, parse in zip(kept, parser.parse([pair.en for pair in kept])):
-            found = extract_patterns(parse)
-            without_pattern += not found
-            instances.extend(XreInstance(pair.zh, p.a, p.b, p.label, pair.en, pair.index) for p in found)
-    counts = Counter(i.label for i in instances)
-    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: config.top_labels]
-    top_names = {label for label, _ in top}
-    in_top = [i for i in instances if i.label in top_names]
-    splits, too_small = split_per_label(in_top, config)
-    labels = [(label, count) for label, count in top if label not in too_small]
-    stats = {
-        "pairs": read,
-        "dropped_longer_than_max_en_tokens": too_long,
-        "parsed": parsed,
-        "pairs_without_pattern": without_pattern,
-        "instances": len(instances),
-        "distinct_labels": len(counts),
-        "instances_in_top_labels": len(in_top),
-        "labels_too_small_to_split": len(too_small),
-        "labels_kept": len(labels),
-        **{f"{name}_instances": len(split) for name, split in splits.items()},
-    }
+    """:func:`build_files` in memory (through a temporary directory): for small data and tests."""
+    with tempfile.TemporaryDirectory(prefix="wmt_xre_") as directory:
+        labels, stats = build_files(pairs, parser, directory, config, batch_size)
+        splits = {name: read_xre_split(Path(directory) / f"{name}.jsonl") for name in SPLITS}
     return WmtXreDataset(splits, labels, stats)
 
 
 def write_dataset(dataset: WmtXreDataset, out_dir: str | Path) -> None:
-    """``{train,valid,test}.jsonl``, ``labels.tsv`` (label, count) and ``stats.json`` under ``out_dir``."""
+    """``{train,valid,test}.jsonl``, ``labels.tsv`` (label, count) and ``stats.json`` of a dataset in memory."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, instances in dataset.splits.items():
         with atomic_write(out_dir / f"{name}.jsonl") as handle:
             for instance in instances:
-                handle.write(json.dumps(asdict(instance), ensure_ascii=False) + "\n")
+                _write_instance(handle, instance)
     atomic_write_text(
         out_dir / "labels.tsv", "label\tcount\n" + "".join(f"{label}\t{count}\n" for label, count in dataset.labels)
     )
@@ -542,30 +614,35 @@ def parser_from_options(options: dict) -> UDParser:
         raise
 
 
-def describe_stats(dataset: WmtXreDataset) -> str:
-    stats = dataset.stats
+def describe_stats(labels: list[tuple[str, int]], stats: dict[str, int], max_pairs: int | None = None) -> str:
+    """The construction's counts, the split sizes beside the paper's, the most frequent labels."""
     lines = ["WMT17-EnZh XRE construction:"]
+    cap = "all pairs" if max_pairs is None else f"the first {max_pairs:,} pairs"
+    lines.append(f"  read: {cap} of the source; the authors: the first {AUTHORS_MAX_PAIRS:,} lines (extract_data.py)")
     lines += [f"  {name:<36}{value:>10}" for name, value in stats.items()]
+    lines.append(f"  {'split':<10}{'ours':>10}{'paper':>10}")
+    lines += [f"  {name:<10}{stats[f'{name}_instances']:>10,}{PAPER_SPLITS[name]:>10}" for name in SPLITS]
+    lines.append(f"  {'labels':<10}{stats['labels_kept']:>10,}{106:>10}")
     lines.append(
-        f"  kept labels (most frequent first): {', '.join(f'{label} {count}' for label, count in dataset.labels[:10])}"
-        + (" ..." if len(dataset.labels) > 10 else "")
+        f"  kept labels (most frequent first): {', '.join(f'{label} {count}' for label, count in labels[:10])}"
+        + (" ..." if len(labels) > 10 else "")
     )
-    lines.append("  paper: 106 labels, train/valid/test 888k/21.2k/31.8k instances")
     return "\n".join(lines)
 
 
 def build_step(options: dict, out_dir: str | Path) -> str:
     """The workflow's ``build_wmt_xre`` step: the parser first (a missing one fails before any
-    work), then the pairs (local file or hub), the chain, and the files; returns the summary."""
+    work), then the first ``max_pairs`` pairs (local file or hub) streamed through the chain into
+    the files; returns the summary."""
     input_files(options)
     parser = parser_from_options(options)
+    max_pairs = options.get("max_pairs")
     if options["source"] == "hub":
-        pairs: Iterable[ParallelPair] = load_wmt17_zh_en(options["hub_split"], options.get("max_pairs"))
+        pairs: Iterable[ParallelPair] = load_wmt17_zh_en(options["hub_split"], max_pairs)
     else:
-        pairs = read_parallel_file(options["pairs"])
-    dataset = build_dataset(pairs, parser, config_from_options(options))
-    write_dataset(dataset, out_dir)
-    return describe_stats(dataset)
+        pairs = islice(iter_parallel_file(options["pairs"]), max_pairs)
+    labels, stats = build_files(pairs, parser, out_dir, config_from_options(options))
+    return describe_stats(labels, stats, max_pairs)
 
 
 def read_relation_split(path: str | Path, split: str | None = None) -> list[RelationInstance]:
@@ -601,7 +678,7 @@ def read_labels(path: str | Path) -> list[str]:
     """The labels of ``labels.tsv`` in file order (most frequent first): the classifier head's labels."""
     path = Path(path)
     with path.open(encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
+        lines = [line.rstrip("\n") for line in handle]  # not splitlines: a lemma may hold U+2028 and the like
     if not lines or lines[0].split("\t") != ["label", "count"]:
         raise ValueError(f"{path}:1: expected the header 'label<TAB>count'")
     labels = []

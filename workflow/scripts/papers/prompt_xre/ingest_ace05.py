@@ -7,6 +7,6 @@ from xlie.pipeline.runtime import log_to, script_start
 
 script_start(snakemake)
 with log_to(snakemake.log[0]):
-    summary = ingest_step(snakemake.params.root, Path(snakemake.output.stats).parent)
+    summary = ingest_step(snakemake.params.root, Path(snakemake.output.stats).parent, snakemake.params.protocol)
     print(summary)
 print(summary)  # also on the console: kept counts against the paper's, SYNTHETIC said loudly

@@ -16,12 +16,16 @@ tokenizer's real ids) is appended to the encoder input and prepended to the deco
 At zero-shot test time the TRAINING language's id is used for every test language (as the
 authors do); the training language is stored with the model (``xlie_training.json``).
 
-Baseline "mBART" (template id ``none``): encoder ``<s> S </s>``, decoder ``<s> S </s>`` (plus the
-language ids). This is what the authors' fairseq task builds without ``--baseline`` and without a
-prompt (HSU-CHIA-MING/Prompt-XRE, ``fairseq/tasks/mbart_sentence_prediction .py``: ``tgt_tokens =
-src_tokens``, then ``RollDataset(tgt, 1)`` moves the language id to the front), i.e. the usual
-BART sentence classification where the decoder reads the encoder's sequence. The leading ``<s>``
-of every Table I string is the authors' ``--init-token 0``; HF's mBART tokenizer would not add it.
+Baseline "mBART" (template id ``none``): encoder ``<s> S </s>``; decoder ``<s> S </s>``
+(``baseline_decoder: sentence``, the paper's Section IV-b and what the authors' fairseq task builds
+without ``--baseline``: ``tgt_tokens = src_tokens``, then ``RollDataset(tgt, 1)`` moves the
+language id to the front) or ``<s> E1 E2 </s>`` (``baseline_decoder: entities``, the format of the
+authors' baseline data, ``make_prompt_data.py --prompt baseline``, trained with ``--baseline``; the
+paper preset's, see the README). The leading ``<s>`` of every Table I string is the authors'
+``--init-token 0``; HF's mBART tokenizer would not add it.
+
+Decoder language: the training language's id by default (ACE05); ``decoder_lang`` fixes it (the
+paper's WMT17 runs: Chinese encoder, English decoder, Section VII-B).
 
 Head: dense -> tanh -> dense on the decoder state at the decoder input's LAST ``</s>``
 (``MBartClassificationHead``). ``MBartForSequenceClassification.forward`` (transformers 5.23)
@@ -34,7 +38,8 @@ head and weights but pools at the last ``</s>`` of ``decoder_input_ids`` per row
 for every template and unaffected by right padding (pad is never ``</s>``).
 
 Training: HF Trainer, the authors' final fairseq script (``xlie.papers.prompt_xre.params``), dynamic padding
-(:func:`collate`), length-grouped batches, fp16 (or bf16) on GPU only, resumable from
+(:func:`collate`), with ``max_tokens`` fairseq's token-capped batches of a seeded shuffle (else
+length-grouped ones), fp16 (or bf16) on GPU only, resumable from
 ``checkpoint_dir``, best dev model (dev accuracy by default, dev loss as an option) saved to
 ``output_dir`` with its tokenizer and ``xlie_training.json``. No truncation, as the authors; a
 ``max_length`` guard cuts only what would not fit the position embeddings and counts it.
@@ -45,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -57,6 +63,7 @@ from transformers.modeling_outputs import Seq2SeqSequenceClassifierOutput
 
 from xlie.pipeline.checkpoints import resume_point
 from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance
+from xlie.papers.prompt_xre.params import LANG_CODES
 from xlie.papers.prompt_xre.params import MBartRelationParams as Params
 from xlie.papers.prompt_xre.templates import SPECIAL, pieces, render
 from xlie.pipeline.methods import load_for_inference, load_tokenizer
@@ -65,9 +72,6 @@ from xlie.pipeline.training import training_arguments as shared_training_argumen
 
 if TYPE_CHECKING:  # annotations only: importing it costs an evaluation job seconds
     from transformers import TrainingArguments
-
-# mBART-cc25 language codes of the three ACE05 languages.
-LANG_CODES = {"en": "en_XX", "zh": "zh_CN", "ar": "ar_AR"}
 
 
 def _special_id(tokenizer, token: str) -> int:
@@ -97,15 +101,22 @@ def template_ids(tokenizer, text: str) -> list[int]:
 
 
 def encode_instance(
-    tokenizer, template: str, instance: RelationInstance, lang: str, max_length: int
+    tokenizer,
+    template: str,
+    instance: RelationInstance,
+    lang: str,
+    max_length: int,
+    *,
+    baseline_decoder: str = "sentence",
+    decoder_lang: str | None = None,
 ) -> tuple[dict, bool]:
     """``{"input_ids", "decoder_input_ids"}`` of one instance with language ``lang``'s id (the
-    training language's), and whether either side had to be cut to ``max_length``. A cut keeps the
-    closing ``</s>`` (and the encoder's language id): the head reads the decoder's last ``</s>``."""
-    encoder_text, decoder_text = render(template, instance)
-    language = lang_id(tokenizer, lang)
-    encoder = template_ids(tokenizer, encoder_text) + [language]
-    decoder = [language] + template_ids(tokenizer, decoder_text)
+    training language's) on the encoder and ``decoder_lang``'s (None: ``lang``'s) on the decoder,
+    and whether either side had to be cut to ``max_length``. A cut keeps the closing ``</s>`` (and
+    the encoder's language id): the head reads the decoder's last ``</s>``."""
+    encoder_text, decoder_text = render(template, instance, baseline_decoder)
+    encoder = template_ids(tokenizer, encoder_text) + [lang_id(tokenizer, lang)]
+    decoder = [lang_id(tokenizer, decoder_lang or lang)] + template_ids(tokenizer, decoder_text)
     cut = len(encoder) > max_length or len(decoder) > max_length
     if len(encoder) > max_length:
         encoder = encoder[: max_length - 2] + encoder[-2:]
@@ -121,11 +132,13 @@ def encode(
     lang: str,
     max_length: int,
     label_ids: dict[str, int] | None = None,
+    **input_options,
 ) -> tuple[list[dict], int]:
-    """Features of ``instances`` (with ``labels`` when ``label_ids`` is given) and the number cut."""
+    """Features of ``instances`` (with ``labels`` when ``label_ids`` is given) and the number cut;
+    ``input_options``: :func:`encode_instance`'s keywords (``Params.input_options``)."""
     features, cuts = [], 0
     for instance in instances:
-        feature, cut = encode_instance(tokenizer, template, instance, lang, max_length)
+        feature, cut = encode_instance(tokenizer, template, instance, lang, max_length, **input_options)
         cuts += cut
         if label_ids is not None:
             if instance.label not in label_ids:
@@ -232,7 +245,8 @@ def training_arguments(hp: Params, checkpoint_dir: Path, seed: int) -> TrainingA
         lr_scheduler_kwargs={"lr_end": 0.0, "power": 1.0},  # fairseq polynomial_decay
         per_device_eval_batch_size=hp.eval_batch_size,
         remove_unused_columns=False,
-        train_sampling_strategy="group_by_length" if hp.group_by_length else "random",
+        # with max_tokens the batches come from a TokenBudgetBatchSampler (train), not from this
+        train_sampling_strategy="group_by_length" if hp.group_by_length and not hp.max_tokens else "random",
     )
 
 
@@ -265,21 +279,28 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
     if len(train_langs) != 1:
         raise ValueError(f"training instances must share one language (the language id), got {train_langs}")
     train_lang = train_langs[0]
-    from transformers import Trainer
+    from xlie.pipeline.trainers import BatchSamplerTrainer, TokenBudgetBatchSampler
 
     tokenizer = load_tokenizer(model_path)
     model = load_for_training(model_path, labels, hp)
     label_ids = {label: i for i, label in enumerate(labels)}
-    train_features, train_cut = encode(tokenizer, hp.template, train, train_lang, hp.max_length, label_ids)
-    dev_features, dev_cut = encode(tokenizer, hp.template, dev, train_lang, hp.max_length, label_ids)
+    options = hp.input_options()
+    train_features, train_cut = encode(tokenizer, hp.template, train, train_lang, hp.max_length, label_ids, **options)
+    dev_features, dev_cut = encode(tokenizer, hp.template, dev, train_lang, hp.max_length, label_ids, **options)
     pad = model.config.pad_token_id
-    trainer = Trainer(
+    batches = None
+    if hp.max_tokens:  # fairseq counts a batch's tokens on the encoder side (src_tokens)
+        lengths = [len(feature["input_ids"]) for feature in train_features]
+        batches = TokenBudgetBatchSampler(lengths, hp.max_tokens, hp.batch_size, seed)
+    trainer = BatchSamplerTrainer(
         model=model,
         args=training_arguments(hp, checkpoint_dir, seed),
         train_dataset=train_features,
         eval_dataset=dev_features,
         data_collator=functools.partial(collate, pad_token_id=pad),
         compute_metrics=accuracy,
+        train_batch_sampler=batches,
+        decay_all_parameters=hp.weight_decay_all,
     )
     resume = resume_point(checkpoint_dir)
     trainer.train(resume_from_checkpoint=resume)
@@ -304,6 +325,7 @@ def train(model_path, task, train, dev, output_dir, checkpoint_dir, params, seed
             "train_truncated": train_cut,
             "dev_instances": len(dev),
             "dev_truncated": dev_cut,
+            "train_batches_per_epoch": len(batches) if batches else math.ceil(len(train_features) / hp.batch_size),
         },
         "params": dataclasses.asdict(hp),
     }
@@ -328,13 +350,18 @@ def load_predictor(model_dir: str | Path, task: str, params: dict) -> Callable[.
     summary = json.loads((Path(model_dir) / SUMMARY_FILE).read_text(encoding="utf-8"))
     if summary["template"] != hp.template:
         raise ValueError(f"{model_dir} was trained with template {summary['template']!r}, params say {hp.template!r}")
+    options = hp.input_options()
+    trained = summary.get("params") or {}
+    for name, value in options.items():
+        if name in trained and trained[name] != value:
+            raise ValueError(f"{model_dir} was trained with {name} {trained[name]!r}, params say {value!r}")
     model, tokenizer = load_for_inference(MBartForRelationClassification, model_dir)
     train_lang = summary["train_lang"]
     id2label = {int(k): v for k, v in model.config.id2label.items()}
     device = next(model.parameters()).device
 
     def predict(instances: Sequence[RelationInstance], desc: str = "predict") -> RelationPrediction:
-        features, cut = encode(tokenizer, hp.template, instances, train_lang, hp.max_length)
+        features, cut = encode(tokenizer, hp.template, instances, train_lang, hp.max_length, **options)
         order = sorted(range(len(features)), key=lambda k: len(features[k]["input_ids"]))  # less padding
         predicted: list[str] = [""] * len(features)
         for start in range(0, len(order), hp.eval_batch_size):

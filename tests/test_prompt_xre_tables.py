@@ -230,3 +230,21 @@ def test_tables_embed_type1_fonts_only_with_and_without_lmodern(tmp_path):
             ["pdffonts", f"{name}.pdf"], check=True, cwd=tmp_path, capture_output=True, text=True, timeout=60
         )
         assert "Type 1" in fonts.stdout and "Type 3" not in fonts.stdout, (name, fonts.stdout)
+
+
+def test_a_delta_column_over_a_variant_the_table_leaves_out_fails_at_plan_time():
+    """Before any job: the render would fail only after every training of the table."""
+    from xlie.pipeline.config import ConfigError
+    from xlie.pipeline.grid import build_cells
+
+    repo = Path(__file__).resolve().parents[1]
+
+    def cells(wmt_xre: dict):
+        user = {"papers": {"prompt_xre": {"tables": {"wmt_xre": wmt_xre}}}}
+        return build_cells(
+            resolve(user, repo / "workflow" / "presets", repo / "workflow" / "schemas" / "config.schema.yaml")
+        )
+
+    with pytest.raises(ConfigError, match=r"tables\.wmt_xre\.delta_column\.over: 'prompt\[none\]/mbart'"):
+        cells({"variants": {"prompt": ["7"]}})
+    assert not cells({"variants": {"prompt": ["7"]}, "delta_column": None}).empty

@@ -108,12 +108,12 @@ def test_demo_end_to_end(workdir):
     metrics = pd.read_csv(results / "metrics.csv")
     primary = metrics[metrics["primary"]]
     # One row per (cell, metric): the Prompt-XRE cells that Tables III, IV and V share appear once
-    # (4 runs x 2 targets, + 1 WMT cell).
+    # (4 runs x 2 targets, + 2 WMT cells: the baseline its Δ column needs and template 7).
     keys = ["paper", "task", "model", "method", "variant", "source", "target", "seed"]
     distinct = cells.drop_duplicates(keys)
     # AlignXIE: 3 MultiCoNER-style languages and 4 benchmarks from one run.
     # ToPro: 28 cells (every table on 2 languages, one model a family).
-    assert len(cells) == 28 + 3 * 8 + 1 + 7 and len(primary) == len(distinct) == 28 + 8 + 1 + 7
+    assert len(cells) == 28 + 3 * 8 + 2 + 7 and len(primary) == len(distinct) == 28 + 8 + 2 + 7
     assert not metrics.duplicated([*keys, "metric"]).any()
     assert (results / "config.resolved.yaml").is_file()
     # The demo must show learning: Vanilla's English beats the task's floor baseline clearly.

@@ -13,8 +13,15 @@ import pandas as pd
 
 from xlie.pipeline.config import ConfigError, did_you_mean
 from xlie.pipeline.languages import LANGUAGES
-from xlie.pipeline.registry import families_for, known_methods, known_metrics, method_spec, metric_spec
-from xlie.pipeline.registry import known_tasks, task_type
+from xlie.pipeline.registry import (
+    families_for,
+    known_methods,
+    known_metrics,
+    known_tasks,
+    method_spec,
+    metric_spec,
+    task_type,
+)
 
 CELL_COLUMNS = ["paper", "table", "task", "model", "method", "variant", "source", "target", "seed", "run"]
 RUN_COLUMNS = ["paper", "task", "model", "method", "variant", "source", "seed"]
@@ -88,6 +95,16 @@ def _check_table(key: str, table_cfg: dict, models: dict, config: dict) -> None:
             )
 
 
+def _check_delta_column(key: str, table_cfg: dict, table_rows: set[str]) -> None:
+    """The row a Δ column subtracts is one the table trains (else its render fails after every job)."""
+    over = (table_cfg.get("delta_column") or {}).get("over")
+    if over is not None and str(over) not in table_rows:
+        raise ConfigError(
+            f"config key {key}.delta_column.over: {over!r} is not a row of the table (its rows: "
+            f"{', '.join(sorted(table_rows))}); add its variant to {key}.variants or set delta_column: null"
+        )
+
+
 def build_cells(config: dict) -> pd.DataFrame:
     """One row per cell of every enabled paper's tables; validates cross-references by key (the
     training blocks are checked when the config is resolved: xlie.pipeline.training_blocks)."""
@@ -107,6 +124,7 @@ def build_cells(config: dict) -> pd.DataFrame:
             where = f"{key}.sources" if table_cfg.get("sources") else f"papers.{paper}.source_langs"
             for i, source in enumerate(sources):
                 _check_language(source, f"{where}[{i}]", task, config, role="source")
+            table_rows = set()
             for method in table_cfg["methods"]:
                 for model in table_cfg["models"]:
                     family = models[model]["family"]
@@ -130,6 +148,7 @@ def build_cells(config: dict) -> pd.DataFrame:
                     # evaluated once, under the first seed, instead of once per seed.
                     run_seeds = seeds[:1] if spec.zero_shot else seeds
                     for variant in table_variants(table_cfg, method, spec, key):
+                        table_rows.add(f"{method}/{model}" if variant == "default" else f"{method}[{variant}]/{model}")
                         for source in sources:
                             for seed in run_seeds:
                                 run = run_id(paper, task.name, model, method, variant, source, seed)
@@ -137,6 +156,7 @@ def build_cells(config: dict) -> pd.DataFrame:
                                     rows.append(
                                         (paper, table, task.name, model, method, variant, source, target, seed, run)
                                     )
+            _check_delta_column(key, table_cfg, table_rows)
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     if cells.empty:
         papers = config.get("papers", {})

@@ -39,6 +39,13 @@ TASK_INTERFACE = (
     "example_scorer",
     "method_kwargs",
 )
+# Optional task attributes, looked up with getattr where they are used:
+# known_names(config, role) -> set[str]: the sources/targets it accepts besides languages (xlie.pipeline.grid);
+# validate_file(path, config) -> list of files or None: read one of its existing local input files
+# (input_files) as its jobs will, raising a ValueError naming file:line when they would fail, and return
+# the other files the verdict rested on (a schema); called before any job is scheduled, its verdict
+# cached by the files' size and mtime (xlie.pipeline.validation).
+TASK_OPTIONAL = ("known_names", "validate_file")
 METHOD_INTERFACE = ("train", "load_predictor")
 HOOK_KINDS = {
     # (config, paper, table config) -> [{"function": "module:attr", "options": {config values it reads}}]:

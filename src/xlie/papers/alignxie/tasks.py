@@ -215,6 +215,37 @@ class CodeIETask:
         # The alignment instances are the tip variant's input (paths.alignment_inputs), not the task's.
         return list(dict.fromkeys([p for p, _ in files] + [s for _, s in files]))
 
+    def validate_file(self, path: str, config: dict) -> list[str] | None:
+        """One local input read as the jobs read it, before any job is scheduled: a type inventory
+        (YAML), or a code-style JSONL set (UTF-8 JSON objects with id/sentence/task/output, gold that
+        parses, classes of its schema, a benchmark's own task, at least one example); errors name
+        file:line. A set's verdict rests on its schema too."""
+        from xlie.papers.alignxie.scorer import read_jsonl
+
+        data = self.data_options(config)
+        benchmarks = data["benchmarks"]
+        if path in {data["schema"], *(b["schema"] for b in benchmarks.values())}:
+            read_schema(path)
+            return None
+        name, benchmark = next(
+            (
+                (n, b)
+                for n, b in benchmarks.items()
+                if any(b["path"].format(split=s) == path for s in ("train", "dev", "test"))
+            ),
+            (None, {}),
+        )
+        schema = benchmark.get("schema", data["schema"])
+        if not read_set(Path(path), schema):
+            raise ValueError(f"{path}:1: holds no examples (expected one JSON object per line)")
+        wanted = benchmark.get("task")
+        for number, record in read_jsonl(Path(path), ("task",)) if wanted else ():
+            if record["task"] != wanted:
+                raise ValueError(
+                    f"{path}:{number}: a {record['task']!r} example, but data.codeie.benchmarks.{name}.task is {wanted!r}"
+                )
+        return [schema]
+
     def known_names(self, config: dict, role: str) -> set[str]:
         """Sources are training mixtures; targets are sets (MultiCoNER languages and benchmarks)."""
         codeie = config.get("data", {}).get("codeie", {})

@@ -54,6 +54,15 @@ class RelationTask:
             "instances": len(instances),
         }
 
+    def validate_file(self, path: str, config: dict) -> None:
+        """One local instance file read as the jobs read it (UTF-8, one instance per line, labels of
+        the task), before any job is scheduled; errors name file:line."""
+        from xlie.pipeline.validation import check_utf8
+
+        check_utf8(path)
+        if not self.read(Path(path)):
+            raise ValueError(f"{path}:1: holds no relation instances")
+
     def gold(self, examples):
         return [i.label for i in examples]
 
@@ -143,6 +152,17 @@ class WmtXreRelations(RelationTask):
 
     def input_files(self, config: dict, split: str, langs: list[str]) -> list[str]:
         return [str(self.path(WMT_XRE_DIR, split, lang)) for lang in langs] + [f"{WMT_XRE_DIR}/labels.tsv"]
+
+    def validate_file(self, path: str, config: dict) -> None:
+        """An instance file, or labels.tsv (a 'label<TAB>count' header, one label per line, none twice)."""
+        if Path(path).name != "labels.tsv":
+            return super().validate_file(path, config)
+        from xlie.papers.prompt_xre.wmt_xre import read_labels
+        from xlie.pipeline.validation import check_utf8
+
+        check_utf8(path)
+        read_labels(path)
+        return None
 
     def method_kwargs(self, data: dict) -> dict:
         """The classifier's label list: labels.tsv's, in file order (most frequent first)."""

@@ -53,6 +53,13 @@ class TaggingTask:
             or lang in LOCAL_ONLY.get(self.name, ())
         ]
 
+    def validate_file(self, path: str, config: dict) -> None:
+        """One local XTREME file read as the jobs read it (UTF-8, word<TAB>tag lines, tags of the label
+        set, at least one sentence), before any job is scheduled; errors name file:line."""
+        from xlie.papers.topro.xtreme import read_xtreme_tsv
+
+        read_xtreme_tsv(path, self.labels)
+
     def load(self, data: dict, split: str, lang: str):
         from xlie.papers.topro.xtreme import load_xtreme
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,53 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# The small finished workflow the rerun tests share: two training runs (PAN-X and UDPOS, tiny mBERT,
+# Vanilla), small enough to run in a test.
+SMALL_PRESET = """\
+demo: true
+run_label: rerun test
+data:
+  xtreme: {source: local, dir: resources/demo/xtreme, eval_split: {panx: test, udpos: test}}
+models:
+  mbert: {path: results/models/tiny/bert, family: bert, tiny: true}
+tiny_models: {vocab_size: 2000, hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, max_positions: 128}
+training:
+  keep_checkpoints: true
+papers:
+  topro:
+    seeds: [42]
+    training:
+      vanilla_token: {learning_rate: 2.0e-3, batch_size: 16, grad_accum: 1, epochs: 1, eval_steps: 5, max_train_sentences: 200}
+    tables:
+      panx_encoders: {task: panx, models: [mbert], methods: [vanilla], targets: [en, de]}
+      udpos_encoders: {task: udpos, models: [mbert], methods: [vanilla], targets: [en]}  # dev-en exists: eval_split test
+      # ToPro's other tables (its paper.yaml, merged underneath) are left out.
+      panx_mt5: {enabled: false}
+      panx_llm: {enabled: false}
+      udpos_mt5: {enabled: false}
+      udpos_llm: {enabled: false}
+"""
+
+
+@pytest.fixture(scope="session")
+def finished(tmp_path_factory):
+    """A copy of the repository with SMALL_PRESET, run to the end once per session (slow tests only:
+    test_reruns, test_keep_outputs); tests that change its files take copy_of_finished."""
+    from test_workflow import skip_outputs, snakemake
+
+    target = tmp_path_factory.mktemp("reruns") / "xlie"
+    shutil.copytree(REPO, target, ignore=skip_outputs)
+    (target / "results").mkdir()
+    (target / "workflow" / "presets" / "demo.yaml").write_text(SMALL_PRESET, encoding="utf-8")
+    snakemake("--cores", "2", cwd=target)
+    return target
+
+
+@pytest.fixture()
+def copy_of_finished(finished, tmp_path):
+    """The finished workdir, copied, for tests that change its files."""
+    target = tmp_path / "xlie"
+    shutil.copytree(finished, target, symlinks=True)
+    return target

@@ -53,6 +53,47 @@ def test_a_job_dies_with_its_driver(tmp_path, through_shell):
     assert not alive(job_pid), "the job outlived its driver"
 
 
+# A training job on several processes, as xlie.pipeline.jobs runs one: torchrun started with
+# preexec_fn=die_with_parent, its workers (in sessions of their own) calling die_with_parent first.
+TORCHRUN_WORKER = "import os, time; from xlie.pipeline.runtime import die_with_parent; die_with_parent(); open(os.path.join(os.environ['READY'], str(os.getpid())), 'w').close(); time.sleep(120)"
+TORCHRUN_JOB = """\
+import subprocess, sys
+from xlie.pipeline.runtime import die_with_driver, die_with_parent
+die_with_driver()
+command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", sys.argv[1]]
+subprocess.run(command, check=True, preexec_fn=die_with_parent)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_torchrun_and_its_workers_die_with_the_driver(tmp_path):
+    (tmp_path / "worker.py").write_text(TORCHRUN_WORKER)
+    (tmp_path / "job.py").write_text(TORCHRUN_JOB)
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    driver_code = f"import subprocess, sys\nsubprocess.run([sys.executable, {str(tmp_path / 'job.py')!r}, {str(tmp_path / 'worker.py')!r}])\n"
+    driver = subprocess.Popen(
+        [sys.executable, "-c", driver_code],
+        env={**os.environ, "PYTHONPATH": SRC, "READY": str(ready)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(list(ready.iterdir())) < 2:  # both workers have asked to die with torchrun
+        assert driver.poll() is None and time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.2)
+    workers = [int(p.name) for p in ready.iterdir()]
+    launcher = int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])  # torchrun
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    deadline = time.monotonic() + 20
+    while (left := [pid for pid in [launcher, *workers] if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:  # never leave them running, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "torchrun or its workers outlived the driver"
+
+
 # A writer that rewrites ``target`` through atomic_write in 64 KiB chunks, forever or ``rounds`` times,
 # alternating two contents; after its first chunk of each round it touches ``started``, and it sleeps
 # ``pause`` seconds between chunks so that a kill lands mid-file.

@@ -24,8 +24,13 @@ rule write_cell_sheet:
         "../scripts/write_cell_sheet.py"
 
 
-# The resolved config (preset + user keys + schema defaults) whose sha256 every metrics.json names.
+# The resolved config (preset + user keys + schema defaults) of the run that last wrote metrics.csv.
+# Every config_sha256 a result names is kept by the job that names it, as results/configs/<sha256>.yaml,
+# so a partial rerun never leaves a name pointing at an overwritten config. Not a param: the config
+# as a whole would rerun this on options no job uses (training.keep_checkpoints, a caption).
 rule save_resolved_config:
+    input:
+        "results/metrics.csv",
     output:
         report(
             "results/config.resolved.yaml",
@@ -40,7 +45,7 @@ rule save_resolved_config:
     conda:
         "../../envs/xlie.yaml"
     params:
-        config=config,
+        configs_dir="results/configs",
     script:
         "../scripts/save_resolved_config.py"
 

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from xlie.pipeline import jobs
 from xlie.pipeline.config import check_model_paths, config_schema, resolve, schema_file
 from xlie.pipeline.grid import RUN_COLUMNS, RUN_PATH, build_cells, training_runs
+from xlie.pipeline.keep import PreviousOutputs
 from xlie.pipeline.registry import (
     load_papers,
     method_spec,
@@ -36,6 +37,13 @@ load_papers(config)
 
 CELLS = build_cells(config)
 RUNS = training_runs(CELLS).set_index("run", drop=False)
+# Every existing local data file and model directory the jobs will read, checked before any job is
+# scheduled (a job that fails on its input has already lost its previous outputs); verdicts cached in
+# .snakemake/xlie/. Job processes that parse this file again (cluster jobs) skip it: their driver checked.
+if workflow.is_main_process:
+    from xlie.pipeline.validation import validate_inputs
+
+    validate_inputs(config, RUNS.to_dict("records"))
 TABLES = CELLS[["paper", "table"]].drop_duplicates()
 # Methods that train (the rest are zero-shot and evaluate the base model).
 TRAINED_METHODS = (
@@ -301,19 +309,39 @@ def extra_plot_outputs(ext):
     return [f"results/plots/{p}_{t}_{s}.{ext}" for p, t, s in EXTRA_PLOTS]
 
 
+def run_outputs():
+    """Every run's model/ (methods that train) and eval/ (predictions.tsv and metrics.json per target)."""
+    outputs = []
+    for row in RUNS.itertuples():
+        if not method_spec(row.method, config["models"][row.model]["family"]).zero_shot:
+            outputs.append(f"results/runs/{row.run}/model")
+        outputs.append(f"results/runs/{row.run}/eval")
+    return outputs
+
+
 def get_final_output():
+    """Every file a user reads, so that a deleted one is rebuilt: Snakemake checks an intermediate
+    output for existence only when a job that reads it runs anyway, so a missing eval/ or per-table
+    CSV under up-to-date tables would never come back ("Nothing to be done")."""
     return [
         "results/cells.tsv",
         "results/metrics.csv",
         "results/config.resolved.yaml",
         "results/tables/tables.tex",
+        *run_outputs(),
+        *[
+            f"results/metrics/{row.paper}_{row.table}.csv"
+            for row in TABLES.itertuples()
+        ],
         *[f"results/tables/{p}_diagnostics.html" for p in TABLES["paper"].unique()],
+        *[f"results/tables/{p}_diagnostics.tex" for p in TABLES["paper"].unique()],
         *table_outputs("tex"),
         *table_outputs("html"),
         *plot_outputs("png"),
         *plot_outputs("pdf"),
         *extra_plot_outputs("png"),
         *extra_plot_outputs("pdf"),
+        *extra_plot_outputs("csv"),
         *heatmap_outputs("png"),
         *heatmap_outputs("pdf"),
     ]
@@ -371,3 +399,29 @@ def print_summary():
         print(
             "DEMO run: tiny random-init models; numbers are not comparable to the papers."
         )
+
+
+# Finished work survives a failed rerun (xlie.pipeline.keep): the outputs the jobs about to run will
+# replace are hard-linked aside before the first job and put back, with Snakemake's record of them,
+# for every job that fails; the hooks at the bottom of the Snakefile call these.
+PREVIOUS_OUTPUTS = PreviousOutputs(workflow)
+
+
+def keep_previous_outputs():
+    PREVIOUS_OUTPUTS.keep()
+
+
+def restore_previous_outputs():
+    import sys
+
+    restored = PREVIOUS_OUTPUTS.restore()
+    if restored:
+        print(
+            f"xlie: {len(restored)} output(s) of failed jobs back as they were before this run "
+            f"(rerun when their inputs or options change): {', '.join(restored)}",
+            file=sys.stderr,
+        )
+
+
+def drop_previous_outputs():
+    PREVIOUS_OUTPUTS.drop()

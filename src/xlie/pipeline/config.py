@@ -61,9 +61,52 @@ def key_path(parts) -> str:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _parse_yaml(path: Path):
+    """What the YAML file ``path`` holds; a file that does not parse fails naming file:line:column
+    and the problem (PyYAML's own message names neither when it is given the text)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}:{column}: not UTF-8 (byte {data[error.start]:#04x})") from None
+    try:
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as error:
+        raise ConfigError(_yaml_problem(path, text, error)) from None
+
+
+def _yaml_problem(path: Path, text: str, error: yaml.YAMLError) -> str:
+    """``file:line:column: not valid YAML: <what>`` for a YAML error (marks are 0-based)."""
+    mark, context_mark = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
+    mark = mark or context_mark
+    if mark is None:
+        return f"{path}: not valid YAML: {error}"
+    problem = " ".join(str(part) for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+    if context_mark is not None and (context_mark.line, context_mark.column) != (mark.line, mark.column):
+        problem += f" (what it was reading began at {context_mark.line + 1}:{context_mark.column + 1})"
+    lines = text.splitlines()
+    if mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+        problem += ": a tab (YAML indents with spaces, never tabs)"
+    return f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {problem or error}"
+
+
 def _read_yaml(path: Path) -> dict:
     """The mapping a YAML file holds ({} when the file is absent or empty)."""
-    return (yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}) if path.is_file() else {}
+    return (_parse_yaml(path) or {}) if path.is_file() else {}
+
+
+def check_config_file(path: str | Path) -> None:
+    """A config file that does not parse fails here naming file:line:column and the YAML problem,
+    before Snakemake's ``configfile:`` reads it (its own message names neither). An absent file is
+    left to Snakemake (it is optional when ``--configfile`` is given)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    content = _parse_yaml(path)
+    if content is not None and not isinstance(content, dict):
+        raise ConfigError(f"{path}:1:1: expected keys at the top level (key: value), got a {type(content).__name__}")
 
 
 def _package_dir(package: str) -> Path | None:
@@ -124,7 +167,7 @@ def merge_schema(schema: dict, fragment: dict, source: str = "schema fragment") 
 
 def load_schema(schema_path: str | Path, paper_folders: Iterable[Path] = ()) -> dict:
     """The core schema with the schema.yaml of every built-in paper and of ``paper_folders`` merged in."""
-    schema = yaml.load(Path(schema_path).read_text(encoding="utf-8"), Loader=_LOADER)
+    schema = _parse_yaml(Path(schema_path))
     builtin = _package_dir(BUILTIN_PAPERS)
     folders = [builtin / name for name in builtin_papers()] if builtin else []
     for folder in dict.fromkeys(Path(f).resolve() for f in [*folders, *paper_folders]):
@@ -193,6 +236,10 @@ def _subschema(schema: dict, root: dict) -> dict:
     return schema
 
 
+# The words YAML reads as null (as in a config file): --config hands them over as strings.
+_YAML_NULLS = ("null", "Null", "NULL", "~")
+
+
 def _from_string(text: str, types: list[str]):
     """``text`` as the first schema type it reads as, else unchanged (validation then names the key)."""
     word = text.strip()
@@ -223,7 +270,9 @@ def coerce_to_schema(value, schema: dict, root: dict | None = None):
     if isinstance(value, str):
         types = schema.get("type", [])
         types = [types] if isinstance(types, str) else list(types)
-        return value if "string" in types else _from_string(value, types)
+        if "string" in types:  # a string stays one, unless it is YAML's null where null is allowed
+            return None if "null" in types and value.strip() in _YAML_NULLS else value
+        return _from_string(value, types)
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         extra = schema.get("additionalProperties")
@@ -243,28 +292,42 @@ def _looks_like_a_path(text: str) -> bool:
 
 
 def check_model_paths(config: dict) -> None:
-    """Every model that is loaded (not built) is an existing local directory or a valid hub id,
-    checked before any job runs; the error names the config key."""
+    """Every model's ``path`` is an existing local directory or a valid hub id, whatever its ``tiny``
+    says, checked before any job runs; the error names the config key. ``tiny: true`` builds the
+    model at results/models/tiny/<family>, and the jobs load it from ``path``: any other path is an
+    error (a path given on top of the demo preset's ``tiny: true`` would be loaded by the jobs but
+    never built), whose fix is ``tiny: false`` to load that path."""
     from huggingface_hub.errors import HFValidationError
     from huggingface_hub.utils import validate_repo_id
 
     for name, model in config.get("models", {}).items():
         path, key = model["path"], f"config key models.{name}.path"
-        if model.get("tiny", False) or Path(path).expanduser().is_dir():
-            continue
-        if Path(path).expanduser().exists():
-            raise ConfigError(f"{key}: {path!r} is a file; expected a model directory (save_pretrained) or a hub id")
-        if _looks_like_a_path(path):
-            raise ConfigError(
-                f"{key}: local model directory {path!r} does not exist "
+        tiny, tiny_dir = model.get("tiny", False), f"results/models/tiny/{model['family']}"
+        if tiny and Path(path).expanduser().resolve() == Path(tiny_dir).resolve():
+            continue  # built by the build_tiny_models rule
+        problem = ""
+        if Path(path).expanduser().is_dir():
+            pass
+        elif Path(path).expanduser().exists():
+            problem = f"{path!r} is a file; expected a model directory (save_pretrained) or a hub id"
+        elif _looks_like_a_path(path):
+            problem = (
+                f"local model directory {path!r} does not exist "
                 f"(relative paths start at the working directory {Path.cwd()})"
             )
-        try:
-            validate_repo_id(path)
-        except HFValidationError as error:
-            raise ConfigError(
-                f"{key}: {path!r} is neither an existing local directory nor a valid hub id ({error})"
-            ) from None
+        else:
+            try:
+                validate_repo_id(path)
+            except HFValidationError as error:
+                problem = f"{path!r} is neither an existing local directory nor a valid hub id ({error})"
+        if tiny:
+            problem = (f"{problem}; also, " if problem else f"{path!r}: ") + (
+                f"models.{name}.tiny is true (a preset's value stays when only path is given), which builds a tiny random-init model at "
+                f"{tiny_dir} that the jobs load from path: set models.{name}.tiny: false to load {path!r}, "
+                f"or leave path at {tiny_dir}"
+            )
+        if problem:
+            raise ConfigError(f"{key}: {problem}")
 
 
 def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path) -> dict:

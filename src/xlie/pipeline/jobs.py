@@ -12,7 +12,7 @@ from pathlib import Path
 
 from xlie.pipeline import provenance
 from xlie.pipeline.config import config_hash
-from xlie.pipeline.runtime import atomic_write_text
+from xlie.pipeline.runtime import atomic_write_text, die_with_parent
 from xlie.pipeline.registry import task_type
 
 
@@ -104,9 +104,15 @@ def method_params(config: dict, run: dict) -> tuple[dict, int | None]:
     return params, limit
 
 
+def _whole_as_int(text: str) -> int | float:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
 def _canonical(value):
-    """Sorted-key JSON types: Snakemake compares params by repr, so equal options must print alike."""
-    return json.loads(json.dumps(value, sort_keys=True))
+    """Sorted-key JSON types, a whole number always an int: Snakemake compares params by repr, so
+    equal options must print alike (``epochs: 1.0`` and the preset's ``1``, a default ``0.0``)."""
+    return json.loads(json.dumps(value, sort_keys=True), parse_float=_whole_as_int)
 
 
 def _method_options(config: dict, run: dict) -> tuple[dict, int | None]:
@@ -169,6 +175,8 @@ def train_worker(spec_path: str) -> None:
     from xlie.pipeline.registry import implementation, load_package
     from xlie.pipeline.training import data_parallel_processes
 
+    # torchrun starts its workers in a session of their own: a SIGKILLed torchrun would leave them training.
+    die_with_parent()
     job = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     for package in job["packages"]:  # the launching job's papers (one of them may define this run's task)
         load_package(package)
@@ -226,7 +234,8 @@ def _train_on_processes(processes: int, options: dict, output_dir: str, checkpoi
     ]
     print(f"training on {processes} processes: {' '.join(command)}", flush=True)
     try:
-        subprocess.run(command, check=True)
+        # torchrun ends with this job (and its workers with torchrun: train_worker), whatever kills it.
+        subprocess.run(command, check=True, preexec_fn=die_with_parent)
         return json.loads((scratch / "summary.json").read_text(encoding="utf-8"))
     except subprocess.CalledProcessError as error:
         raise RuntimeError(

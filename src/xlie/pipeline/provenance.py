@@ -100,11 +100,48 @@ def model_fingerprint(path: str) -> dict:
     return {"local_sha256": digest.hexdigest()}
 
 
-def run_context(config: dict) -> dict:
-    """What a job records about the whole run (never computes from): config hash, preset, demo flag."""
+# Every resolved config a result names, kept under its sha256 (results/configs/<config_sha256>.yaml).
+CONFIGS_DIR = "results/configs"
+
+
+def config_text(config: dict) -> str:
+    """The resolved config as YAML, its sha256 on the first line (a comment): reading the rest back
+    gives the same sha256 (plain JSON types, as :func:`xlie.pipeline.config.config_hash` serialises)."""
+    import yaml
+
     from xlie.pipeline.config import config_hash
 
-    return {"config_sha256": config_hash(config), "preset": config["preset"], "demo": config["demo"]}
+    plain = json.loads(json.dumps(config, sort_keys=True, default=str))
+    return f"# config_sha256: {config_hash(config)}\n" + yaml.safe_dump(plain, sort_keys=True, allow_unicode=True)
+
+
+def keep_config(config: dict, configs_dir: str | Path = CONFIGS_DIR) -> str:
+    """``config`` kept as ``<configs_dir>/<sha256>.yaml``; returns the sha256. Content-addressed, so
+    written once and never overwritten: a name a result records stays resolvable whatever later runs
+    change (two jobs writing the same name at once write the same bytes, each by an atomic rename)."""
+    from xlie.pipeline.config import config_hash
+    from xlie.pipeline.runtime import atomic_write_text
+
+    sha256 = config_hash(config)
+    path = Path(configs_dir) / f"{sha256}.yaml"
+    if not path.is_file():
+        atomic_write_text(path, config_text(config))
+    return sha256
+
+
+def run_context(config: dict, configs_dir: str | Path = CONFIGS_DIR) -> dict:
+    """What a job records about the whole run (never computes from): the sha256 of its resolved
+    config, kept in ``configs_dir`` (:func:`keep_config`) before any output names it; preset, demo flag."""
+    return {"config_sha256": keep_config(config, configs_dir), "preset": config["preset"], "demo": config["demo"]}
+
+
+def save_resolved_config(config: dict, out_yaml: str | Path, configs_dir: str | Path = CONFIGS_DIR) -> None:
+    """``results/config.resolved.yaml``: the config of the run that last changed the metrics, also kept
+    under its sha256 with the configs every result names."""
+    from xlie.pipeline.runtime import atomic_write_text
+
+    keep_config(config, configs_dir)
+    atomic_write_text(out_yaml, config_text(config))
 
 
 def record(

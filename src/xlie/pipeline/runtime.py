@@ -38,21 +38,37 @@ def _kill_self_when_gone(pid: int, sig: int) -> None:
     threading.Thread(target=watch, name=f"die-with-{pid}", daemon=True).start()
 
 
+# libc's prctl, looked up before any fork: die_with_parent also runs as a preexec_fn, in a child
+# forked from a process with threads, where loading a library could deadlock.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> int | None:
+    """This process gets ``sig`` when its parent ends, even by SIGKILL (``prctl(PR_SET_PDEATHSIG)``,
+    Linux; elsewhere nothing); returns the parent's pid (None off Linux). For the processes a job
+    starts: ``subprocess.run(..., preexec_fn=die_with_parent)`` (the setting survives ``exec``), or
+    a call at the start of a worker whose launcher cannot pass one (torchrun's workers)."""
+    if _PRCTL is None:
+        return None
+    parent = os.getppid()
+    if _PRCTL(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), sig)
+    return parent
+
+
 def die_with_driver(sig: int = signal.SIGKILL) -> None:
     """End this job when the Snakemake process that started it dies, even by SIGKILL (Linux).
 
     Snakemake 9 starts a script job as a direct child of the driver, so ``prctl(PR_SET_PDEATHSIG)``
     does it; a shell in between (``--sdm conda`` wraps the command in one) would survive the
     driver, so the first non-shell ancestor is also watched. Otherwise a killed driver leaves its
-    jobs writing into checkpoint directories that a restarted run would resume from."""
-    if not sys.platform.startswith("linux"):
+    jobs writing into checkpoint directories that a restarted run would resume from. What the job
+    starts itself dies with the job through :func:`die_with_parent`."""
+    parent = die_with_parent(sig)
+    if parent is None:
         return
-    parent = os.getppid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os.kill(os.getpid(), sig)
     driver = parent
     try:
         comm, above = _stat(driver)

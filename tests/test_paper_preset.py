@@ -91,7 +91,9 @@ def test_paper_preset_one_cell_of_every_table(paper_workdir, standin_hub, monkey
     assert set(zip(cells["paper"], cells["table"])) == tables  # every table has cells
     topro = cells[cells["paper"] == "topro"]
     assert len(topro) == 2 * (3 + 2 + 2) * 2  # 2 tasks x (encoders, mT5, LLM) x 2 targets
-    assert len(cells[cells["paper"] == "prompt_xre"]) == 3 * 2 * 2 * 2 + 2  # 3 ACE05 tables x 2 configs x 2 x 2; WMT x 2
+    assert (
+        len(cells[cells["paper"] == "prompt_xre"]) == 3 * 2 * 2 * 2 + 2
+    )  # 3 ACE05 tables x 2 configs x 2 x 2; WMT x 2
     assert len(cells[cells["paper"] == "alignxie"]) == 2 * 2  # tip and none x en, de
     metrics = pd.read_csv(results / "metrics.csv")
     # metrics.csv lists a cell once even where two tables show it (Prompt-XRE's Tables III-V)

@@ -51,9 +51,16 @@ def in_repo(monkeypatch):
     monkeypatch.chdir(REPO)  # the config's relative paths (schemas, data) start at the repository
 
 
-def _configfile(tmp_path: Path, models: dict[str, Path], families: dict[str, str] | None = None) -> str:
-    """A --configfile pointing the demo's models at ``models`` (family -> directory), with other ``families``."""
-    block = {name: {"path": str(models[family])} for name, family in DEMO_MODELS.items()}
+def _configfile(
+    tmp_path: Path, models: dict[str, Path], families: dict[str, str] | None = None, built_by_the_workflow=()
+) -> str:
+    """A --configfile pointing the demo's models at ``models`` (family -> directory), with other ``families``;
+    the models named in ``built_by_the_workflow`` stay the demo's tiny ones."""
+    block = {
+        name: {"path": str(models[family]), "tiny": False}
+        for name, family in DEMO_MODELS.items()
+        if name not in built_by_the_workflow
+    }
     for name, family in (families or {}).items():
         block[name]["family"] = family
     path = tmp_path / "models.yaml"
@@ -87,7 +94,9 @@ def test_the_demo_passes_on_its_tiny_models(demo_models, in_repo, tmp_path):
 
 def test_a_tiny_model_not_built_yet_is_skipped(in_repo):
     """The workflow builds the demo's models before its first job: nothing to check before that."""
-    report = _preflight([], ["models={mbert: {path: results/models/tiny/not-built-here}}"])
+    config = load_workflow_config([], [], root=REPO)
+    config["models"]["mbert"]["path"] = "results/models/tiny/not-built-here"  # where a clean clone has nothing yet
+    report = run_preflight(config, build_cells(config))
     mbert = report.table[report.table["model"] == "mbert"]
     assert list(mbert["ok"]) == [None] and "built by the workflow" in mbert["detail"].iloc[0]
     assert report.passed
@@ -160,7 +169,8 @@ def test_a_workflow_run_stops_before_its_first_job_and_a_dry_run_checks_nothing(
 ):
     """The Snakefile's onstart: once per run, before any job; Snakemake runs no onstart in a dry run."""
     broken = _without_word(demo_models["xlmr"], tmp_path / "xlmr-without-location", "location")
-    configfile = _configfile(tmp_path, {**demo_models, "xlmr": broken})
+    # The demo's tiny causal model stays: the demo's ParallelNER translator is that model.
+    configfile = _configfile(tmp_path, {**demo_models, "xlmr": broken}, built_by_the_workflow=["baichuan2"])
     dry = snakemake("-n", "--configfile", configfile, cwd=workdir)
     assert "preflight" not in dry.stdout + dry.stderr
     run = snakemake("-c1", "--configfile", configfile, cwd=workdir, check=False)

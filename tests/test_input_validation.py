@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
+from test_bad_inputs import _instance as instance_line
 
 from xlie.papers.prompt_xre.ace05 import LABELS
 from xlie.pipeline import validation
@@ -135,19 +136,8 @@ def test_topro_validator_names_file_and_line(tmp_path, text, message):
 
 
 def _instance(**changes) -> str:
-    record = {
-        "sentence": "Terrorists attacked the hotel.",
-        "e1": "Terrorists",
-        "e2": "hotel",
-        "label": "PHYS:Located",
-        "doc_id": "doc",
-        "sent_id": "1",
-        "relation_id": "R1",
-        "lang": "en",
-        "split": "test",
-        **changes,
-    }
-    return json.dumps(record) + "\n"
+    """One relation instance line of the test split (test_bad_inputs' record)."""
+    return instance_line(**{"split": "test", **changes})
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@
 Both runs use the same model, the same AlignXIE NER prompts (KnowCoder system prompt, three entity
 classes, one PAN-X demo sentence each: 6 languages) and greedy decoding with the same
 max_new_tokens and stop string; the script checks that the completions are identical and prints
-sentences/s side by side. With vLLM installed and a GPU present it also times vLLM.
+the median seconds of ``--repeats`` calls per mode (interleaved), sentences/s, peak memory and the
+speed-up (ratio of medians), torch threads pinned by ``--threads`` (default 1). With vLLM installed and
+a GPU present it also times vLLM.
 
 The default model is built here, with no network: the tokenizer of the tiny demo models (trained
 on the shipped demo corpus) and a random-init LlamaConfig of hidden 256, 4 layers, 4 heads,
@@ -18,22 +20,21 @@ string, so every completion runs to max_new_tokens: the worst case, and the same
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tools"))
 
-import torch  # noqa: E402
+import bench_common
 
-from xlie.papers.alignxie.generation import HFGenerator, cuda_available, vllm_available  # noqa: E402
-from xlie.papers.alignxie.schema import Schema, TypeDef, render_prompt, render_query  # noqa: E402
-from xlie.papers.topro.xtreme import read_xtreme_tsv  # noqa: E402
-from xlie.papers.topro.labels import PANX  # noqa: E402
-from xlie.pipeline.tiny_models import build_tiny_models  # noqa: E402
+from xlie.papers.alignxie.generation import HFGenerator, cuda_available, vllm_available
+from xlie.papers.alignxie.schema import Schema, TypeDef, render_prompt, render_query
+from xlie.papers.topro.labels import PANX
+from xlie.papers.topro.xtreme import read_xtreme_tsv
+from xlie.pipeline.tiny_models import build_tiny_models
 
 DEMO = REPO / "resources" / "demo" / "xtreme"
 SIZE = dict(vocab_size=2000, hidden_size=256, num_layers=4, num_heads=4, intermediate_size=688, max_positions=512)
@@ -55,10 +56,9 @@ def prompts(count: int) -> list[str]:
     return [render_prompt(render_query(SCHEMA, "ner", " ".join(s.words))) for s in mixed[:count]]
 
 
-def timed(generator, texts: list[str]) -> tuple[list[str], float]:
-    start = time.perf_counter()
-    out = generator.generate(texts).texts
-    return out, time.perf_counter() - start
+def generate_with(generator, texts: list[str], batch_size: int) -> list[str]:
+    generator.batch_size = batch_size
+    return generator.generate(texts).texts
 
 
 def main() -> int:
@@ -67,10 +67,9 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    bench_common.add_arguments(parser, repeats=3)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    bench_common.prepare(args.threads)
     texts = prompts(args.sentences)
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
@@ -81,28 +80,44 @@ def main() -> int:
         generator = HFGenerator(model, batch_size=args.batch_size, **options)
         lengths = [len(ids) for ids in generator.encode(texts)[0]]
         params = sum(p.numel() for p in generator.model.parameters())
+        print(bench_common.header(generator.device.type))
         print(f"model: {model} ({params / 1e6:.2f} M parameters, {generator.device}, {generator.model.dtype})")
-        print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
         print(
             f"{len(texts)} prompts of {min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.0f}), "
-            f'max_new_tokens {args.max_new_tokens}, greedy, stop \'"""\''
+            f'max_new_tokens {args.max_new_tokens}, greedy, stop \'"""\'; median of {args.repeats}, interleaved'
         )
-        timed(generator, texts[:2])  # warm-up (first-call allocations)
-        batched, batched_s = timed(generator, texts)
-        generator.batch_size = 1
-        single, single_s = timed(generator, texts)
-        rows = [("one at a time", single_s), (f"batched ({args.batch_size})", batched_s)]
-        same = batched == single
+        sides = {
+            "one at a time": lambda: generate_with(generator, texts, 1),
+            f"batched ({args.batch_size})": lambda: generate_with(generator, texts, args.batch_size),
+        }
+        warmups = {name: (lambda: generator.generate(texts[:2])) for name in sides}  # first-call allocations
+        measured = bench_common.measure_sides(sides, args.repeats, generator.device.type, warmups)
+        single, batched = measured.values()
+        same = batched.result == single.result
         if vllm_available() and cuda_available():
             from xlie.papers.alignxie.generation import VLLMGenerator
 
             engine = VLLMGenerator(model, **options)
-            vllm_out, vllm_s = timed(engine, texts)
-            rows.append(("vLLM", vllm_s))
-            print(f"vLLM completions identical to HF batched: {vllm_out == batched}")
-        print(f"{'mode':<16} {'seconds':>8} {'sentences/s':>12} {'speed-up':>9}")
-        for name, seconds in rows:
-            print(f"{name:<16} {seconds:8.2f} {len(texts) / seconds:12.2f} {single_s / seconds:8.2f}x")
+            measured.update(
+                bench_common.measure_sides(
+                    {"vLLM": lambda: engine.generate(texts).texts}, args.repeats, "cuda", {"vLLM": lambda: None}
+                )
+            )
+            print(f"vLLM completions identical to HF batched: {measured['vLLM'].result == batched.result}")
+        rows = [
+            (
+                name,
+                m.median,
+                m.spread,
+                len(texts) / m.median,
+                f"{m.peak_mib:.0f}",
+                f"{bench_common.ratio(single, m):.2f}x",
+            )
+            for name, m in measured.items()
+        ]
+        headers = ("mode", "median s", "spread", "sentences/s", "peak MiB", "speed-up")
+        print(bench_common.table(headers, rows))
+        print(f"speed-up: median seconds one at a time / this mode's; peak memory: {single.memory_how}")
         print(f"batched completions identical to one-at-a-time: {same}")
         return 0 if same else 1
 

@@ -5,18 +5,25 @@ padding every batch to the longest sequence of the split, same model, side by si
     python tools/benchmark_relation_padding.py --config large --instances 1500 --precision bf16   # GPU
     python tools/benchmark_relation_padding.py --ace05-dir path/to/processed-data --lang en
 
-Measured (2026-11-21, shared 2-core CPU, ``--repeats 2``, small config, 240 UD instances, template 1):
-ours 1,045 real tokens/s, padded/real 1.30; dynamic padding in random order 690 tok/s, 2.04;
-padded to the split's longest 446 tok/s, 3.00: our path 2.34x faster. No GPU figure yet.
+Measured (shared 2-core CPU under load, 1 thread, median of 3, small config, 240 UD instances,
+template 1): ours 4.7 s (padded/real 1.30); dynamic padding in random order 6.5 s (2.04); padded to
+the split's longest 12.6 s (3.00): our path 2.69x faster, per-instance logits identical (largest
+difference 5e-8, no argmax differs). No GPU figure yet.
 
 Each data path trains one full epoch over the same instances (forward, backward, AdamW step; the
 template's encoder and decoder inputs, xlie.papers.prompt_xre.methods.mbart_relation): batches come from the sampler
 the Trainer uses (``LengthGroupedSampler`` for ours, random order for the padded baseline) and
 go through ``mbart_relation.collate`` (padding to the batch's longest, or with ``pad_to`` to the
 split's longest). A third row, dynamic padding in random order, separates the two effects.
-With ``--repeats N`` each path trains N epochs (reshuffled) and keeps the fastest.
-Printed per path: real tokens (encoder + decoder, no padding), padded positions, their ratio
-(padded/real, 1.00 = no padding), seconds, real tokens/s, and our speed-up.
+Timed per epoch: host-to-device copies, forward, backward and optimizer steps; batches are collated
+before the clock starts, as the Trainer's DataLoader prepares them ahead. Each path trains ``--repeats``
+epochs (default 3) over the same batches, interleaved with the other paths (shared tools/bench_common.py;
+torch threads ``--threads``, default 1). Printed per path: real tokens (encoder + decoder, no padding),
+padded positions, their ratio (padded/real, 1.00 = no padding), the median seconds and their spread,
+real tokens/s, peak memory, and the speed-up (ratio of medians against the padded path). Identical
+outputs: before training, every instance's logits on the same weights (eval mode, fp32) through each
+path's batches and padding, compared with ours (exit status 1 when an argmax differs or a logit by
+more than 1e-3).
 
 Model: ``MBartForRelationClassification`` randomly initialised. ``--config large`` = the
 mBART-large-cc25 architecture (d_model 1024, 12+12 layers, 16 heads, FFN 4096, vocabulary
@@ -44,8 +51,11 @@ import argparse
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_common
 
 REPO = Path(__file__).resolve().parents[1]
 UD_SAMPLE = REPO / "resources" / "demo" / "xtreme" / "udpos" / "train-en.tsv"
@@ -87,8 +97,8 @@ def build_tokenizer(directory: Path):
 
 def ud_instances(limit: int, seed: int):
     from xlie.papers.prompt_xre.ace05 import LABELS, RelationInstance
-    from xlie.papers.topro.xtreme import read_xtreme_tsv
     from xlie.papers.topro.labels import UDPOS
+    from xlie.papers.topro.xtreme import read_xtreme_tsv
 
     rng = random.Random(seed)
     instances = []
@@ -150,22 +160,17 @@ def batches(features, batch_size: int, grouped: bool, seed: int) -> list[list[in
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def run_epoch(model, features, index_batches, pad_id: int, pad_to: tuple[int, int] | None, device, precision: str):
-    """One training epoch; returns (seconds, real tokens, padded positions)."""
-    import torch
-
+def collate_path(features, index_batches, pad_id: int, pad_to: tuple[int, int] | None):
+    """The batches of one data path, collated: padded to each batch's longest or, with ``pad_to``, to the
+    split's longest encoder and decoder inputs. Returns (batches, real tokens, padded positions)."""
     from xlie.papers.prompt_xre.methods.mbart_relation import collate
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16" and device.type == "cuda")
-    model.train()
     real = padded = 0
     prepared = []
     for chunk in index_batches:
         rows = [features[k] for k in chunk]
         batch = collate(rows, pad_id)
-        if pad_to is not None:  # the split's longest encoder and decoder inputs
+        if pad_to is not None:
             enc = collate(
                 [{"input_ids": r["input_ids"], "decoder_input_ids": r["input_ids"]} for r in rows], pad_id, pad_to[0]
             )
@@ -183,10 +188,20 @@ def run_epoch(model, features, index_batches, pad_id: int, pad_to: tuple[int, in
         real += int(batch["attention_mask"].sum() + batch["decoder_attention_mask"].sum())
         padded += batch["input_ids"].numel() + batch["decoder_input_ids"].numel()
         prepared.append(batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for batch in prepared:  # collation is timed too: it is part of the data path
+    return prepared, real, padded
+
+
+def train_epoch(model, prepared, device, precision: str) -> None:
+    """One training epoch over collated batches: AdamW, autocast at ``precision`` on a GPU."""
+    import torch
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16" and device.type == "cuda")
+    model.train()
+    # Timed: host-to-device copy, forward, backward and optimizer step. Batches are collated before the
+    # clock starts, as the Trainer's DataLoader prepares them ahead of the step that consumes them.
+    for batch in prepared:
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         with torch.autocast(
             device.type, dtype=dtype or torch.float32, enabled=dtype is not None and device.type == "cuda"
@@ -196,9 +211,19 @@ def run_epoch(model, features, index_batches, pad_id: int, pad_to: tuple[int, in
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, real, padded
+
+
+def instance_logits(model, prepared, index_batches, device) -> dict:
+    """Per instance, the classification logits of one path's batches (eval mode: no dropout; fp32)."""
+    import torch
+
+    model.eval()
+    logits = {}
+    with torch.inference_mode():
+        for chunk, batch in zip(index_batches, prepared):
+            out = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu()
+            logits.update(zip(chunk, out))
+    return logits
 
 
 def main() -> int:
@@ -211,20 +236,16 @@ def main() -> int:
     parser.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16", help="autocast on GPU only")
     parser.add_argument("--ace05-dir", type=Path, help="an ACE05-Processor processed-data directory instead of UD")
     parser.add_argument("--lang", default="en", help="language of --ace05-dir to read (train split)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=222)
-    parser.add_argument(
-        "--repeats", type=int, default=1, help="epochs per path, the fastest is kept (shared CPUs are noisy)"
-    )
+    bench_common.add_arguments(parser, repeats=3)
     args = parser.parse_args()
+    bench_common.prepare(args.threads)
 
     import torch
 
     from xlie.papers.prompt_xre.ace05 import LABELS, read_split
     from xlie.papers.prompt_xre.methods.mbart_relation import encode
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = torch.device(
         "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
     )
@@ -244,51 +265,63 @@ def main() -> int:
     longest = (max(len(f["input_ids"]) for f in features), max(len(f["decoder_input_ids"]) for f in features))
     model = build_model(config_name, tokenizer, args.seed).to(device)
     params = sum(p.numel() for p in model.parameters()) / 1e6
+    print(bench_common.header(device.type))
     print(
-        f"device {device} ({torch.cuda.get_device_name() if gpu else f'{torch.get_num_threads()} threads'}), "
         f"config {config_name} ({params:.0f}M parameters), precision {args.precision if gpu else 'fp32'}, "
-        f"template {args.template}, batch {args.batch_size}"
+        f"template {args.template}, batch {args.batch_size}; median of {args.repeats} epochs per path, interleaved"
     )
     print(
         f"data: {len(features)} instances from {source}; split's longest encoder/decoder input {longest[0]}/{longest[1]} tokens"
     )
-    paths = [
-        ("ours: dynamic padding + length-grouped", True, None),
-        ("dynamic padding, random order", False, None),
-        ("padded to the split's longest", False, longest),
-    ]
     pad = tokenizer.pad_token_id
-    # warm-up (kernels, allocator) on a few batches of the padded path, untimed
-    run_epoch(
-        model, features, batches(features, args.batch_size, False, args.seed)[:2], pad, longest, device, args.precision
+    paths = {  # name -> its batches of instance indices, in the order one epoch draws them
+        "ours: dynamic padding + length-grouped": batches(features, args.batch_size, True, args.seed),
+        "dynamic padding, random order": batches(features, args.batch_size, False, args.seed),
+        "padded to the split's longest": batches(features, args.batch_size, False, args.seed),
+    }
+    collated = {
+        name: collate_path(features, index_batches, pad, longest if name.startswith("padded") else None)
+        for name, index_batches in paths.items()
+    }
+    # Identical outputs: every instance's logits on the same (initial) weights, through each path's batches.
+    logits = {name: instance_logits(model, collated[name][0], paths[name], device) for name in paths}
+    reference = logits[next(iter(paths))]
+    checks = []
+    for name in list(paths)[1:]:
+        gap = max(float((reference[k] - logits[name][k]).abs().max()) for k in reference)
+        flips = sum(int(reference[k].argmax() != logits[name][k].argmax()) for k in reference)
+        checks.append((name, gap, flips))
+    sides = {name: (lambda name=name: train_epoch(model, collated[name][0], device, args.precision)) for name in paths}
+    warmup = collated["padded to the split's longest"][0][:2]  # kernels, allocator: two padded batches, untimed
+    warmups = {name: (lambda: train_epoch(model, warmup, device, args.precision)) for name in paths}
+    measured = bench_common.measure_sides(sides, args.repeats, device.type, warmups)
+    baseline = measured["padded to the split's longest"]
+    rows = []
+    for name, (_, real, padded) in collated.items():
+        m = measured[name]
+        rows.append((name, real, padded, padded / real, m.median, m.spread, f"{real / m.median:.0f}"))
+        rows[-1] += (f"{m.peak_mib:.0f}", f"{bench_common.ratio(baseline, m):.2f}x")
+    headers = (
+        "data path",
+        "real tok",
+        "padded",
+        "pad/real",
+        "median s",
+        "spread",
+        "real tok/s",
+        "peak MiB",
+        "speed-up",
     )
-    results = []
-    for name, grouped, pad_to in paths:
-        runs = [
-            run_epoch(
-                model,
-                features,
-                batches(features, args.batch_size, grouped, args.seed + repeat),
-                pad,
-                pad_to,
-                device,
-                args.precision,
-            )
-            for repeat in range(args.repeats)
-        ]
-        seconds = min(r[0] for r in runs)
-        real, padded = runs[0][1], runs[0][2]  # the first epoch's batches (later ones reshuffle alike)
-        results.append((name, seconds, real, padded))
-    print(
-        f"{'data path':42} {'real tok':>9} {'padded':>9} {'pad/real':>8} {'seconds':>8} {'real tok/s':>10} {'speed-up':>8}"
-    )
-    baseline = results[-1][2] / results[-1][1]
-    for name, seconds, real, padded in results:
-        rate = real / seconds
+    print(bench_common.table(headers, rows))
+    print(f"speed-up: median seconds of the padded path / this path's; peak memory: {baseline.memory_how}")
+    failed = False
+    for name, gap, flips in checks:
         print(
-            f"{name:42} {real:9d} {padded:9d} {padded / real:8.2f} {seconds:8.1f} {rate:10.0f} {rate / baseline:7.2f}x"
+            f"identical outputs, ours vs {name}: per-instance logits on the same weights (eval mode, fp32), "
+            f"largest |difference| {gap:.1e}, differing argmax {flips} of {len(reference)}"
         )
-    return 0
+        failed |= flips > 0 or gap > 1e-3
+    return int(failed)
 
 
 if __name__ == "__main__":

@@ -1,110 +1,58 @@
 """Benchmark the ToPro encoder evaluators: the authors' (faithful) against ours (fast), side by side.
 
-    python tools/benchmark_topro_eval.py                      # 100 PAN-X dev-de sentences, CPU (+ CUDA if present)
+    python tools/benchmark_topro_eval.py                      # 20 PAN-X dev-de sentences, CPU (+ CUDA if present)
     python tools/benchmark_topro_eval.py --sentences 300 --faithful-sentences 300 --devices cuda
     python tools/benchmark_topro_eval.py --data path/to/dev-xx.tsv --threads 2
 
 Model: a randomly initialised XLM-R-base-sized ``XLMRobertaForMaskedLM`` (hidden 768, 12 layers,
 12 heads, FFN 3072, vocabulary 250,002, so embedding and LM-head costs are realistic). Tokenizer:
-the demo SentencePiece tokenizer of ``xlie.pipeline.tiny_models`` (XLM-R special-token ids; all ids < 250,002),
-built into a temporary directory. Data: the first ``--sentences`` sentences of real PAN-X dev-de
+the ``xlm-roberta-base`` stand-in's of ``xlie.pipeline.standins`` (``XLMRobertaTokenizer``, XLM-R's
+special-token ids, the verbalizer words as vocabulary entries; all ids < 250,002), built into a
+temporary directory. Data: the first ``--sentences`` sentences of real PAN-X dev-de
 (``../shared/data/xtreme/panx/dev-de.tsv`` from the repository root; the shipped demo test-de is
 used, with a note, when that file is absent).
 
-For each device it prints, for both evaluators: prompts, wall seconds, prompts/s, peak memory
-(CPU: peak RSS growth sampled with psutil, else the ru_maxrss high-water mark; GPU:
-torch.cuda.max_memory_allocated above the model), then the speed-up (prompts/s ratio) and the number of
-words whose predictions differ (must be 0; exit status 1 otherwise).
+For each device it prints, for both evaluators: sentences, prompts, the median seconds of ``--repeats``
+calls (interleaved: every evaluator once per round) with their spread, prompts/s and peak memory
+(bench_common.PeakMemory: CPU RSS growth sampled every 5 ms; GPU torch.cuda.max_memory_allocated
+above the model), then the speed-up (ratio of medians) and the number of words whose predictions
+differ (must be 0; exit status 1 otherwise). Torch threads: ``--threads``, default 1.
 
 The faithful evaluator pads every prompt to 128 tokens and computes the full 250k-vocabulary logits
-at every position: on 2 CPU cores that costs 1-2 s per prompt, so by default it runs on the first
-``--faithful-sentences`` (CPU default 5, GPU default all) sentences; the fast evaluator is timed on
-that subset (same input: wall-clock ratio) and on all ``--sentences`` (throughput). Predictions are
-compared word by word on the subset. The default run takes about 3 minutes on 2 idle CPU cores
-(longer when other processes share them).
+at every position: on one CPU thread that costs 1-2 s per prompt, so by default it runs on the
+first ``--faithful-sentences`` (CPU default 3, GPU default all) sentences; the fast evaluator is timed
+on that subset (same input: wall-clock ratio) and on all ``--sentences`` (default 20; throughput).
+Predictions are compared word by word on the subset. The default run takes about 4 minutes on one
+free CPU core.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import sys
 import tempfile
-import threading
 import time
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_common
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "xtreme" / "panx" / "dev-de.tsv"
 FALLBACK_DATA = REPO / "resources" / "demo" / "xtreme" / "panx" / "test-de.tsv"
-TOKENIZER_SIZE = dict(
-    vocab_size=4000, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_positions=512
-)
-
-
-class PeakMemory:
-    """Peak memory growth during a block. CPU: RSS sampled every 5 ms with psutil (or the ru_maxrss
-    high-water mark without psutil, which only grows past the process's earlier peak). GPU:
-    torch.cuda.max_memory_allocated above what was allocated at the start."""
-
-    def __init__(self, device: str):
-        self.device, self.peak_mib, self.how = device, float("nan"), ""
-
-    def __enter__(self):
-        import torch
-
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self.base = torch.cuda.memory_allocated()
-            self.how = "cuda max_memory_allocated"
-            return self
-        try:
-            import psutil
-
-            self.process = psutil.Process()
-            self.base = self.process.memory_info().rss
-            self.max_rss = self.base
-            self.stop = threading.Event()
-            self.thread = threading.Thread(target=self._sample, daemon=True)
-            self.thread.start()
-            self.how = "RSS growth (psutil, 5 ms samples)"
-        except ImportError:
-            self.process = None
-            self.base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            self.how = "ru_maxrss growth (high-water mark)"
-        return self
-
-    def _sample(self):
-        while not self.stop.is_set():
-            self.max_rss = max(self.max_rss, self.process.memory_info().rss)
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        import torch
-
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-            self.peak_mib = (torch.cuda.max_memory_allocated() - self.base) / 2**20
-        elif self.process is not None:
-            self.stop.set()
-            self.thread.join()
-            self.max_rss = max(self.max_rss, self.process.memory_info().rss)
-            self.peak_mib = (self.max_rss - self.base) / 2**20
-        else:
-            self.peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base) / 2**20
-        return False
 
 
 def build_tokenizer(directory: Path):
+    """The xlm-roberta-base stand-in's tokenizer (xlie.pipeline.standins): the real class, special ids and
+    a vocabulary that holds the verbalizer words as entries, as XLM-R's does."""
     from transformers import AutoTokenizer
 
-    from xlie.pipeline.tiny_models import build_tiny_models
+    from xlie.pipeline.standins import build_hub_cache
 
-    corpus = sorted((REPO / "resources" / "demo" / "xtreme").glob("*/*.tsv"))
-    build_tiny_models(corpus, {"xlmr": directory}, TOKENIZER_SIZE, seed=0)
-    return AutoTokenizer.from_pretrained(directory)
+    built = build_hub_cache(directory, ["xlm-roberta-base"])
+    return AutoTokenizer.from_pretrained(built["xlm-roberta-base"]["snapshot"])
 
 
 def build_model(tokenizer, seed: int):
@@ -127,30 +75,14 @@ def build_model(tokenizer, seed: int):
     return XLMRobertaForMaskedLM(config).eval()
 
 
-def timed(device: str, run):
-    import torch
-
-    with PeakMemory(device) as memory:
-        started = time.perf_counter()
-        result = run()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        wall = time.perf_counter() - started
-    return result, wall, memory
-
-
-def differing(a: list[list[str]], b: list[list[str]]) -> int:
-    return sum(x != y for s, t in zip(a, b) for x, y in zip(s, t)) + sum(abs(len(s) - len(t)) for s, t in zip(a, b))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, default=100, help="first N sentences of the data file (default 100)")
+    parser.add_argument("--sentences", type=int, default=20, help="first N sentences of the data file (default 20)")
     parser.add_argument(
         "--faithful-sentences",
         type=int,
         default=None,
-        help="sentences for the faithful evaluator (default: 5 on CPU, all on GPU)",
+        help="sentences for the faithful evaluator (default: 3 on CPU, all on GPU)",
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"PAN-X tsv (default {DEFAULT_DATA})")
     parser.add_argument("--devices", default="cpu,cuda", help="comma-separated; cuda is skipped when unavailable")
@@ -158,21 +90,18 @@ def main() -> int:
     parser.add_argument("--faithful-batch-size", type=int, default=8)
     parser.add_argument("--chunk-sentences", type=int, default=256)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--bf16", action="store_true", help="fast evaluator with bf16 autocast on GPU")
     parser.add_argument("--seed", type=int, default=0)
+    bench_common.add_arguments(parser, repeats=3)
     args = parser.parse_args()
-
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    bench_common.prepare(args.threads)
     import torch
 
-    from xlie.papers.topro.xtreme import Sentence, read_xtreme_tsv
     from xlie.papers.topro.labels import PANX
     from xlie.papers.topro.methods.topro_encoder import predict_faithful, predict_fast
+    from xlie.papers.topro.xtreme import Sentence, read_xtreme_tsv
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    print(bench_common.header())
     data = args.data
     if not data.is_file():
         print(f"note: {data} not found; using the shipped demo file {FALLBACK_DATA} instead")
@@ -188,7 +117,7 @@ def main() -> int:
             f"parameters) in {time.perf_counter() - started:.1f} s"
         )
     print(
-        f"data: {data}, {len(sentences)} sentences, {prompts} prompts (one per word); torch threads {torch.get_num_threads()}"
+        f"data: {data}, {len(sentences)} sentences, {prompts} prompts (one per word); median of {args.repeats}, interleaved"
     )
 
     failures = 0
@@ -197,7 +126,7 @@ def main() -> int:
             print("cuda: not available, skipped")
             continue
         model.to(device)
-        n_faithful = args.faithful_sentences or (len(sentences) if device == "cuda" else min(5, len(sentences)))
+        n_faithful = args.faithful_sentences or (len(sentences) if device == "cuda" else min(3, len(sentences)))
         subset = sentences[:n_faithful]
         subset_prompts = sum(len(s.words) for s in subset)
 
@@ -219,30 +148,34 @@ def main() -> int:
             )
 
         warm = [Sentence(("Berlin", "calling"), ("B-LOC", "O"))]
-        fast(warm), faithful(warm)  # warm-up (kernels, allocator): two prompts each
-        fast_all, fast_all_wall, fast_all_mem = timed(device, lambda: fast(sentences))
-        fast_sub, fast_sub_wall, fast_sub_mem = timed(device, lambda: fast(subset))
-        slow, slow_wall, slow_mem = timed(device, lambda: faithful(subset))
-        diff = differing(fast_sub.tags, slow.tags) + differing(fast_all.tags[:n_faithful], slow.tags)
+        sides = {
+            "faithful (pad 128, full V)": lambda items=subset: faithful(items),
+            "fast, same sentences": lambda items=subset: fast(items),
+            "fast, all sentences": lambda: fast(sentences),
+        }
+        # warm-up (kernels, allocator): two prompts each
+        warmups = {name: partial(faithful if name.startswith("faithful") else fast, warm) for name in sides}
+        measured = bench_common.measure_sides(sides, args.repeats, device, warmups)
+        slow, fast_sub, fast_all = (measured[name] for name in sides)
+        diff = bench_common.differing(fast_sub.result.tags, slow.result.tags)
+        diff += bench_common.differing(fast_all.result.tags[:n_faithful], slow.result.tags)
         failures += diff > 0
-        print(
-            f"\n== {device} ({torch.cuda.get_device_name() if device == 'cuda' else f'{torch.get_num_threads()} threads'})"
-        )
-        print(f"{'evaluator':<28}{'sentences':>10}{'prompts':>9}{'wall s':>9}{'prompts/s':>11}{'peak MiB':>10}")
+        where = torch.cuda.get_device_name() if device == "cuda" else f"{torch.get_num_threads()} threads"
+        print(f"\n== {device} ({where})")
+        counts = [(n_faithful, subset_prompts), (n_faithful, subset_prompts), (len(sentences), prompts)]
         rows = [
-            ("faithful (pad 128, full V)", n_faithful, subset_prompts, slow_wall, slow_mem),
-            ("fast, same sentences", n_faithful, subset_prompts, fast_sub_wall, fast_sub_mem),
-            ("fast, all sentences", len(sentences), prompts, fast_all_wall, fast_all_mem),
+            (name, n, p, m.median, m.spread, p / m.median, f"{m.peak_mib:.0f}")
+            for (name, m), (n, p) in zip(measured.items(), counts)
         ]
-        for name, n, p, wall, memory in rows:
-            print(f"{name:<28}{n:>10}{p:>9}{wall:>9.2f}{p / wall:>11.1f}{memory.peak_mib:>10.0f}")
-        print(f"peak memory: {slow_mem.how}")
+        headers = ("evaluator", "sentences", "prompts", "median s", "spread", "prompts/s", "peak MiB")
+        print(bench_common.table(headers, rows))
+        print(f"peak memory: {slow.memory_how}")
         print(
-            f"speed-up, same sentences (wall ratio): {slow_wall / fast_sub_wall:.1f}x; "
-            f"throughput ratio (fast on all / faithful): {(prompts / fast_all_wall) / (subset_prompts / slow_wall):.1f}x"
+            f"speed-up, same sentences (ratio of medians): {bench_common.ratio(slow, fast_sub):.1f}x; "
+            f"throughput ratio (fast on all / faithful): {(prompts / fast_all.median) / (subset_prompts / slow.median):.1f}x"
         )
         print(f"differing predictions (fast vs faithful, {subset_prompts} words): {diff}")
-        print(f"fallback counts: fast {fast_all.counts}")
+        print(f"fallback counts: fast {fast_all.result.counts}")
     if failures:
         print("FAILED: the fast and faithful evaluators disagree", file=sys.stderr)
     return 1 if failures else 0

@@ -4,10 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 
-from xlie.pipeline import jobs as steps
-from xlie.pipeline.config import config_hash
 from xlie.report.collect import CELL_KEYS, collect_table_metrics, merge_metrics
 from xlie.report.comparison import paired_grid, verdict_frame
 from xlie.report.flags import cell_flags, diagnostics_grids
@@ -115,15 +112,6 @@ def test_caption_facts_come_from_the_data():
     assert seeds_note(summ.assign(n=1), {}) == "One run per cell (n = 1), so no std."
     note = average_note(Layout(), summ, {"de": "Indo-European"})
     assert "except the source (en)" in note and "Glottolog" in note
-
-
-def test_resolved_config_hash_matches(tmp_path):
-    config = {"preset": "demo", "papers": {"topro": {"seeds": [42]}}, "demo": True}
-    out = tmp_path / "config.resolved.yaml"
-    steps.save_resolved_config(config, out)
-    first, body = out.read_text().split("\n", 1)
-    assert first == f"# config_sha256: {config_hash(config)}"
-    assert config_hash(yaml.safe_load(body)) == config_hash(config)
 
 
 def test_verdict_and_paired_tests_from_saved_predictions(tmp_path):

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from xlie.pipeline import provenance
-from xlie.pipeline.config import config_hash
 from xlie.pipeline.runtime import atomic_write_text, die_with_parent
 from xlie.pipeline.registry import task_type
 
@@ -407,18 +406,3 @@ def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) 
             f"{target}: {s['primary_name']}={s['primary']:.4f} ({task.baseline_name.lower()} baseline "
             f"{payload['floor_baseline']['primary']:.4f}), counts {payload['counts']}"
         )
-
-
-def save_resolved_config(config: dict, out_yaml: str) -> None:
-    """The resolved config beside the results, so every metrics.json's config_sha256 can be checked."""
-    import yaml
-
-    text = yaml.safe_dump(json_roundtrip(config), sort_keys=True, allow_unicode=True)
-    atomic_write_text(out_yaml, f"# config_sha256: {config_hash(config)}\n{text}")
-
-
-def json_roundtrip(config: dict) -> dict:
-    """Plain types only (config_hash serialises the same way)."""
-    import json
-
-    return json.loads(json.dumps(config, sort_keys=True, default=str))

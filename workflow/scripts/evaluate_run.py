@@ -16,5 +16,8 @@ with log_to(snakemake.log[0]):
         model_dir=snakemake.params.model_dir,
         out_dir=snakemake.output.cells,
         context=run_context(config),
+        checkpoint_dir=snakemake.params.checkpoints,
+        # Not a param: keeping partial predictions changes no result, so it must not re-evaluate.
+        keep_checkpoints=config["training"]["keep_checkpoints"],
     )
 exit_without_teardown()  # only reached when the job succeeded

@@ -110,22 +110,31 @@ def stale_reason(checkpoint_dir: str | Path, expected: dict) -> str | None:
     checkpoint_dir = Path(checkpoint_dir)
     if resume_point(checkpoint_dir) is None:
         return None
+    return manifest_stale_reason(checkpoint_dir, expected, "checkpoints", "a new run starts from the base model")
+
+
+def manifest_stale_reason(directory: str | Path, expected: dict, what: str, restart: str) -> str | None:
+    """Why the ``what`` (partial work) in ``directory`` must not be resumed by a job that expects the
+    manifest ``expected`` (:func:`manifest`), or None when it may: no readable manifest, a finished
+    job's (``restart`` says what happens instead), or another configuration's (the differences named)."""
+    directory = Path(directory)
     try:
-        recorded = json.loads((checkpoint_dir / MANIFEST).read_text(encoding="utf-8"))
+        recorded = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return f"{checkpoint_dir} holds checkpoints without a readable {MANIFEST}"
+        return f"{directory} holds {what} without a readable {MANIFEST}"
     if recorded.get("finished"):
-        return "the run that wrote them had finished (a forced rerun or a deleted output): a new run starts from the base model"
+        return f"the run that wrote them had finished (a forced rerun or a deleted output): {restart}"
     changed = _differences({k: recorded.get(k) for k in COMPARED}, {k: expected.get(k) for k in COMPARED})
     if changed:
         return "they belong to another configuration: " + "; ".join(changed[:8]) + (" ..." if len(changed) > 8 else "")
     return None
 
 
-def _write_manifest(checkpoint_dir: Path, expected: dict, finished: bool) -> None:
+def write_manifest(directory: Path, expected: dict, finished: bool) -> None:
+    """``expected`` as ``directory``'s manifest; ``finished``: the job that wrote it succeeded."""
     from xlie.pipeline.provenance import write_json
 
-    write_json(checkpoint_dir / MANIFEST, {**expected, "finished": finished})
+    write_json(directory / MANIFEST, {**expected, "finished": finished})
 
 
 @contextlib.contextmanager
@@ -168,10 +177,10 @@ def training_checkpoints(checkpoint_dir: str | Path, expected: dict, keep: bool)
         else:
             print(f"checkpoints: none to resume in {checkpoint_dir}; training from the base model")
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        _write_manifest(checkpoint_dir, expected, finished=False)
+        write_manifest(checkpoint_dir, expected, finished=False)
         yield
         if keep:
-            _write_manifest(checkpoint_dir, expected, finished=True)
+            write_manifest(checkpoint_dir, expected, finished=True)
             print(f"checkpoints: kept in {checkpoint_dir} (training.keep_checkpoints)")
         else:
             shutil.rmtree(checkpoint_dir)

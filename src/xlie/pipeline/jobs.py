@@ -6,6 +6,7 @@ step can be run and tested without Snakemake.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -358,51 +359,77 @@ def add_authors_metric(name: str, task, scores: dict, floor: dict, examples: lis
     scores["authors_metric"] = name
 
 
-def evaluate_run(options: dict, model_dir: str, out_dir: str, *, context: dict) -> None:
+def evaluate_run(
+    options: dict,
+    model_dir: str,
+    out_dir: str,
+    *,
+    context: dict,
+    checkpoint_dir: str | None = None,
+    keep_checkpoints: bool = False,
+    chunk_examples: int | None = None,
+) -> None:
     """Predict and score every target language of one run with a model loaded once.
 
-    ``options`` (:func:`eval_options`) is all the job computes from; ``context`` is only recorded."""
+    ``options`` (:func:`eval_options`) is all the job computes from; ``context`` is only recorded.
+    Each target is predicted in chunks of ``chunk_examples`` examples (default
+    ``eval_resume.CHUNK_EXAMPLES``), each stored under ``checkpoint_dir`` (a temporary directory
+    when None) as soon as it is done, so that a killed job started again reuses them and writes the
+    predictions and metrics an uninterrupted run writes (:mod:`xlie.pipeline.eval_resume`); they are
+    removed once the job succeeds unless ``keep_checkpoints``."""
+    import tempfile
+
+    from xlie.pipeline import eval_resume
     from xlie.pipeline.registry import implementation, method_spec
 
     run, data, params = options["run"], options["data"], options["params"]
     task = task_type(run["task"])
     spec = method_spec(run["method"], options["model"]["family"])
     _, load_predictor = implementation(spec)
+    chunk_examples = chunk_examples or eval_resume.CHUNK_EXAMPLES
     # Read every target file before predicting anything: a bad file fails the job at once,
     # with its file:line, instead of after minutes of work that the failure would discard.
     target_data = {target: load_split(data, run["task"], data["eval_split"], target) for target in options["targets"]}
     train, _ = load_split(data, run["task"], "train", run["source"])
+    fingerprint = eval_resume.model_fingerprint(model_dir)
     predict = load_predictor(model_dir, run["task"], params)
     selection = dev_selection(model_dir, task)
-    for target, (examples, data_id) in target_data.items():
-        started = time.monotonic()
-        prediction = predict(examples, desc=target)
-        predicted = task.predicted(prediction)
-        gold = task.gold(examples)
-        cell_dir = Path(out_dir) / target
-        task.write_predictions(cell_dir / task.predictions_file, examples, predicted)
-        scores, floor = task.score(gold, predicted), task.floor_baseline(train, gold)
-        if spec.authors_metric:
-            add_authors_metric(spec.authors_metric, task, scores, floor, examples, prediction, train)
-        payload = {
-            "cell": {**run, "target": target},
-            "scores": scores,
-            "floor_baseline": floor,
-            "counts": {**task.counts(examples), **prediction.counts},
-            "provenance": provenance.record(
-                **context,
-                seed=int(run["seed"]),
-                wall_time_s=time.monotonic() - started,
-                data=data_id,
-                model={**provenance.model_identity(model_dir), "method": spec.name, "params": params},
-                options=options,
-            ),
-        }
-        if selection is not None:
-            payload["dev_selection"] = selection
-        provenance.write_json(cell_dir / "metrics.json", payload)
-        s = payload["scores"]
-        print(
-            f"{target}: {s['primary_name']}={s['primary']:.4f} ({task.baseline_name.lower()} baseline "
-            f"{payload['floor_baseline']['primary']:.4f}), counts {payload['counts']}"
-        )
+    with contextlib.ExitStack() as stack:
+        if checkpoint_dir is None:  # nothing to resume from: the chunks live as long as the job
+            checkpoint_dir = str(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xlie-eval-"))) / "eval")
+        store = stack.enter_context(eval_resume.partial_predictions(checkpoint_dir, keep=keep_checkpoints))
+        for target, (examples, data_id) in target_data.items():
+            started = time.monotonic()
+            expected = eval_resume.target_manifest(options, target, data_id, fingerprint, chunk_examples)
+            prediction, chunks = store.predict(target, expected, predict, examples, chunk_examples)
+            predicted = task.predicted(prediction)
+            gold = task.gold(examples)
+            cell_dir = Path(out_dir) / target
+            task.write_predictions(cell_dir / task.predictions_file, examples, predicted)
+            scores, floor = task.score(gold, predicted), task.floor_baseline(train, gold)
+            if spec.authors_metric:
+                add_authors_metric(spec.authors_metric, task, scores, floor, examples, prediction, train)
+            payload = {
+                "cell": {**run, "target": target},
+                "scores": scores,
+                "floor_baseline": floor,
+                "counts": {**task.counts(examples), **prediction.counts},
+                "provenance": provenance.record(
+                    **context,
+                    seed=int(run["seed"]),
+                    wall_time_s=time.monotonic() - started,
+                    data=data_id,
+                    model={**provenance.model_identity(model_dir), "method": spec.name, "params": params},
+                    options=options,
+                ),
+            }
+            payload["provenance"]["chunks"] = chunks  # how many were predicted before this job (resumed)
+            if selection is not None:
+                payload["dev_selection"] = selection
+            provenance.write_json(cell_dir / "metrics.json", payload)
+            s = payload["scores"]
+            print(
+                f"{target}: {s['primary_name']}={s['primary']:.4f} ({task.baseline_name.lower()} baseline "
+                f"{payload['floor_baseline']['primary']:.4f}), counts {payload['counts']}"
+            )
+

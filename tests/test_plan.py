@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from test_workflow import job_counts, snakemake, workdir  # noqa: F401 (workdir is a fixture)
 
-from xlie.pipeline import plan
 from xlie.cli import main
+from xlie.pipeline import plan
 from xlie.pipeline.grid import build_cells
 
 # ACE05 is the user's licensed copy: a synthetic stand-in lets the paper preset be planned here.
@@ -37,6 +37,13 @@ def test_the_paper_plan_counts_every_gpu_job_and_runs_none(workdir, monkeypatch,
         & (table["method"] == "vanilla")
     ].iloc[0]
     assert vanilla["gpu_hours"] == pytest.approx(5 * 0.3) and vanilla["remaining_gpu_hours"] == pytest.approx(4 * 0.3)
+    # AlignXIE's jobs fit: evaluation asks for its 33 h estimate x 1.2 (under the 48 h cap), training for the cap
+    # and resumes once from its checkpoints (60 h: 2 attempts of the 3 the SLURM profile gives).
+    alignxie = table[table["paper"] == "alignxie"].set_index("rule")
+    assert alignxie.loc["evaluate_run", ["runtime_h", "attempts"]].tolist() == [pytest.approx(33 * 1.2), 1]
+    assert alignxie.loc["train_run", ["runtime_h", "attempts"]].tolist() == [48, 2]
+    assert (table["runtime_h"] <= 48).all() and (table["attempts"] <= 3).all()
+    assert "run over several attempts: train_run alignxie/codeie/baichuan2/alignxie (2)" in out
     # Nothing ran: no other run directory, no data, no Snakemake metadata.
     assert [p for p in (workdir / "results/runs").rglob("*") if p.is_dir() and p.name in ("model", "eval")] == [done]
     assert not (workdir / "results/data").exists() and not (workdir / ".snakemake").exists()
@@ -50,6 +57,9 @@ def test_a_job_without_a_cost_figure_is_planned_at_its_requested_runtime(workdir
     assert set(summary["basis"]) == {"runtime"}
     bloomz = summary[(summary["model"] == "bloomz") & (summary["task"] == "udpos")].iloc[0]
     assert bloomz["gpu_hours"] == 2 * 1440 / 60  # two jobs, each its 24 h on one GPU: an upper bound
+    # Without an estimate a job keeps its configured runtime (AlignXIE's 12 h training, not the 48 h cap).
+    alignxie = summary[(summary["paper"] == "alignxie") & (summary["rule"] == "train_run")].iloc[0]
+    assert alignxie["runtime_h"] == 12 and (summary["attempts"] == 1).all() and summary["estimate_h"].isna().all()
     assert "basis runtime, an upper bound" in plan.render(summary, "paper")
 
 
@@ -57,3 +67,15 @@ def test_a_bad_config_fails_naming_the_key(workdir, monkeypatch, capsys):  # noq
     monkeypatch.chdir(workdir)
     assert main(["plan", "--config", "resources={families: {bert: {gpu: -1}}}"]) == 2
     assert "config key resources.families.bert.gpu" in capsys.readouterr().err
+
+
+def test_a_job_needing_more_attempts_than_the_scheduler_gives_fails_the_plan(workdir, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.chdir(workdir)
+    # A 24 h partition: AlignXIE's 60 h training needs 3 attempts, its 33 h evaluation 2; the profile gives 2.
+    tight = "resources={max_runtime: 1440, attempts: 2}"
+    assert main(["plan", "--config", "preset=paper", ACE05_STAND_IN, tight]) == 2
+    err = capsys.readouterr().err
+    assert "train_run alignxie/codeie/baichuan2/alignxie: estimated 60.0 h per job on 1 GPU(s)" in err
+    assert "needs 3 attempts, resources.attempts is 2" in err and "resources.max_runtime 1440 min" in err
+    assert "evaluate_run alignxie" not in err and "Raise resources.max_runtime" in err
+    assert (workdir / "results/plan.tsv").is_file()  # the table is still written, to see what else asks for what

@@ -117,7 +117,9 @@ def job_resource(kind, name):
     key resources, xlie.pipeline.resources); mem_mb grows with Snakemake's attempt."""
 
     def resource(wildcards, attempt):
-        return job_resources(config, run_dict(wildcards), kind, attempt)[name]
+        # with its targets: an evaluation's estimate (and so its runtime) counts them, as plan's does
+        run = {**run_dict(wildcards), "targets": run_targets(wildcards)}
+        return job_resources(config, run, kind, attempt)[name]
 
     resource.__name__ = f"{kind}_{name}"
     return resource

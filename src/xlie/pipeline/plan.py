@@ -5,9 +5,11 @@ resolves the config as the workflow does (config.yaml, then --configfile, then -
 preset), derives the cell grid and prints, per rule (train_run, evaluate_run), paper, task, model
 and method: jobs, jobs whose output is already there, what each asks for (xlie.pipeline.resources), and GPU-
 hours from the config's ``cost_model`` (rough per-job figures by model family and method, a model's
-own entry first, ``cost_model.tiny`` for the demo's tiny models), or, where it has none, from the requested runtime (an upper bound). It writes the
-same table to results/plan.tsv. Data, table and plot rules run on CPU in minutes and are not costed
-(``snakemake -n --quiet rules`` counts every rule's jobs).
+own entry first, ``cost_model.tiny`` for the demo's tiny models), or, where it has none, from the requested
+runtime (an upper bound), and the attempts each job needs at that runtime. It writes the same table to
+results/plan.tsv, then fails (PlanError) naming every job that needs more attempts than ``resources.attempts``.
+Data, table and plot rules run on CPU in minutes and are not costed (``snakemake -n --quiet rules`` counts
+every rule's jobs).
 """
 
 from __future__ import annotations
@@ -16,32 +18,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from xlie.pipeline.calibrate import is_measured, merge_cost_model
 from xlie.pipeline.grid import training_runs
 from xlie.pipeline.registry import method_spec
-from xlie.pipeline.resources import job_resources
+from xlie.pipeline.resources import job_cost, job_resources, job_runtime
 
 RULES = {"train": "train_run", "eval": "evaluate_run"}
 GROUP = ["rule", "paper", "task", "model", "method"]
+FIT_ADVICE = (
+    "Raise resources.max_runtime (up to your partition's time limit), resources.attempts together with the "
+    "profile's retries (attempts = retries + 1), or the model's GPUs (models.<name>.resources.gpu); or lower "
+    "its cost_model figure if it is too high (python -m xlie calibrate measures it)."
+)
 
 
-def job_cost(config: dict, run: dict, kind: str, targets: int) -> float | None:
-    """GPU-hours of one job from ``cost_model`` (None: no figure for this model and method)."""
-    costs = config.get("cost_model", {})
-    model = config["models"][run["model"]]
-    entry = costs.get("models", {}).get(run["model"], {}).get(run["method"])
-    if entry is None:  # a tiny model is never its family's size
-        entry = (
-            costs.get("tiny")
-            if model.get("tiny", False)
-            else costs.get("families", {}).get(model["family"], {}).get(run["method"])
-        )
-    if entry is None:
-        return None
-    values = {**entry, **entry.get("by_task", {}).get(run["task"], {})}
-    if kind == "train":
-        return values.get("train")
-    per_target = values.get("eval_per_target")
-    return None if per_target is None else per_target * targets
+class PlanError(ValueError):
+    """Jobs that cannot finish within the attempts the scheduler gives (resources.attempts)."""
 
 
 def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "results") -> pd.DataFrame:
@@ -52,7 +44,8 @@ def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "resu
         kinds = ("eval",) if spec.zero_shot else ("train", "eval")
         for kind in kinds:
             resources = job_resources(config, run, kind)
-            cost = job_cost(config, run, kind, len(run["targets"]))
+            fit = job_runtime(config, run, kind)
+            cost = job_cost(config, run, kind)
             bound = resources["runtime"] / 60 * resources["gpu"]
             output = Path(results_dir) / "runs" / run["run"] / ("model" if kind == "train" else "eval")
             rows.append(
@@ -65,10 +58,9 @@ def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "resu
                     "mem_mb": resources["mem_mb"],
                     "runtime_h": resources["runtime"] / 60,
                     "gpu_hours": bound if cost is None else cost,
-                    "basis": "runtime" if cost is None else "cost_model",
-                    "over_runtime": cost is not None
-                    and resources["gpu"] > 0
-                    and cost / resources["gpu"] > resources["runtime"] / 60,
+                    "basis": "runtime" if cost is None else ("measured" if is_measured(config, run) else "cost_model"),
+                    "estimate_h": fit.estimate_h,
+                    "attempts": fit.attempts,
                 }
             )
     return pd.DataFrame(rows)
@@ -87,15 +79,28 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
         gpu_hours=("gpu_hours", "sum"),
         remaining_gpu_hours=("remaining", "sum"),
         basis=("basis", lambda b: "/".join(sorted(set(b)))),
-        over_runtime=("over_runtime", "sum"),
+        estimate_h=("estimate_h", "max"),
+        attempts=("attempts", "max"),
     ).reset_index()
+
+
+def unfit(summary: pd.DataFrame, config: dict) -> list[str]:
+    """One line per group of jobs that need more attempts than the scheduler gives (resources.attempts)."""
+    settings = config["resources"]
+    cap = settings["max_runtime"]
+    return [
+        f"{r.rule} {r.paper}/{r.task}/{r.model}/{r.method}: estimated {r.estimate_h:,.1f} h per job on {r.gpu} GPU(s), "
+        f"asks for {r.runtime_h:,.1f} h (resources.max_runtime {cap} min): needs {r.attempts} attempts, "
+        f"resources.attempts is {settings['attempts']}"
+        for r in summary[summary["attempts"] > settings["attempts"]].itertuples()
+    ]
 
 
 def render(summary: pd.DataFrame, preset: str) -> str:
     """The table a user reads, with totals per rule and a note on what the figures are."""
     shown = summary.copy()
-    for column in ("runtime_h", "gpu_hours", "remaining_gpu_hours"):
-        shown[column] = shown[column].map(lambda v: f"{v:,.1f}")
+    for column in ("runtime_h", "gpu_hours", "remaining_gpu_hours", "estimate_h"):
+        shown[column] = shown[column].map(lambda v: "-" if pd.isna(v) else f"{v:,.1f}")
     lines = [f"Plan of preset {preset!r}: GPU jobs (nothing runs)", shown.to_string(index=False), ""]
     for rule, part in summary.groupby("rule", sort=False):
         lines.append(
@@ -108,14 +113,18 @@ def render(summary: pd.DataFrame, preset: str) -> str:
     )
     lines.append(
         "GPU-hours: cost_model's rough per-job figures (basis cost_model), else the requested runtime x GPUs "
-        "(basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key resources)."
+        "(basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key resources); "
+        "estimate_h: its cost_model hours per job (GPU-hours / GPUs), which raise runtime_h to estimate_h x "
+        "resources.runtime_margin, at most resources.max_runtime; attempts: the tries it needs at runtime_h."
     )
-    if summary["over_runtime"].any():
-        over = summary[summary["over_runtime"] > 0]
-        names = ", ".join(f"{r.rule} {r.paper}/{r.task}/{r.model}/{r.method}" for r in over.itertuples())
+    resumed = summary[summary["attempts"] > 1]
+    if len(resumed):
+        names = ", ".join(
+            f"{r.rule} {r.paper}/{r.task}/{r.model}/{r.method} ({r.attempts})" for r in resumed.itertuples()
+        )
         lines.append(
-            f"Estimated longer than the runtime they ask for: {names}. Training resumes from its checkpoints on "
-            "a retry; raise resources (runtime_train / runtime_eval) to run them in one go."
+            f"Longer than resources.max_runtime, run over several attempts: {names}; each attempt resumes where the "
+            "last stopped (training from its checkpoints, evaluation from its chunks)."
         )
     lines.append(
         "CPU rules (data, tables, plots) are not costed; `snakemake -n --quiet rules` counts every rule's jobs."
@@ -145,12 +154,27 @@ def load_workflow_config(configfiles: list[str], overrides: list[str], root: str
     return config
 
 
-def plan(configfiles: list[str], overrides: list[str], out: str | Path = "results/plan.tsv") -> str:
-    """Resolve the config, plan its GPU jobs, write ``out`` (TSV, one row per group) and return the printed table."""
+def plan(
+    configfiles: list[str], overrides: list[str], out: str | Path = "results/plan.tsv", cost_model_file=None
+) -> str:
+    """Resolve the config, plan its GPU jobs, write ``out`` (TSV, one row per group) and return the printed table;
+    ``cost_model_file`` (what ``python -m xlie calibrate`` writes) is merged over the config's ``cost_model``."""
     from xlie.pipeline.grid import build_cells
 
     config = load_workflow_config(configfiles, overrides)
+    if cost_model_file is not None:
+        config = merge_cost_model(config, cost_model_file)
     summary = summarise(plan_jobs(config, build_cells(config)))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out, sep="\t", index=False, float_format="%.3f")
+    if problems := unfit(summary, config):
+        raise PlanError(
+            "\n".join(
+                [
+                    f"these jobs cannot finish in the attempts the scheduler gives (the plan is in {out}):",
+                    *problems,
+                    FIT_ADVICE,
+                ]
+            )
+        )
     return render(summary, config["preset"]) + f"\nWritten to {out}."

@@ -7,14 +7,19 @@ the model family's values (``resources.tiny`` for a locally built tiny model), r
 by ``models.<name>.resources``, the runtime multiplied by ``resources.methods.<method>.runtime_factor``
 (e.g. a method that scores one prompt per word) and ``resources.tasks.<task>.runtime_factor`` (a far
 larger dataset), and ``mem_mb`` multiplied by
-``resources.retry_mem_factor`` per failed attempt (Snakemake's ``attempt``). Profiles then only name
-partitions and accounts. Pure functions of the resolved config: the workflow's resource functions
-(workflow/rules/common.smk) and ``python -m xlie plan`` call them.
+``resources.retry_mem_factor`` per failed attempt (Snakemake's ``attempt``). A job that ``cost_model``
+estimates longer than that runtime (its GPU-hours over its GPUs) asks for the estimate times
+``resources.runtime_margin`` instead, at most ``resources.max_runtime``; beyond the cap it needs more than
+one attempt (training resumes from its checkpoints, evaluation from its chunks), and ``python -m xlie plan``
+fails when it needs more than ``resources.attempts``. Profiles then only name partitions and accounts.
+Pure functions of the resolved config: the workflow's resource functions (workflow/rules/common.smk) and
+``python -m xlie plan`` call them, so both ask for the same.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 KINDS = ("train", "eval")  # train_run, evaluate_run
 RESOURCE_KEYS = ("gpu", "mem_mb", "cpus_per_task", "runtime")
@@ -29,22 +34,78 @@ def model_resources(config: dict, model_name: str) -> dict:
     return {**base, **model.get("resources", {})}
 
 
+def job_cost(config: dict, run: dict, kind: str, targets: int | None = None) -> float | None:
+    """GPU-hours of one job from ``cost_model``, a model's own entry first, ``cost_model.tiny`` for a tiny
+    model (None: no figure for this model and method; for ``eval``, also when the number of ``targets``
+    is not known: ``targets``, else ``len(run["targets"])``)."""
+    costs = config.get("cost_model", {})
+    model = config["models"][run["model"]]
+    entry = costs.get("models", {}).get(run["model"], {}).get(run["method"])
+    if entry is None:  # a tiny model is never its family's size
+        entry = (
+            costs.get("tiny")
+            if model.get("tiny", False)
+            else costs.get("families", {}).get(model["family"], {}).get(run["method"])
+        )
+    if entry is None:
+        return None
+    values = {**entry, **entry.get("by_task", {}).get(run.get("task"), {})}
+    if kind == "train":
+        return values.get("train")
+    if targets is None:
+        targets = len(run["targets"]) if "targets" in run else None
+    per_target = values.get("eval_per_target")
+    return None if per_target is None or targets is None else per_target * targets
+
+
+@dataclass(frozen=True)
+class RuntimeFit:
+    """How one job's runtime (minutes) fits its estimate."""
+
+    configured: int  # from resources (family / model, method and task factors)
+    runtime: int  # what the job asks for
+    estimate_h: float | None  # wall-clock hours from cost_model (GPU-hours / GPUs); None: no estimate
+    attempts: int  # tries it needs at that runtime, each resuming where the last stopped
+    allowed: int  # resources.attempts: the tries the scheduler gives
+
+    @property
+    def fits(self) -> bool:
+        return self.attempts <= self.allowed
+
+
+def job_runtime(config: dict, run: dict, kind: str) -> RuntimeFit:
+    """The runtime one job asks for: its configured runtime, or, where ``cost_model`` estimates it longer,
+    ``ceil(estimate x resources.runtime_margin)`` minutes capped at ``resources.max_runtime`` (a configured
+    runtime is never shortened); and the attempts it needs at that runtime."""
+    values = model_resources(config, run["model"])
+    settings = config["resources"]
+    factor = settings["methods"].get(run["method"], {}).get("runtime_factor", 1)
+    factor *= settings["tasks"].get(run.get("task"), {}).get("runtime_factor", 1)
+    configured = math.ceil(values[f"runtime_{kind}"] * factor)
+    allowed = settings["attempts"]
+    cost = job_cost(config, run, kind)
+    gpus = int(values["gpu"])
+    if cost is None or gpus == 0:  # no estimate (or no GPU to divide GPU-hours by): as configured
+        return RuntimeFit(configured, configured, None, 1, allowed)
+    estimate_h = cost / gpus
+    wanted = math.ceil(round(estimate_h * 60 * settings["runtime_margin"], 6))  # float noise adds no minute
+    runtime = max(configured, min(wanted, settings["max_runtime"]))
+    return RuntimeFit(configured, runtime, estimate_h, max(1, math.ceil(estimate_h * 60 / runtime)), allowed)
+
+
 def job_resources(config: dict, run: dict, kind: str, attempt: int = 1) -> dict[str, int]:
     """``{gpu, mem_mb, cpus_per_task, runtime}`` of one job: ``kind`` ``train`` (train_run) or
-    ``eval`` (evaluate_run) of ``run`` (a dict with ``model``, ``method`` and ``task``), on
-    Snakemake's ``attempt`` (1 for the first try)."""
+    ``eval`` (evaluate_run) of ``run`` (a dict with ``model``, ``method`` and ``task``, and for an
+    evaluation's estimate its ``targets``), on Snakemake's ``attempt`` (1 for the first try)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if attempt < 1:
         raise ValueError(f"attempt counts from 1, got {attempt}")
     values = model_resources(config, run["model"])
-    settings = config["resources"]
-    factor = settings["methods"].get(run["method"], {}).get("runtime_factor", 1)
-    factor *= settings["tasks"].get(run.get("task"), {}).get("runtime_factor", 1)
-    growth = settings["retry_mem_factor"] ** (attempt - 1)
+    growth = config["resources"]["retry_mem_factor"] ** (attempt - 1)
     return {
         "gpu": int(values["gpu"]),
         "mem_mb": math.ceil(values["mem_mb"] * growth),
         "cpus_per_task": int(values["cpus_per_task"]),
-        "runtime": math.ceil(values[f"runtime_{kind}"] * factor),
+        "runtime": job_runtime(config, run, kind).runtime,
     }

@@ -70,11 +70,24 @@ def _plan(args: argparse.Namespace) -> int:
     from xlie.pipeline.plan import plan
 
     try:
-        print(plan(args.configfile, args.config, out=args.out))
+        print(plan(args.configfile, args.config, out=args.out, cost_model_file=args.cost_model))
     except (ConfigError, ValueError, OSError) as err:
         print(f"xlie plan: error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from xlie.pipeline.calibrate import calibrate
+    from xlie.pipeline.config import ConfigError
+
+    try:
+        summary, skipped = calibrate(args.configfile, args.config, out=args.out, only=args.only, steps=args.steps)
+    except (ConfigError, ValueError, OSError) as err:
+        print(f"xlie calibrate: error: {err}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 1 if skipped else 0
 
 
 def _preflight(args: argparse.Namespace) -> int:
@@ -173,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--out", default="results/plan.tsv", metavar="PLAN.tsv", help="where the table goes (default: %(default)s)"
     )
+    plan.add_argument(
+        "--cost-model",
+        default=None,
+        metavar="FILE",
+        help="a cost_model file (what `calibrate` writes) merged over the config's cost_model; its rows say "
+        "basis measured",
+    )
     plan.set_defaults(run=_plan)
 
     check = commands.add_parser(
@@ -187,6 +207,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(check)
     check.set_defaults(run=_preflight)
+
+    calibration = commands.add_parser(
+        "calibrate",
+        help="time each planned (model, method, task) path for a few steps here and write measured GPU-hours",
+        description="Run in the repository root, after preflight and before the campaign, on the hardware the "
+        "campaign will use. Resolves the config as `plan` does and, for the first planned run of each distinct "
+        "(model, method, task), trains one epoch on --steps optimiser steps' examples and on twice as many and predicts --steps and "
+        "twice as many evaluation batches of its first target, on the configured data and models; from the "
+        "rates (examples/s), load times and the full data sizes (training examples x epochs, examples per "
+        "target) it writes a cost_model file with per-job GPU-hours, marked measured (hardware, date, steps), "
+        "which `python -m xlie plan --cost-model FILE` uses. Prints one line per path, with its peak memory; a path "
+        "whose inputs are not built yet is skipped (exit status 1): `snakemake --omit-from train_run evaluate_run` "
+        "(same --config) builds every job's data and models first.",
+    )
+    _add_config_options(calibration)
+    calibration.add_argument(
+        "--out", default="results/cost_model.calibrated.yaml", metavar="FILE", help="(default: %(default)s)"
+    )
+    calibration.add_argument(
+        "--only", nargs="+", default=None, metavar="MODEL/METHOD[/TASK]", help="only these paths (default: all)"
+    )
+    calibration.add_argument(
+        "--steps", type=int, default=2, help="optimiser steps and evaluation batches of the shorter timing (default: 2)"
+    )
+    calibration.set_defaults(run=_calibrate)
 
     metrics = commands.add_parser(
         "metrics",

@@ -181,10 +181,12 @@ def limited_script(tmp_path, monkeypatch):
 
 
 def digests(root: Path) -> dict[str, str]:
+    """Every result file's sha256; results/checkpoints is left out: it is the working state of jobs
+    (training's resume points, an evaluation's partial predictions), which a rerun rewrites by design."""
     return {
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(root.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.relative_to(root).parts[0] != "checkpoints"
     }
 
 

@@ -432,4 +432,3 @@ def evaluate_run(
                 f"{target}: {s['primary_name']}={s['primary']:.4f} ({task.baseline_name.lower()} baseline "
                 f"{payload['floor_baseline']['primary']:.4f}), counts {payload['counts']}"
             )
-

@@ -9,6 +9,8 @@ from conftest import DEMO, REPO
 from test_workflow import workdir  # noqa: F401 (a fixture)
 
 from xlie.cli import main
+from xlie.pipeline.plan import load_workflow_config
+from xlie.pipeline.resources import is_measured, job_cost
 from xlie.papers.topro.labels import PANX
 from xlie.papers.topro.xtreme import read_xtreme_tsv
 
@@ -29,7 +31,7 @@ def test_calibrate_writes_measured_costs_that_plan_uses(tiny_models, tmp_path, m
     written = yaml.safe_load(cost_file.read_text(encoding="utf-8"))
     entry = written["models"]["mbert"]["vanilla"]
     assert set(written["models"]) == {"mbert"} and set(entry["by_task"]) == {"panx"}
-    assert entry["measured"]["steps"] == 2 and entry["measured"]["hardware"] and entry["measured"]["date"]
+    assert written["measured"]["steps"] == 2 and written["measured"]["hardware"] and written["measured"]["date"]
     panx = entry["by_task"]["panx"]
     figures = panx["measured"]
     # Extrapolated to the full job: the demo trains vanilla mBERT for 3 epochs on every English training sentence.
@@ -46,6 +48,12 @@ def test_calibrate_writes_measured_costs_that_plan_uses(tiny_models, tmp_path, m
     assert trained["gpu_hours"] == pytest.approx(trained["jobs"] * panx["train"], abs=5e-4)  # the TSV's 3 decimals
     assert table.loc[("evaluate_run", "panx", "mbert", "vanilla"), "basis"] == "measured"
     assert table.loc[("train_run", "udpos", "mbert", "vanilla"), "basis"] != "measured"  # not calibrated
+
+    # The workflow reads the same file through the config key: its jobs ask for the measured runtimes.
+    config = load_workflow_config([], [model, f"cost_model={{calibrated: {cost_file}}}"])
+    run = {"model": "mbert", "method": "vanilla", "task": "panx"}
+    assert is_measured(config, run) and job_cost(config, run, "train") == panx["train"]
+    assert not is_measured(config, {**run, "task": "udpos"})
 
 
 def test_calibrate_names_a_path_it_cannot_measure(workdir, monkeypatch, capsys):  # noqa: F811
@@ -64,4 +72,8 @@ def test_plan_refuses_a_file_that_is_not_a_cost_model(tmp_path, monkeypatch, cap
     bad = tmp_path / "bad.yaml"
     bad.write_text("cost_model: {models: {}}\n", encoding="utf-8")  # a config file, not calibrate's
     assert main(["plan", "--cost-model", str(bad), "--out", str(tmp_path / "plan.tsv")]) == 2
-    assert "a cost_model file holds measured, families, models and tiny only" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "config key cost_model.calibrated" in err and "it holds measured, families, models and tiny only" in err
+    missing = tmp_path / "missing.yaml"
+    assert main(["plan", "--config", f"cost_model={{calibrated: {missing}}}", "--out", str(tmp_path / "p.tsv")]) == 2
+    assert f"config key cost_model.calibrated: no file '{missing}'" in capsys.readouterr().err

@@ -79,3 +79,25 @@ def test_a_job_needing_more_attempts_than_the_scheduler_gives_fails_the_plan(wor
     assert "needs 3 attempts, resources.attempts is 2" in err and "resources.max_runtime 1440 min" in err
     assert "evaluate_run alignxie" not in err and "Raise resources.max_runtime" in err
     assert (workdir / "results/plan.tsv").is_file()  # the table is still written, to see what else asks for what
+
+
+def test_the_plan_prints_the_campaign_under_the_authors_recipe(workdir, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(workdir)
+    config = plan.load_workflow_config([], ["preset=paper", ACE05_STAND_IN])
+    jobs = plan.plan_jobs(config, build_cells(config))
+    # A path's authors_ratio (measured by a benchmark in tools/) multiplies its hours; mt0's own entry
+    # replaces its family's; a path without one counts as ours.
+    mt0 = jobs[jobs["model"] == "mt0"]
+    assert (mt0["authors_ratio"] == config["cost_model"]["models"]["mt0"]["llm"]["authors_ratio"]["eval"]).all()
+    assert mt0["authors_gpu_hours"].tolist() == pytest.approx((mt0["gpu_hours"] * mt0["authors_ratio"]).tolist())
+    trained = jobs[jobs["rule"] == "train_run"]
+    assert trained["authors_ratio"].isna().all() and (trained["authors_gpu_hours"] == trained["gpu_hours"]).all()
+    summary = plan.summarise(jobs)
+    ours, theirs = summary["gpu_hours"].sum(), summary["authors_gpu_hours"].sum()
+    unmeasured = summary.loc[summary["authors_ratio"].isna(), "gpu_hours"].sum()
+    text = plan.render(summary, "paper")
+    assert f"under the authors' recipe: {theirs:,.1f} GPU-hours; ours {ours:,.1f} = {ours / theirs:.2f}x" in text
+    assert f"the other {unmeasured:,.1f} count as 1x (no benchmark)" in text
+    # Without a single measured ratio there is no such line (the demo's tiny models).
+    config["cost_model"] = {"families": {}, "models": {}}
+    assert "authors' recipe:" not in plan.render(plan.summarise(plan.plan_jobs(config, build_cells(config))), "paper")

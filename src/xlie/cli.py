@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run in the repository root. Resolves the config as `snakemake` would (config.yaml, "
         "--configfile, --config on the preset) and prints, per rule, paper, task, model and method: GPU jobs, "
         "those with outputs present, what each asks for (config key resources) and GPU-hours from the config's "
-        "cost_model (rough figures) or the requested runtime (an upper bound). Writes the table to --out.",
+        "cost_model (rough figures, or measured ones: cost_model.calibrated) or the requested runtime (an upper bound), "
+        "and the same campaign under the authors' recipe (cost_model authors_ratio). Writes the table to --out.",
     )
     _add_config_options(plan)
     plan.add_argument(
@@ -190,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--cost-model",
         default=None,
         metavar="FILE",
-        help="a cost_model file (what `calibrate` writes) merged over the config's cost_model; its rows say "
-        "basis measured",
+        help="a cost_model file (what `calibrate` writes) whose measured figures replace the config's cost_model "
+        "(as the config key cost_model.calibrated does for plan and workflow alike); its rows say basis measured",
     )
     plan.set_defaults(run=_plan)
 
@@ -217,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
         "twice as many evaluation batches of its first target, on the configured data and models; from the "
         "rates (examples/s), load times and the full data sizes (training examples x epochs, examples per "
         "target) it writes a cost_model file with per-job GPU-hours, marked measured (hardware, date, steps), "
-        "which `python -m xlie plan --cost-model FILE` uses. Prints one line per path, with its peak memory; a path "
+        "which the config key cost_model.calibrated (or `python -m xlie plan --cost-model FILE`) puts to use in the "
+        "plan and in the runtime each workflow job asks for. Prints one line per path, with its peak memory; a path "
         "whose inputs are not built yet is skipped (exit status 1): `snakemake --omit-from train_run evaluate_run` "
         "(same --config) builds every job's data and models first.",
     )

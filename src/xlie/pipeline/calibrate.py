@@ -14,8 +14,9 @@ Each job is then extrapolated to its full size: training examples (``max_train_s
 epochs / rate, plus the epochs' dev evaluations at the prediction rate, plus the overhead; evaluation,
 a target's mean examples / rate plus the model load shared by the run's targets. The figures go to a
 ``cost_model`` file (per model, method and task under ``models.<m>.<method>.by_task``, each marked
-``measured``) that ``python -m xlie plan --cost-model FILE`` merges over the config's ``cost_model``
-(:func:`merge_cost_model`); its rows then say basis ``measured``. One device's hours count as GPU-hours:
+``measured``; the hardware, date and steps at its top) that the config key ``cost_model.calibrated``
+names (``python -m xlie plan --cost-model FILE`` sets it): the plan and the workflow's requested
+runtimes then use it over the configured estimates, and the plan's rows say basis ``measured``. One device's hours count as GPU-hours:
 a job on several GPUs trains data-parallel, roughly the same GPU-hours. Peak memory is the device's
 (CUDA) peak allocation, or on CPU the process's maximum resident set so far.
 """
@@ -32,8 +33,6 @@ import time
 from pathlib import Path
 
 import yaml
-
-from xlie.pipeline.config import deep_merge
 
 DEFAULT_OUT = "results/cost_model.calibrated.yaml"
 # Every rule the training and evaluation jobs depend on (data, tiny or converted models), none of those jobs.
@@ -195,11 +194,11 @@ def measure_run(config: dict, run: dict, steps: int, workdir: Path) -> dict:
 
 
 def cost_model_from(measurements: dict, marked: dict) -> dict:
-    """The ``cost_model`` file: ``models.<m>.<method>.by_task.<task>`` GPU-hours, each entry marked
-    ``measured`` (the hardware, date and steps, and the rates and memory it was computed from)."""
+    """The ``cost_model`` file: the hardware, date and steps (``measured``), and the GPU-hours of each
+    ``models.<m>.<method>.by_task.<task>``, marked ``measured`` with the rates and memory behind them."""
     models: dict = {}
     for (model, method, task), measured in measurements.items():
-        entry = models.setdefault(model, {}).setdefault(method, {"measured": dict(marked), "by_task": {}})
+        entry = models.setdefault(model, {}).setdefault(method, {"by_task": {}})
         rounded = {kind: float(f"{value:.4g}") for kind, value in measured["hours"].items()}
         entry["by_task"][task] = {**rounded, "measured": _plain(measured["figures"])}
     return {"measured": dict(marked), "models": models}  # copies: YAML without anchors
@@ -257,29 +256,10 @@ def calibrate(
         raise ValueError("no path could be measured:\n" + "\n".join(lines))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     header = (
-        "# python -m xlie calibrate: GPU-hours measured on this hardware (`python -m xlie plan --cost-model "
-        "FILE` merges them over the config's cost_model)\n"
+        "# python -m xlie calibrate: GPU-hours measured on this hardware; name this file in the config key "
+        "cost_model.calibrated (or `python -m xlie plan --cost-model FILE`) to plan and run with them\n"
     )
     text = yaml.safe_dump(cost_model_from(measurements, marked), sort_keys=False, allow_unicode=True)
     Path(out).write_text(header + text, encoding="utf-8")
     summary = [f"Measured on {marked['hardware']}, {steps} steps per path:", *lines, f"Written to {out}."]
     return "\n".join(summary), skipped
-
-
-def merge_cost_model(config: dict, path: str | Path) -> dict:
-    """``config`` with the cost_model file ``path`` (what :func:`calibrate` writes) merged over its
-    ``cost_model``: a measured model/method/task replaces the configured figure."""
-    try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not a cost_model file: {error}") from None
-    if not isinstance(loaded, dict) or not set(loaded) <= {"measured", "families", "models", "tiny"}:
-        raise ValueError(f"{path}: a cost_model file holds measured, families, models and tiny only")
-    costs = {k: v for k, v in loaded.items() if k != "measured"}
-    return {**config, "cost_model": deep_merge(config.get("cost_model", {}), costs)}
-
-
-def is_measured(config: dict, run: dict) -> bool:
-    """Whether ``run``'s cost comes from a measured entry (a calibrated model/method/task)."""
-    entry = config.get("cost_model", {}).get("models", {}).get(run["model"], {}).get(run["method"]) or {}
-    return "measured" in (entry.get("by_task", {}).get(run["task"]) or {})

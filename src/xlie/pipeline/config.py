@@ -342,7 +342,7 @@ def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path)
     if not isinstance(preset, str) or not preset_file.is_file():
         known = sorted(p.stem for p in Path(presets_dir).glob("*.yaml"))
         raise ConfigError(f"config key preset: unknown preset {preset!r}; choose one of {', '.join(known)}")
-    chosen = deep_merge(_read_yaml(preset_file), user_config)
+    chosen = with_calibrated_costs(deep_merge(_read_yaml(preset_file), user_config))
     folders = paper_dirs(chosen)
     merged: dict = {}
     for folder in folders.values():
@@ -353,6 +353,22 @@ def resolve(user_config: dict, presets_dir: str | Path, schema_path: str | Path)
     validate(resolved, schema)
     type_training_blocks(resolved)
     return fill_defaults(resolved, schema)
+
+
+def with_calibrated_costs(config: dict) -> dict:
+    """``config`` with the file named by ``cost_model.calibrated`` (what ``python -m xlie calibrate``
+    writes: measured figures under ``models``) merged over its ``cost_model``, a measured figure winning."""
+    path = (config.get("cost_model") or {}).get("calibrated")
+    if path is None:
+        return config
+    key = "config key cost_model.calibrated"
+    if not isinstance(path, str) or not Path(path).is_file():
+        raise ConfigError(f"{key}: no file {path!r} (python -m xlie calibrate writes one)")
+    loaded = _read_yaml(Path(path))
+    if not isinstance(loaded, dict) or not set(loaded) <= {"measured", "families", "models", "tiny"}:
+        raise ConfigError(f"{key}: {path} is not a cost_model file: it holds measured, families, models and tiny only")
+    costs = {name: value for name, value in loaded.items() if name != "measured"}  # the file's own header
+    return deep_merge(config, {"cost_model": costs})
 
 
 def fill_defaults(config: dict, schema: dict) -> dict:

@@ -5,8 +5,10 @@ resolves the config as the workflow does (config.yaml, then --configfile, then -
 preset), derives the cell grid and prints, per rule (train_run, evaluate_run), paper, task, model
 and method: jobs, jobs whose output is already there, what each asks for (xlie.pipeline.resources), and GPU-
 hours from the config's ``cost_model`` (rough per-job figures by model family and method, a model's
-own entry first, ``cost_model.tiny`` for the demo's tiny models), or, where it has none, from the requested
-runtime (an upper bound), and the attempts each job needs at that runtime. It writes the same table to
+own entry on top, ``cost_model.tiny`` for the demo's tiny models, the measured figures of
+``cost_model.calibrated`` over them), or, where it has none, from the requested runtime (an upper
+bound), and the attempts each job needs at that runtime; beside them, the same campaign under the
+authors' recipe from the per-path ratios that benchmarks in tools/ measured (``authors_ratio``). It writes the same table to
 results/plan.tsv, then fails (PlanError) naming every job that needs more attempts than ``resources.attempts``.
 Data, table and plot rules run on CPU in minutes and are not costed (``snakemake -n --quiet rules`` counts
 every rule's jobs).
@@ -18,10 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from xlie.pipeline.calibrate import is_measured, merge_cost_model
 from xlie.pipeline.grid import training_runs
 from xlie.pipeline.registry import method_spec
-from xlie.pipeline.resources import job_cost, job_resources, job_runtime
+from xlie.pipeline.resources import authors_ratio, is_measured, job_cost, job_resources, job_runtime
 
 RULES = {"train": "train_run", "eval": "evaluate_run"}
 GROUP = ["rule", "paper", "task", "model", "method"]
@@ -47,6 +48,8 @@ def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "resu
             fit = job_runtime(config, run, kind)
             cost = job_cost(config, run, kind)
             bound = resources["runtime"] / 60 * resources["gpu"]
+            hours = bound if cost is None else cost
+            ratio = authors_ratio(config, run, kind)
             output = Path(results_dir) / "runs" / run["run"] / ("model" if kind == "train" else "eval")
             rows.append(
                 {
@@ -57,10 +60,13 @@ def plan_jobs(config: dict, cells: pd.DataFrame, results_dir: str | Path = "resu
                     "gpu": resources["gpu"],
                     "mem_mb": resources["mem_mb"],
                     "runtime_h": resources["runtime"] / 60,
-                    "gpu_hours": bound if cost is None else cost,
+                    "gpu_hours": hours,
                     "basis": "runtime" if cost is None else ("measured" if is_measured(config, run) else "cost_model"),
                     "estimate_h": fit.estimate_h,
                     "attempts": fit.attempts,
+                    "authors_ratio": ratio,
+                    # the same job under the authors' recipe; where no benchmark measured it, as ours
+                    "authors_gpu_hours": hours * (1.0 if ratio is None else ratio),
                 }
             )
     return pd.DataFrame(rows)
@@ -81,6 +87,8 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
         basis=("basis", lambda b: "/".join(sorted(set(b)))),
         estimate_h=("estimate_h", "max"),
         attempts=("attempts", "max"),
+        authors_ratio=("authors_ratio", "max"),
+        authors_gpu_hours=("authors_gpu_hours", "sum"),
     ).reset_index()
 
 
@@ -98,9 +106,10 @@ def unfit(summary: pd.DataFrame, config: dict) -> list[str]:
 
 def render(summary: pd.DataFrame, preset: str) -> str:
     """The table a user reads, with totals per rule and a note on what the figures are."""
-    shown = summary.copy()
+    shown = summary.drop(columns="authors_gpu_hours")
     for column in ("runtime_h", "gpu_hours", "remaining_gpu_hours", "estimate_h"):
         shown[column] = shown[column].map(lambda v: "-" if pd.isna(v) else f"{v:,.1f}")
+    shown["authors_ratio"] = shown["authors_ratio"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}x")
     lines = [f"Plan of preset {preset!r}: GPU jobs (nothing runs)", shown.to_string(index=False), ""]
     for rule, part in summary.groupby("rule", sort=False):
         lines.append(
@@ -111,11 +120,14 @@ def render(summary: pd.DataFrame, preset: str) -> str:
         f"total: {summary['jobs'].sum()} GPU jobs, {summary['gpu_hours'].sum():,.1f} GPU-hours, "
         f"{summary['remaining_gpu_hours'].sum():,.1f} still to spend"
     )
+    lines.extend(authors_recipe(summary))
     lines.append(
-        "GPU-hours: cost_model's rough per-job figures (basis cost_model), else the requested runtime x GPUs "
-        "(basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key resources); "
-        "estimate_h: its cost_model hours per job (GPU-hours / GPUs), which raise runtime_h to estimate_h x "
-        "resources.runtime_margin, at most resources.max_runtime; attempts: the tries it needs at runtime_h."
+        "GPU-hours: cost_model's rough per-job figures (basis cost_model), figures python -m xlie calibrate "
+        "measured on your hardware (basis measured: the file named by cost_model.calibrated), else the requested "
+        "runtime x GPUs (basis runtime, an upper bound). runtime_h, mem_mb: what one job asks for (config key "
+        "resources); estimate_h: its hours per job (GPU-hours / GPUs), which raise runtime_h to estimate_h x "
+        "resources.runtime_margin, at most resources.max_runtime; attempts: the tries it needs at runtime_h; "
+        "authors_ratio: the authors' recipe's cost over ours on that path (cost_model authors_ratio)."
     )
     resumed = summary[summary["attempts"] > 1]
     if len(resumed):
@@ -132,10 +144,28 @@ def render(summary: pd.DataFrame, preset: str) -> str:
     return "\n".join(lines)
 
 
-def load_workflow_config(configfiles: list[str], overrides: list[str], root: str | Path = ".") -> dict:
+def authors_recipe(summary: pd.DataFrame) -> list[str]:
+    """The campaign under the authors' recipe beside ours, from the measured per-path ratios; no line
+    when no path has one."""
+    measured = summary["authors_ratio"].notna()
+    if not measured.any():
+        return []
+    ours, theirs = summary["gpu_hours"].sum(), summary["authors_gpu_hours"].sum()
+    unmeasured = summary.loc[~measured, "gpu_hours"].sum()
+    return [
+        f"the same jobs under the authors' recipe: {theirs:,.1f} GPU-hours; ours {ours:,.1f} = {ours / theirs:.2f}x "
+        f"theirs. Ratios measured side by side with identical predictions (cost_model authors_ratio: their "
+        f"batching, padding, precision and decoding against ours) cover {ours - unmeasured:,.1f} of our GPU-hours; "
+        f"the other {unmeasured:,.1f} count as 1x (no benchmark)."
+    ]
+
+
+def load_workflow_config(
+    configfiles: list[str], overrides: list[str], root: str | Path = ".", keys: dict | None = None
+) -> dict:
     """The config the workflow would run with, from the repository ``root``: config.yaml, then each
     ``configfiles``, then ``overrides`` (``KEY=VALUE``, parsed as ``snakemake --config`` parses them),
-    on the preset; validated with the schema's defaults filled in, models checked."""
+    then ``keys``, on the preset; validated with the schema's defaults filled in, models checked."""
     import yaml
     from snakemake.cli import parse_config  # exactly how `snakemake --config` reads KEY=VALUE
 
@@ -147,7 +177,7 @@ def load_workflow_config(configfiles: list[str], overrides: list[str], root: str
         if path == root / "config.yaml" and not path.is_file():
             continue
         user = deep_merge(user, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    user = deep_merge(user, parse_config(overrides))
+    user = deep_merge(deep_merge(user, parse_config(overrides)), keys or {})
     schema_path = root / "workflow" / "schemas" / "config.schema.yaml"
     config = resolve(user, presets_dir=root / "workflow" / "presets", schema_path=schema_path)
     check_model_paths(config)
@@ -158,12 +188,11 @@ def plan(
     configfiles: list[str], overrides: list[str], out: str | Path = "results/plan.tsv", cost_model_file=None
 ) -> str:
     """Resolve the config, plan its GPU jobs, write ``out`` (TSV, one row per group) and return the printed table;
-    ``cost_model_file`` (what ``python -m xlie calibrate`` writes) is merged over the config's ``cost_model``."""
+    ``cost_model_file`` (what ``python -m xlie calibrate`` writes) sets ``cost_model.calibrated``."""
     from xlie.pipeline.grid import build_cells
 
-    config = load_workflow_config(configfiles, overrides)
-    if cost_model_file is not None:
-        config = merge_cost_model(config, cost_model_file)
+    calibrated = {} if cost_model_file is None else {"cost_model": {"calibrated": str(cost_model_file)}}
+    config = load_workflow_config(configfiles, overrides, keys=calibrated)
     summary = summarise(plan_jobs(config, build_cells(config)))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out, sep="\t", index=False, float_format="%.3f")

@@ -34,28 +34,45 @@ def model_resources(config: dict, model_name: str) -> dict:
     return {**base, **model.get("resources", {})}
 
 
-def job_cost(config: dict, run: dict, kind: str, targets: int | None = None) -> float | None:
-    """GPU-hours of one job from ``cost_model``, a model's own entry first, ``cost_model.tiny`` for a tiny
-    model (None: no figure for this model and method; for ``eval``, also when the number of ``targets``
-    is not known: ``targets``, else ``len(run["targets"])``)."""
+def cost_entry(config: dict, run: dict) -> dict:
+    """``run``'s figures in ``cost_model``: its family's entry for its method (``cost_model.tiny`` for a
+    tiny model: never its family's size), then its ``by_task`` entry, then the model's own entry and its
+    ``by_task`` entry (so a calibrated task of one model replaces only that task's figures); {} if none."""
     costs = config.get("cost_model", {})
     model = config["models"][run["model"]]
-    entry = costs.get("models", {}).get(run["model"], {}).get(run["method"])
-    if entry is None:  # a tiny model is never its family's size
-        entry = (
-            costs.get("tiny")
-            if model.get("tiny", False)
-            else costs.get("families", {}).get(model["family"], {}).get(run["method"])
-        )
-    if entry is None:
-        return None
-    values = {**entry, **entry.get("by_task", {}).get(run.get("task"), {})}
+    if model.get("tiny", False):
+        base = costs.get("tiny")
+    else:
+        base = costs.get("families", {}).get(model["family"], {}).get(run["method"])
+    values: dict = {}
+    for entry in (base, costs.get("models", {}).get(run["model"], {}).get(run["method"])):
+        if entry:
+            values.update({key: value for key, value in entry.items() if key != "by_task"})
+            values.update(entry.get("by_task", {}).get(run.get("task"), {}))
+    return values
+
+
+def job_cost(config: dict, run: dict, kind: str, targets: int | None = None) -> float | None:
+    """GPU-hours of one job from :func:`cost_entry` (None: no figure for this job; for ``eval``, also
+    when the number of ``targets`` is not known: ``targets``, else ``len(run["targets"])``)."""
+    values = cost_entry(config, run)
     if kind == "train":
         return values.get("train")
     if targets is None:
         targets = len(run["targets"]) if "targets" in run else None
     per_target = values.get("eval_per_target")
     return None if per_target is None or targets is None else per_target * targets
+
+
+def authors_ratio(config: dict, run: dict, kind: str) -> float | None:
+    """How many times our GPU-hours one job of ``run`` costs under the authors' recipe (``authors_ratio``
+    of its cost entry, measured by a benchmark in tools/); None where no benchmark measured it."""
+    return cost_entry(config, run).get("authors_ratio", {}).get(kind)
+
+
+def is_measured(config: dict, run: dict) -> bool:
+    """Whether ``run``'s figures are measured (``python -m xlie calibrate`` marks each task it measured)."""
+    return "measured" in cost_entry(config, run)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +152,61 @@ def test_interrupted_evaluation_resumes_byte_identically(
     assert not checkpoints.exists()  # finished: the chunks are gone (keep_checkpoints false)
     uninterrupted_provenance = json.loads((expected_dir / "de" / "metrics.json").read_text())["provenance"]
     assert uninterrupted_provenance["chunks"]["resumed_chunks"] == 0
+
+
+# A child process running one evaluation, each predict call slowed so that it can be killed between chunks.
+KILLED_CHILD = """
+import json, sys, time
+import torch
+from xlie.pipeline import registry
+from xlie.pipeline import jobs as steps
+
+torch.set_num_threads(1)
+options, model_dir, out, checkpoints, chunk, context = json.loads(sys.argv[1])
+implementation = registry.implementation
+
+def slowed(spec):
+    train, load_predictor = implementation(spec)
+
+    def load(*args, **kwargs):
+        predict = load_predictor(*args, **kwargs)
+
+        def slow(examples, desc="predict"):
+            result = predict(examples, desc=desc)
+            time.sleep(0.3)
+            return result
+
+        return slow
+
+    return train, load
+
+registry.implementation = slowed
+steps.evaluate_run(options, model_dir, out, context=context, checkpoint_dir=checkpoints, chunk_examples=chunk)
+"""
+
+
+def test_an_evaluation_killed_with_sigkill_resumes_byte_identically(
+    tiny_models, xtreme_dir, uninterrupted, tmp_path, capsys
+):
+    """A real kill (SIGKILL: no handler, no clean-up), not an exception: the chunks written, the lock
+    released by the dead process, the rerun ends with the uninterrupted run's bytes."""
+    model_dir = tiny_models[0]["causal"]
+    options, checkpoints = eval_options(model_dir, xtreme_dir), tmp_path / "checkpoints" / "eval"
+    arguments = [options, str(model_dir), str(tmp_path / "killed" / "eval"), str(checkpoints), CHUNK, CONTEXT]
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, json.dumps(arguments)])
+    second_de_chunk = checkpoints / "de" / "chunk-00001.json"
+    deadline = time.monotonic() + 120
+    while not second_de_chunk.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the evaluation finished before it could be killed"
+    written = sorted(p.name for p in (checkpoints / "de").glob("chunk-*"))
+    assert written[:2] == ["chunk-00000.json", "chunk-00001.json"] and len(written) < 4
+
+    out = tmp_path / "rerun" / "eval"
+    evaluate(options, model_dir, out, checkpoints)
+    assert "en: resumed 4 of 4 chunks" in capsys.readouterr().out
+    assert outputs(out) == uninterrupted[0]
 
 
 def test_changed_option_or_model_starts_fresh(tiny_models, xtreme_dir, predict_calls, tmp_path, capsys):

@@ -129,6 +129,8 @@ class VanillaSeq2SeqParams(Seq2SeqParams):
     max_target_length: int = 150
     min_length: int = 10
     num_beams: int = 3
+    # The authors' generate(early_stopping=True): a beam search ends once num_beams hypotheses are finished.
+    early_stopping: bool = True
     eval_steps: int | None = None  # None: select at each epoch end; N: every N optimiser steps (the authors: 1000)
 
     def __post_init__(self) -> None:

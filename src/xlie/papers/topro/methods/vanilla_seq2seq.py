@@ -150,6 +150,7 @@ def generate_texts(model, tokenizer, features: list[dict], hp: Params, desc: str
         num_beams=hp.num_beams,
         max_length=hp.max_target_length,  # decoder tokens, the start token included (as the authors)
         min_length=hp.min_length,
+        early_stopping=hp.early_stopping,
         do_sample=False,
         decoder_start_token_id=model.config.decoder_start_token_id,
         eos_token_id=eos,

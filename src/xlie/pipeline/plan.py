@@ -154,7 +154,7 @@ def authors_recipe(summary: pd.DataFrame) -> list[str]:
     unmeasured = summary.loc[~measured, "gpu_hours"].sum()
     return [
         f"the same jobs under the authors' recipe: {theirs:,.1f} GPU-hours; ours {ours:,.1f} = {ours / theirs:.2f}x "
-        f"theirs. Ratios measured side by side with identical predictions (cost_model authors_ratio: their "
+        f"theirs. Ratios measured side by side with identical outputs (cost_model authors_ratio: their "
         f"batching, padding, precision and decoding against ours) cover {ours - unmeasured:,.1f} of our GPU-hours; "
         f"the other {unmeasured:,.1f} count as 1x (no benchmark)."
     ]

@@ -44,7 +44,6 @@ gets a different prediction (or, in generation mode, a different text). The defa
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -52,11 +51,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_common
+import bench_standins
 
 REPO = Path(__file__).resolve().parents[1]
 PANX_DIR = REPO / "resources" / "demo" / "xtreme" / "panx"
 MODELS = {"bloomz": "bigscience/bloomz-7b1", "mt0": "bigscience/mt0-xxl"}
-REAL_VOCAB = {"bloom": 250880, "mt5": 250112}
 SIZES = {
     "small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024},
     "base": {"hidden": 768, "layers": 12, "heads": 12, "ffn": 3072},
@@ -64,30 +63,6 @@ SIZES = {
 AUTHORS_LENGTH, AUTHORS_LOGITS_BATCH, AUTHORS_GENERATE_BATCH = 128, 8, 1
 OUR_BATCH, OUR_LENGTH, NEW_TOKENS = 16, 512, 10
 TASK, PROMPT_VARIANT, VERBALIZER = "panx", "b", "authors"  # the paper preset's PAN-X settings
-
-
-def build_model_dir(snapshot: Path, out: Path, size: str, real_vocab: bool, seed: int) -> None:
-    """The stand-in's files in ``out``, the model re-initialised at ``size`` (its tokenizer unchanged)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    shutil.copytree(snapshot, out)
-    if size == "standin" and not real_vocab:
-        return
-    config = AutoConfig.from_pretrained(out)
-    if size in SIZES:
-        s = SIZES[size]
-        if config.model_type == "bloom":  # BLOOM's feed-forward is 4 x hidden
-            config.hidden_size, config.n_layer, config.n_head = s["hidden"], s["layers"], s["heads"]
-        else:
-            config.d_model, config.d_ff, config.num_heads = s["hidden"], s["ffn"], s["heads"]
-            config.num_layers = config.num_decoder_layers = s["layers"]
-            config.d_kv = s["hidden"] // s["heads"]
-    if real_vocab:
-        config.vocab_size = REAL_VOCAB[config.model_type]
-    torch.manual_seed(seed)
-    loader = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-    loader.from_config(config).save_pretrained(out)
 
 
 def read_sentences(per_file: int):
@@ -328,7 +303,9 @@ def main() -> int:
         built = build_hub_cache(Path(tmp) / "hub", [MODELS[n] for n in names], seed=args.seed)
         for name in names:
             model_dir = Path(tmp) / name
-            build_model_dir(Path(built[MODELS[name]]["snapshot"]), model_dir, args.size, args.real_vocab, args.seed)
+            bench_standins.build_model_dir(
+                Path(built[MODELS[name]]["snapshot"]), model_dir, SIZES.get(args.size), args.real_vocab, args.seed
+            )
             for mode in modes:
                 failures += run_pair(f"{name} stand-in", model_dir, mode, sentences, args)
     print(

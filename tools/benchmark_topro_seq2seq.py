@@ -80,7 +80,6 @@ gains, and much of it goes to the decoder.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -89,11 +88,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_common
+import bench_standins
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "resources" / "demo" / "xtreme"
 MODEL_ID = "google/mt5-base"
-REAL_VOCAB = 250112
 SIZES = {
     "small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024},
     "base": {"hidden": 768, "layers": 12, "heads": 12, "ffn": 2048},
@@ -105,31 +104,6 @@ AUTHORS_GENERATE_LENGTH = 5  # generate(max_length=5): the start token and at mo
 # PanxPVP / UdposPVP.get_parts (pattern 0) after the sentence: text, then whether it is shortenable.
 AUTHORS_HEAD = {"panx": "The named entity of ", "udpos": "The pos tag of "}
 AUTHORS_TAIL = (" is a kind of: ", " .")  # the [mask] part between them is None for mT5 and dropped
-
-
-def build_model_dir(snapshot: Path, out: Path, size: str, real_vocab: bool, seed: int) -> None:
-    """The stand-in's files in ``out``, the model re-initialised at ``size`` with an output layer of its
-    own (mT5 does not tie it to the input embeddings); its tokenizer unchanged."""
-    import torch
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM
-
-    shutil.copytree(snapshot, out)
-    if size == "standin" and not real_vocab:
-        return
-    config = AutoConfig.from_pretrained(out)
-    if size in SIZES:
-        s = SIZES[size]
-        config.d_model, config.d_ff, config.num_heads = s["hidden"], s["ffn"], s["heads"]
-        config.num_layers = config.num_decoder_layers = s["layers"]
-        config.d_kv = s["hidden"] // s["heads"]
-    if real_vocab:
-        config.vocab_size = REAL_VOCAB
-    config.tie_word_embeddings = False
-    torch.manual_seed(seed)
-    model = AutoModelForSeq2SeqLM.from_config(config)
-    shared = model.get_input_embeddings().weight
-    model.get_output_embeddings().weight = torch.nn.Parameter(torch.randn_like(shared) * shared.std().item())
-    model.save_pretrained(out)
 
 
 def read_sentences(task: str, per_file: int):
@@ -394,7 +368,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         built = build_hub_cache(Path(tmp) / "hub", [MODEL_ID], seed=args.seed)
         model_dir = Path(tmp) / "mt5"
-        build_model_dir(Path(built[MODEL_ID]["snapshot"]), model_dir, args.size, args.real_vocab, args.seed)
+        bench_standins.build_model_dir(
+            Path(built[MODEL_ID]["snapshot"]),
+            model_dir,
+            SIZES.get(args.size),
+            args.real_vocab,
+            args.seed,
+            untie_output=True,
+        )
         failed = run(args.task, model_dir, sentences, args)
     print(
         f"\npeak memory: {'torch.cuda.max_memory_allocated' if args.device == 'cuda' else 'RSS'} above each call's start"

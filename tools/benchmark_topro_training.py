@@ -88,14 +88,14 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_common
+import bench_standins
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "resources" / "demo" / "xtreme"
 MODEL_ID = "xlm-roberta-base"
-REAL_VOCAB = 250002
 SIZES = {
-    "small": {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024},
-    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    "small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024},
+    "base": {"hidden": 768, "layers": 12, "heads": 12, "ffn": 3072},
 }
 AUTHORS_LENGTH = 128  # MAX_LENGTH, scripts/train_prompt_{panx,udpos}.sh:17
 
@@ -107,11 +107,7 @@ def build_tokenizer_and_config(directory: Path, size: str, real_vocab: bool):
     from xlie.pipeline.standins import build_hub_cache
 
     snapshot = build_hub_cache(directory, [MODEL_ID])[MODEL_ID]["snapshot"]
-    config = AutoConfig.from_pretrained(snapshot)
-    for key, value in SIZES[size].items():
-        setattr(config, key, value)
-    if real_vocab:
-        config.vocab_size = REAL_VOCAB
+    config = bench_standins.resize_config(AutoConfig.from_pretrained(snapshot), SIZES[size], real_vocab)
     return AutoTokenizer.from_pretrained(snapshot), config
 
 
@@ -209,7 +205,9 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, default=40, help="first N sentences of train-en (default 40)")
     parser.add_argument("--steps", type=int, default=4, help="optimizer steps per timed call (default 4)")
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
-    parser.add_argument("--real-vocab", action="store_true", help=f"XLM-R's {REAL_VOCAB:,}-row vocabulary")
+    parser.add_argument(
+        "--real-vocab", action="store_true", help=f"XLM-R's {bench_standins.REAL_VOCAB['xlm-roberta']:,}-row vocabulary"
+    )
     parser.add_argument("--batch-size", type=int, default=preset.batch_size, help="per micro-batch (preset: 8)")
     parser.add_argument("--grad-accum", type=int, default=preset.grad_accum, help="micro-batches per step (4)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")

@@ -83,7 +83,6 @@ language) fill them.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -91,12 +90,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_common
+import bench_standins
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "resources" / "demo" / "xtreme"
 PRESET = REPO / "workflow" / "presets" / "paper.yaml"
 MODEL_ID = "google/mt5-base"
-REAL_VOCAB = 250112
 SIZES = {
     "small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024},
     "base": {"hidden": 768, "layers": 12, "heads": 12, "ffn": 2048},
@@ -106,26 +105,6 @@ AUTHORS_BATCH, AUTHORS_SOURCE, AUTHORS_TARGET, AUTHORS_BEAMS, AUTHORS_MIN = 48, 
 AUTHORS_PREFIX = {"panx": "tag: ", "udpos": "POS tagging: "}
 AUTHORS_EARLY_STOPPING = True  # run_tag_t5.py:348; ours: VanillaSeq2SeqParams.early_stopping
 RISING_EOS = 8.0  # --stop rising: </s>'s log-probability raised by this much per 50 decoder tokens
-
-
-def build_model_dir(snapshot: Path, out: Path, size: str, real_vocab: bool, seed: int) -> None:
-    """The stand-in's files in ``out``, the model re-initialised at ``size`` (its tokenizer unchanged)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM
-
-    shutil.copytree(snapshot, out)
-    if size == "standin" and not real_vocab:
-        return
-    config = AutoConfig.from_pretrained(out)
-    if size in SIZES:
-        s = SIZES[size]
-        config.d_model, config.d_ff, config.num_heads = s["hidden"], s["ffn"], s["heads"]
-        config.num_layers = config.num_decoder_layers = s["layers"]
-        config.d_kv = s["hidden"] // s["heads"]
-    if real_vocab:
-        config.vocab_size = REAL_VOCAB
-    torch.manual_seed(seed)
-    AutoModelForSeq2SeqLM.from_config(config).save_pretrained(out)
 
 
 def preset_params(task: str):
@@ -339,7 +318,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         built = build_hub_cache(Path(tmp) / "hub", [MODEL_ID], seed=args.seed)
         model_dir = Path(tmp) / "mt5"
-        build_model_dir(Path(built[MODEL_ID]["snapshot"]), model_dir, args.size, args.real_vocab, args.seed)
+        bench_standins.build_model_dir(
+            Path(built[MODEL_ID]["snapshot"]), model_dir, SIZES.get(args.size), args.real_vocab, args.seed
+        )
         model, tokenizer = load_model(model_dir)
     model = model.to(args.device)
     eos = model.config.eos_token_id

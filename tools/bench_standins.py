@@ -56,3 +56,16 @@ def build_model_dir(
         shared = model.get_input_embeddings().weight
         model.get_output_embeddings().weight = torch.nn.Parameter(torch.randn_like(shared) * shared.std().item())
     model.save_pretrained(out)
+
+
+def resized_standin(
+    directory: Path, model_id: str, size: dict | None, real_vocab: bool, seed: int, untie_output: bool = False
+) -> Path:
+    """The stand-in of ``model_id`` built under ``directory`` and re-initialised as :func:`build_model_dir`
+    does: the model directory both sides of a benchmark load."""
+    from xlie.pipeline.standins import build_hub_cache
+
+    built = build_hub_cache(directory / "hub", [model_id], seed=seed)
+    out = directory / model_id.replace("/", "--")
+    build_model_dir(Path(built[model_id]["snapshot"]), out, size, real_vocab, seed, untie_output)
+    return out

@@ -356,7 +356,6 @@ def main() -> int:
     bench_common.add_arguments(parser, repeats=3)
     args = parser.parse_args()
     bench_common.prepare(args.threads)
-    from xlie.pipeline.standins import build_hub_cache
 
     print(bench_common.header(args.device))
     sentences = read_sentences(args.task, args.sentences)
@@ -366,15 +365,8 @@ def main() -> int:
         f"each); model size {args.size}{', real vocabulary' if args.real_vocab else ''}; median of {args.repeats}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        built = build_hub_cache(Path(tmp) / "hub", [MODEL_ID], seed=args.seed)
-        model_dir = Path(tmp) / "mt5"
-        bench_standins.build_model_dir(
-            Path(built[MODEL_ID]["snapshot"]),
-            model_dir,
-            SIZES.get(args.size),
-            args.real_vocab,
-            args.seed,
-            untie_output=True,
+        model_dir = bench_standins.resized_standin(
+            Path(tmp), MODEL_ID, SIZES.get(args.size), args.real_vocab, args.seed, untie_output=True
         )
         failed = run(args.task, model_dir, sentences, args)
     print(

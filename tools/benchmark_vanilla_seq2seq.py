@@ -297,7 +297,6 @@ def main() -> int:
     bench_common.prepare(args.threads)
     from xlie.papers.topro.methods.topro_seq2seq import load_model
     from xlie.papers.topro.methods.vanilla_seq2seq import encode, predict_sentences
-    from xlie.pipeline.standins import build_hub_cache
 
     print(bench_common.header(args.device))
     hp = preset_params(args.task)
@@ -316,10 +315,8 @@ def main() -> int:
         f"size {args.size}{', real vocabulary' if args.real_vocab else ''}; stop {args.stop}; median of {args.repeats}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        built = build_hub_cache(Path(tmp) / "hub", [MODEL_ID], seed=args.seed)
-        model_dir = Path(tmp) / "mt5"
-        bench_standins.build_model_dir(
-            Path(built[MODEL_ID]["snapshot"]), model_dir, SIZES.get(args.size), args.real_vocab, args.seed
+        model_dir = bench_standins.resized_standin(
+            Path(tmp), MODEL_ID, SIZES.get(args.size), args.real_vocab, args.seed
         )
         model, tokenizer = load_model(model_dir)
     model = model.to(args.device)

@@ -40,7 +40,9 @@ rule train_run:
 # Predict every target language with one loaded model (one job per run, not per target:
 # it saves a process start and a model load per language) and score each cell. Zero-shot
 # methods evaluate the base model directly. Predictions are stored chunk by chunk outside the
-# declared output, so a killed job resumes where it stopped (xlie.pipeline.eval_resume).
+# declared output, in results/checkpoints/<run>/eval (the script derives it from the wildcards: a
+# new param would rerun every finished evaluation), so a killed job resumes where it stopped
+# (xlie.pipeline.eval_resume).
 rule evaluate_run:
     input:
         model=evaluated_model,
@@ -61,6 +63,5 @@ rule evaluate_run:
     params:
         options=eval_options,
         model_dir=evaluated_model_path,
-        checkpoints=f"results/checkpoints/{RUN_PATH}/eval",
     script:
         "../scripts/evaluate_run.py"

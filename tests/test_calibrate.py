@@ -9,6 +9,7 @@ from conftest import DEMO, REPO
 from test_workflow import workdir  # noqa: F401 (a fixture)
 
 from xlie.cli import main
+from xlie.pipeline.calibrate import _rate
 from xlie.pipeline.plan import load_workflow_config
 from xlie.pipeline.resources import is_measured, job_cost
 from xlie.papers.topro.labels import PANX
@@ -77,3 +78,12 @@ def test_plan_refuses_a_file_that_is_not_a_cost_model(tmp_path, monkeypatch, cap
     missing = tmp_path / "missing.yaml"
     assert main(["plan", "--config", f"cost_model={{calibrated: {missing}}}", "--out", str(tmp_path / "p.tsv")]) == 2
     assert f"config key cost_model.calibrated: no file '{missing}'" in capsys.readouterr().err
+
+
+def test_a_rate_comes_from_the_difference_only_where_the_extra_examples_show_above_noise():
+    # 5 s fixed and 10 examples/s: the two timings separate the rate from the fixed part.
+    assert _rate((20, 7.0), (40, 9.0)) == (10.0, 5.0, "difference")
+    # A 0.1 s difference on 10 s runs is noise: a rate from it (200 examples/s) would be made up.
+    rate, fixed, how = _rate((20, 10.0), (40, 10.1))
+    assert (rate, fixed, how) == (pytest.approx(40 / 10.1), 0.0, "average")
+    assert _rate((20, 10.0), (40, 9.0))[2] == "average"  # the larger run faster: noise too

@@ -68,14 +68,21 @@ def _peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _rate(small: tuple[int, float], large: tuple[int, float]) -> tuple[float, float]:
-    """(examples/s, fixed seconds) from two timed runs (examples, seconds) of one path; where noise
-    makes the larger run no slower, the larger run's plain average (and no fixed part)."""
+# The extra examples of the larger timed run must add at least this share of its time for the difference
+# of the two timings to say more than their noise (timings on a loaded machine vary by some 5-10%).
+MEASURABLE_SHARE = 0.1
+
+
+def _rate(small: tuple[int, float], large: tuple[int, float]) -> tuple[float, float, str]:
+    """(examples/s, fixed seconds, how) from two timed runs (examples, seconds) of one path: from their
+    difference (how "difference"), or, where the extra examples add less than MEASURABLE_SHARE of the
+    larger run's time (the fixed part drowns them), the larger run's plain average with no fixed part
+    (how "average": an upper bound on the cost; time more --steps to separate them)."""
     (n1, t1), (n2, t2) = small, large
-    if n2 > n1 and t2 > t1:
+    if n2 > n1 and t2 - t1 >= MEASURABLE_SHARE * t2:
         rate = (n2 - n1) / (t2 - t1)
-        return rate, max(0.0, t1 - n1 / rate)
-    return n2 / max(t2, 1e-9), 0.0
+        return rate, max(0.0, t1 - n1 / rate), "difference"
+    return n2 / max(t2, 1e-9), 0.0, "average"
 
 
 def _sizes(available: int, wanted: int) -> tuple[int, int]:
@@ -158,8 +165,13 @@ def measure_run(config: dict, run: dict, steps: int, workdir: Path) -> dict:
         seen = max_steps * step if max_steps > 0 else full * epochs  # examples the full job trains on
         small, large = _sizes(full, steps * step)
         timed = [(n, _time_training(training, n, fields, eval_batch, workdir)) for n in (small, large)]
-        train_rate, train_overhead = _rate(*timed)
-        figures["train"] = {"examples": round(seen), "examples_per_s": train_rate, "overhead_s": train_overhead}
+        train_rate, train_overhead, how = _rate(*timed)
+        figures["train"] = {
+            "examples": round(seen),
+            "examples_per_s": train_rate,
+            "overhead_s": train_overhead,
+            "rate_from": how,
+        }
         model_dir = str(workdir / f"model-{large}")
         dev_size = min(len(dev), getattr(params, "dev_max_sentences", None) or len(dev))
         dev_examples = dev_size * (epochs if max_steps <= 0 else 1)
@@ -175,12 +187,13 @@ def measure_run(config: dict, run: dict, steps: int, workdir: Path) -> dict:
         started = time.perf_counter()
         predict(examples[:n], desc=f"calibrate {n}")
         timed.append((n, time.perf_counter() - started))
-    predict_rate, predict_overhead = _rate(*timed)
+    predict_rate, predict_overhead, how = _rate(*timed)
     mean_target = sum(target_sizes) / len(target_sizes)
     figures["predict"] = {
         "examples_per_target": round(mean_target),
         "examples_per_s": predict_rate,
         "load_s": load_s + predict_overhead,
+        "rate_from": how,
     }
     figures["peak_memory_mb"] = round(_peak_memory_mb())
     hours: dict = {}
@@ -251,6 +264,11 @@ def calibrate(
             f"target; predict {figures['predict']['examples_per_s']:.1f} examples/s"
             + (f", train {figures['train']['examples_per_s']:.1f} examples/s" if "train" in figures else "")
             + f", peak memory {figures['peak_memory_mb']} MB"
+            + "".join(
+                f"; {kind} rate a plain average (fixed cost drowns the steps: an upper bound, try more --steps)"
+                for kind in ("train", "predict")
+                if figures.get(kind, {}).get("rate_from") == "average"
+            )
         )
     if not measurements:
         raise ValueError("no path could be measured:\n" + "\n".join(lines))

@@ -52,16 +52,14 @@ def cost_entry(config: dict, run: dict) -> dict:
     return values
 
 
-def job_cost(config: dict, run: dict, kind: str, targets: int | None = None) -> float | None:
+def job_cost(config: dict, run: dict, kind: str) -> float | None:
     """GPU-hours of one job from :func:`cost_entry` (None: no figure for this job; for ``eval``, also
-    when the number of ``targets`` is not known: ``targets``, else ``len(run["targets"])``)."""
+    when ``run`` does not say its ``targets``)."""
     values = cost_entry(config, run)
     if kind == "train":
         return values.get("train")
-    if targets is None:
-        targets = len(run["targets"]) if "targets" in run else None
     per_target = values.get("eval_per_target")
-    return None if per_target is None or targets is None else per_target * targets
+    return None if per_target is None or "targets" not in run else per_target * len(run["targets"])
 
 
 def authors_ratio(config: dict, run: dict, kind: str) -> float | None:
